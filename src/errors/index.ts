@@ -1,0 +1,3 @@
+export * from './codes.js';
+export * from './onex-error.js';
+export { renderErrorsMarkdown } from './docs.js';
