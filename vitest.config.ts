@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    // kafkajs reports every transient broker answer (coordinator loading, leader moving) as an error; tests keep the
+    // log to real errors unless ONEX_LOG_LEVEL asks for more.
+    env: { ONEX_LOG_LEVEL: process.env.ONEX_LOG_LEVEL ?? 'error' },
     projects: [
       {
         test: {

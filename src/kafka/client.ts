@@ -1,0 +1,48 @@
+import kafkajs, { type Kafka, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
+import { logger } from '../telemetry/logger.js';
+import { parseKafkaConfig, type KafkaConfig, type KafkaConfigInput } from './config.js';
+import { registerLz4Codec } from './lz4.js';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+// kafkajs prints a one-time notice about its v2 partitioner change to every process; our producers choose their
+// partitioner explicitly, so the notice only adds noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+/** kafkajs log lines go to our logger; kafkajs logs transient connection errors at ERROR, so they become warnings. */
+function logCreator() {
+  const log = logger('kafkajs');
+  return ({ level, log: entry }: LogEntry) => {
+    const { message, ...rest } = entry;
+    if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(rest, message);
+    else if (level === logLevel.INFO) log.debug(rest, message);
+  };
+}
+
+export function toKafkaJsConfig(config: KafkaConfig): KafkaJsConfig {
+  return {
+    clientId: config.clientId,
+    brokers: config.brokers,
+    ssl: config.ssl,
+    sasl: config.sasl,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    retry: {
+      retries: config.retry.retries,
+      initialRetryTime: config.retry.initialRetryTimeMs,
+      maxRetryTime: config.retry.maxRetryTimeMs,
+    },
+    logLevel: process.env.ONEX_KAFKAJS_LOG === 'debug' ? logLevel.DEBUG : logLevel.WARN,
+    logCreator,
+  };
+}
+
+/**
+ * The one way the pipeline makes a kafkajs client: validated configuration, Kafka's LZ4 codec registered, kafkajs
+ * logs routed to our logger. Accepts raw input (validated here) or an already parsed KafkaConfig.
+ */
+export function createKafka(input: KafkaConfigInput | KafkaConfig | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string })): Kafka {
+  registerLz4Codec();
+  const config = parseKafkaConfig(input as KafkaConfigInput);
+  return new KafkaClient(toKafkaJsConfig(config));
+}

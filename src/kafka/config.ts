@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { onexError } from '../errors/index.js';
+
+const brokerAddress = z
+  .string()
+  .trim()
+  .regex(/^[^\s:,]+:\d{1,5}$/, 'a broker address is host:port, e.g. 127.0.0.1:9092');
+
+const saslSchema = z.discriminatedUnion('mechanism', [
+  z.object({ mechanism: z.literal('plain'), username: z.string().min(1), password: z.string() }),
+  z.object({ mechanism: z.literal('scram-sha-256'), username: z.string().min(1), password: z.string() }),
+  z.object({ mechanism: z.literal('scram-sha-512'), username: z.string().min(1), password: z.string() }),
+]);
+
+const tlsSchema = z.union([
+  z.boolean(),
+  z.object({
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    rejectUnauthorized: z.boolean().default(true),
+    servername: z.string().optional(),
+  }),
+]);
+
+export const kafkaConfigSchema = z.object({
+  brokers: z.array(brokerAddress).min(1, 'at least one broker address is needed'),
+  clientId: z.string().min(1).default('onex-events'),
+  /** TLS: true for the system CAs, or PEM strings. */
+  ssl: tlsSchema.default(false),
+  sasl: saslSchema.optional(),
+  connectionTimeoutMs: z.number().int().positive().default(3_000),
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+  /** How long client start-up keeps retrying an unreachable cluster before it fails with ONEX_EVENT_600. */
+  retry: z
+    .object({
+      retries: z.number().int().min(0).default(8),
+      initialRetryTimeMs: z.number().int().positive().default(300),
+      maxRetryTimeMs: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+});
+
+export type KafkaConfigInput = z.input<typeof kafkaConfigSchema>;
+export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
+
+/** Validates once, at construction, into ONEX_RT_407 naming the first bad option. */
+export function parseKafkaConfig(input: KafkaConfigInput | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string | string[] })): KafkaConfig {
+  const brokers = typeof input.brokers === 'string' ? splitBrokers(input.brokers) : input.brokers;
+  const result = kafkaConfigSchema.safeParse({ ...input, brokers });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : 'kafka config';
+    throw onexError('ONEX_RT_407', `invalid Kafka configuration at ${where}: ${issue.message}`, {
+      details: { issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  return result.data;
+}
+
+export function splitBrokers(list: string): string[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Kafka settings from the environment: KAFKA_BROKERS (comma separated), ONEX_KAFKA_CLIENT_ID, ONEX_KAFKA_SSL
+ * (true/false), ONEX_KAFKA_SSL_CA / _CERT / _KEY (PEM file paths), ONEX_KAFKA_SASL_MECHANISM (plain, scram-sha-256,
+ * scram-sha-512), ONEX_KAFKA_SASL_USERNAME, ONEX_KAFKA_SASL_PASSWORD. Flags given by the caller win over these.
+ */
+export function kafkaConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<KafkaConfigInput> & { brokers?: string | string[] } = {},
+): KafkaConfig {
+  const read = (name: string) => {
+    const path = env[name];
+    if (!path) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw onexError('ONEX_RT_407', `${name} names ${path}, which cannot be read`, { cause });
+    }
+  };
+  const sslFlag = env.ONEX_KAFKA_SSL?.toLowerCase();
+  const ca = read('ONEX_KAFKA_SSL_CA');
+  const cert = read('ONEX_KAFKA_SSL_CERT');
+  const key = read('ONEX_KAFKA_SSL_KEY');
+  const ssl = ca || cert || key ? { ca, cert, key } : sslFlag === 'true' || sslFlag === '1';
+  const mechanism = env.ONEX_KAFKA_SASL_MECHANISM?.toLowerCase();
+  const sasl = mechanism
+    ? { mechanism, username: env.ONEX_KAFKA_SASL_USERNAME ?? '', password: env.ONEX_KAFKA_SASL_PASSWORD ?? '' }
+    : undefined;
+  return parseKafkaConfig({
+    brokers: overrides.brokers ?? env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    clientId: env.ONEX_KAFKA_CLIENT_ID,
+    ssl,
+    sasl: sasl as KafkaConfigInput['sasl'],
+    ...stripUndefined(overrides),
+  } as KafkaConfigInput);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,20 @@
+export { createKafka, toKafkaJsConfig } from './client.js';
+export { kafkaConfigFromEnv, kafkaConfigSchema, parseKafkaConfig, splitBrokers } from './config.js';
+export type { KafkaConfig, KafkaConfigInput } from './config.js';
+export { lz4Codec, registerLz4Codec } from './lz4.js';
+export { ensureTopics } from './topics.js';
+export type { TopicSpec } from './topics.js';
+export {
+  DEFAULT_DATA_DIR,
+  brokerAnswers,
+  checkJava,
+  freePort,
+  kafkaVersionOf,
+  localBrokerStatus,
+  portIsFree,
+  readBrokerState,
+  resolveKafkaClasspath,
+  startLocalBroker,
+  stopLocalBroker,
+} from './local-broker.js';
+export type { LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';
