@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../errors/index.js';
+import { registerDevCommands } from './commands/dev.js';
 import { registerKafkaCommands } from './commands/kafka.js';
 
 /**
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
   registerKafkaCommands(program);
+  registerDevCommands(program);
   return program;
 }
 

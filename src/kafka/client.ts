@@ -9,13 +9,19 @@ const { Kafka: KafkaClient, logLevel } = kafkajs;
 // partitioner explicitly, so the notice only adds noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-/** kafkajs log lines go to our logger; kafkajs logs transient connection errors at ERROR, so they become warnings. */
+/**
+ * kafkajs log lines go to our logger. kafkajs logs every error answer of the broker ("Response Produce(...)": the
+ * coordinator is loading, the leader moved) at ERROR before it retries, and a failure that outlives the retries is
+ * thrown to the caller anyway, so those lines are debug; everything else it reports as an error stays a warning.
+ */
 function logCreator() {
   const log = logger('kafkajs');
   return ({ level, log: entry }: LogEntry) => {
     const { message, ...rest } = entry;
-    if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(rest, message);
-    else if (level === logLevel.INFO) log.debug(rest, message);
+    if (level === logLevel.ERROR || level === logLevel.WARN) {
+      if (message.startsWith('Response ')) log.debug(rest, message);
+      else log.warn(rest, message);
+    } else if (level === logLevel.INFO) log.debug(rest, message);
   };
 }
 
