@@ -73,7 +73,7 @@ export function splitBrokers(list: string): string[] {
  */
 export function kafkaConfigFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-  overrides: Partial<KafkaConfigInput> & { brokers?: string | string[] } = {},
+  overrides: Omit<Partial<KafkaConfigInput>, 'brokers'> & { brokers?: string | string[] } = {},
 ): KafkaConfig {
   const read = (name: string) => {
     const path = env[name];
