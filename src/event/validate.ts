@@ -1,0 +1,425 @@
+import { onexError, type OnexCode, type ValidationError } from '../errors/index.js';
+import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from './event-types.js';
+import { DEFAULT_LIMITS, inspectJson, jsonByteSize, type EventLimits } from './limits.js';
+import { isPlainObject, matchesKind, metadataRuleOf, type MetadataRule } from './metadata-rules.js';
+import { parseTimestamp } from './timestamp.js';
+import { compareVersions, DEFAULT_EVENT_VERSION, parseVersion, SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
+
+/**
+ * Event validation. Strict mode throws the first violation as a ValidationError (every violation is in its
+ * details); non-strict mode returns them all so that the caller counts and logs them while the event goes on.
+ */
+export type ValidationMode = 'strict' | 'non-strict';
+
+export interface ValidateOptions {
+  /** Default strict. */
+  mode?: ValidationMode;
+  limits?: Partial<EventLimits>;
+}
+
+export interface ValidationIssue {
+  readonly code: OnexCode;
+  /** Where in the event: "node_id", "metadata.input_state". */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface ValidationResult {
+  readonly valid: boolean;
+  /** The schema version the event was checked against; undefined when it names none we know. */
+  readonly version: SchemaVersion | undefined;
+  /** One typed error per violation, ONEX_VALID_1xx codes, details.path says where. */
+  readonly errors: ValidationError[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ONEX_CODE = /^ONEX_[A-Z]+_\d{3}$/;
+
+/** Top-level fields by the version that introduced them. */
+const FIELDS_SINCE: Readonly<Record<string, SchemaVersion>> = {
+  event_id: '1.0.0',
+  timestamp: '1.0.0',
+  node_id: '1.0.0',
+  event_type: '1.0.0',
+  correlation_id: '1.0.0',
+  metadata: '1.0.0',
+  schema_version: '1.1.0',
+  error_code: '1.1.0',
+  parent_correlation_id: '1.1.0',
+  trace_id: '1.1.0',
+  sample_rate: '1.2.0',
+  replay: '1.3.0',
+  trace: '2.0.0',
+  error: '2.0.0',
+  security: '2.0.0',
+};
+/** Fields a MAJOR version removed, by that version. */
+const FIELDS_UNTIL: Readonly<Record<string, SchemaVersion>> = { error_code: '2.0.0', trace_id: '2.0.0' };
+
+const SEVERITIES = ['CRITICAL', 'ERROR', 'WARNING', 'INFO'];
+const RECOVERABILITIES = ['No', 'Yes', 'Retry'];
+
+class Issues {
+  readonly list: ValidationIssue[] = [];
+  add(code: OnexCode, path: string, message: string): void {
+    this.list.push({ code, path, message });
+  }
+}
+
+export function validateEvent(event: unknown, options: ValidateOptions = {}): ValidationResult {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const issues = new Issues();
+  const version = checkEvent(event, limits, issues);
+  const errors = issues.list.map(toError);
+  if ((options.mode ?? 'strict') === 'strict' && errors.length > 0) {
+    const first = errors[0]!;
+    throw onexError(first.code, first.message, {
+      details: { path: first.details?.path, violations: issues.list },
+    }) as ValidationError;
+  }
+  return { valid: errors.length === 0, version, errors };
+}
+
+/** Validates only the metadata of an event type, as the 1.x JSON form (2.0.0 typed records: flatten them first). */
+export function validateMetadata(
+  eventType: string,
+  metadata: unknown,
+  options: ValidateOptions = {},
+): ValidationResult {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const issues = new Issues();
+  checkMetadataV1(eventType, metadata, limits, issues);
+  const errors = issues.list.map(toError);
+  if ((options.mode ?? 'strict') === 'strict' && errors.length > 0) throw errors[0]!;
+  return { valid: errors.length === 0, version: undefined, errors };
+}
+
+function toError(issue: ValidationIssue): ValidationError {
+  return onexError(issue.code, issue.message, { details: { path: issue.path } }) as ValidationError;
+}
+
+/** The schema version named by schema_version, resolved to a known one (PATCH to its MINOR, newer MINOR to ours). */
+function versionOf(event: Record<string, unknown>, issues: Issues): { version: SchemaVersion; exact: boolean } | undefined {
+  const raw = event.schema_version;
+  if (raw === undefined || raw === null) return { version: DEFAULT_EVENT_VERSION, exact: true };
+  if (typeof raw !== 'string') {
+    issues.add('ONEX_VALID_104', 'schema_version', `schema_version must be a string like "1.2.0", got ${typeName(raw)}.`);
+    return undefined;
+  }
+  const parsed = parseVersion(raw);
+  if (!parsed) {
+    issues.add('ONEX_VALID_107', 'schema_version', `schema_version "${raw}" is not a MAJOR.MINOR.PATCH version.`);
+    return undefined;
+  }
+  const sameMajor = SCHEMA_VERSIONS.filter((v) => parseVersion(v)!.major === parsed.major);
+  const known = [...sameMajor].reverse().find((v) => compareVersions(parseVersion(v)!, { ...parsed, patch: 0 }) <= 0);
+  if (!known) {
+    issues.add('ONEX_VALID_107', 'schema_version', `schema_version ${raw} is not a version this pipeline knows (it knows ${SCHEMA_VERSIONS.join(', ')}).`);
+    return undefined;
+  }
+  const exactMinor = parseVersion(known)!.minor === parsed.minor;
+  return { version: known, exact: exactMinor };
+}
+
+function checkEvent(event: unknown, limits: EventLimits, issues: Issues): SchemaVersion | undefined {
+  if (!isPlainObject(event)) {
+    issues.add('ONEX_VALID_104', '', `an event must be a JSON object, got ${typeName(event)}.`);
+    return undefined;
+  }
+  const resolved = versionOf(event, issues);
+  if (!resolved) return undefined;
+  const { version, exact } = resolved;
+  const v = parseVersion(version)!;
+  const since = (field: string) => compareVersions(v, parseVersion(FIELDS_SINCE[field]!)!) >= 0;
+
+  requireUuid(event, 'event_id', issues);
+  const ts = event.timestamp;
+  if (ts === undefined || ts === null) issues.add('ONEX_VALID_103', 'timestamp', 'timestamp is missing.');
+  else checkTimestamp(ts, 'timestamp', issues);
+
+  const nodeId = event.node_id;
+  if (nodeId === undefined || nodeId === null) issues.add('ONEX_VALID_103', 'node_id', 'node_id is missing.');
+  else if (typeof nodeId !== 'string') issues.add('ONEX_VALID_104', 'node_id', `node_id must be a string, got ${typeName(nodeId)}.`);
+  else if (nodeId.trim() === '') issues.add('ONEX_VALID_105', 'node_id', 'node_id must not be empty.');
+
+  const eventType = event.event_type;
+  let typeKnown = false;
+  if (eventType === undefined || eventType === null) issues.add('ONEX_VALID_103', 'event_type', 'event_type is missing.');
+  else if (typeof eventType !== 'string') issues.add('ONEX_VALID_104', 'event_type', `event_type must be a string, got ${typeName(eventType)}.`);
+  else if (eventType === UNKNOWN_EVENT_TYPE) issues.add('ONEX_VALID_106', 'event_type', `event_type UNKNOWN stands for a type this reader does not know; producers must name the type.`);
+  else if (!(EVENT_TYPES[version] as readonly string[]).includes(eventType)) {
+    issues.add('ONEX_VALID_106', 'event_type', `event_type ${eventType} is not an event type of schema ${version}.`);
+  } else typeKnown = true;
+
+  optionalString(event, 'correlation_id', issues);
+
+  // Fields of versions after the event's own would be dropped silently when encoding with its schema.
+  if (exact) {
+    for (const field of Object.keys(event)) {
+      if (field === 'schema_version') continue; // "1.0.0" written out is the same as leaving it out
+      const from = FIELDS_SINCE[field];
+      const until = FIELDS_UNTIL[field];
+      if (from && !since(field) && event[field] !== undefined) {
+        issues.add('ONEX_VALID_107', field, `${field} needs schema ${from} or later; the event is ${version} (set schema_version).`);
+      } else if (until && compareVersions(v, parseVersion(until)!) >= 0 && event[field] !== undefined) {
+        issues.add('ONEX_VALID_107', field, `${field} is not part of schema ${version}; ${field === 'trace_id' ? 'use trace.trace_id' : 'use error.code'}.`);
+      }
+    }
+  }
+
+  if (v.major === 1) {
+    if (since('error_code')) {
+      optionalErrorCode(event.error_code, 'error_code', issues);
+      optionalString(event, 'parent_correlation_id', issues);
+      optionalString(event, 'trace_id', issues);
+    }
+  } else {
+    optionalString(event, 'parent_correlation_id', issues);
+    checkTrace(event.trace, issues);
+    checkErrorInfo(event.error, issues);
+    checkSecurity(event.security, issues);
+  }
+  if (since('sample_rate')) checkSampleRate(event.sample_rate, issues);
+  if (since('replay')) checkReplay(event.replay, issues);
+
+  const type = typeKnown ? (eventType as string) : undefined;
+  if (v.major === 1) checkMetadataV1(type, event.metadata, limits, issues);
+  else checkMetadataV2(type, event.metadata, limits, issues);
+  return version;
+}
+
+// ---- metadata ----
+
+function checkMetadataV1(eventType: string | undefined, metadata: unknown, limits: EventLimits, issues: Issues, base = 'metadata'): void {
+  const rule = eventType === undefined ? undefined : metadataRuleOf(eventType);
+  if (metadata === undefined || metadata === null) {
+    if (rule) for (const key of Object.keys(rule.required)) issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key}, and the event has no metadata.`);
+    return;
+  }
+  if (!isPlainObject(metadata)) {
+    issues.add('ONEX_VALID_104', base, `metadata must be a JSON object, got ${typeName(metadata)}.`);
+    return;
+  }
+  if (!checkLimits(metadata, limits, issues, base)) return;
+  if (rule) checkRule(eventType!, rule, metadata, issues, base);
+}
+
+/** Depth, JSON-ness and sizes; false when the metadata cannot be looked at further. */
+function checkLimits(metadata: Record<string, unknown>, limits: EventLimits, issues: Issues, base: string): boolean {
+  const shape = inspectJson(metadata, limits.maxDepth, base);
+  if (shape.depth > limits.maxDepth) {
+    issues.add('ONEX_VALID_105', base, `metadata is nested deeper than ${limits.maxDepth} levels.`);
+    return false;
+  }
+  if (shape.problem) {
+    issues.add('ONEX_VALID_104', shape.problem.path, `metadata is not JSON-serialisable: ${shape.problem.reason} at ${shape.problem.path}.`);
+    return false;
+  }
+  let total = 2; // braces
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === undefined) continue;
+    const size = jsonByteSize(value);
+    if (size === undefined) {
+      issues.add('ONEX_VALID_104', `${base}.${key}`, `${base}.${key} is not JSON-serialisable.`);
+      return false;
+    }
+    if (size > limits.maxValueBytes) {
+      issues.add('ONEX_VALID_105', `${base}.${key}`, `${base}.${key} is ${kb(size)} serialised, over the ${kb(limits.maxValueBytes)} limit.`);
+    }
+    total += size + Buffer.byteLength(JSON.stringify(key)) + 2;
+  }
+  if (total >= limits.maxMetadataBytes) {
+    issues.add('ONEX_VALID_105', base, `metadata is ${kb(total)} serialised; it must stay under ${kb(limits.maxMetadataBytes)}.`);
+  }
+  return true;
+}
+
+function checkRule(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, issues: Issues, base: string): void {
+  for (const [key, field] of Object.entries(rule.required)) {
+    const value = metadata[key];
+    if (value === undefined || value === null) {
+      issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key} (${field.kind}).`);
+    } else checkField(eventType, key, field, value, issues, base);
+  }
+  for (const [key, field] of Object.entries(rule.optional)) {
+    const value = metadata[key];
+    if (value !== undefined && value !== null) checkField(eventType, key, field, value, issues, base);
+  }
+}
+
+function checkField(
+  eventType: string,
+  key: string,
+  field: { kind: string; literal?: boolean },
+  value: unknown,
+  issues: Issues,
+  base: string,
+): void {
+  if (!matchesKind(value, field.kind as never)) {
+    issues.add('ONEX_VALID_104', `${base}.${key}`, `metadata.${key} of ${eventType} events must be ${article(field.kind)}, got ${typeName(value)}.`);
+  } else if (field.literal !== undefined && value !== field.literal) {
+    issues.add('ONEX_VALID_105', `${base}.${key}`, `metadata.${key} of ${eventType} events must be ${field.literal}.`);
+  }
+}
+
+function checkMetadataV2(eventType: string | undefined, metadata: unknown, limits: EventLimits, issues: Issues): void {
+  const rule = eventType === undefined ? undefined : metadataRuleOf(eventType);
+  if (metadata === undefined || metadata === null) {
+    checkMetadataV1(eventType, metadata, limits, issues);
+    return;
+  }
+  if (!isPlainObject(metadata)) {
+    issues.add('ONEX_VALID_104', 'metadata', `metadata must be a metadata record, got ${typeName(metadata)}.`);
+    return;
+  }
+  if ('untyped' in metadata) {
+    // Carried as it is: the standard of its type, if any, still applies.
+    checkMetadataV1(eventType, metadata.untyped, limits, issues, 'metadata.untyped');
+    return;
+  }
+  if (!rule) {
+    if (eventType !== undefined) issues.add('ONEX_VALID_104', 'metadata', `${eventType} events have no typed metadata in 2.0.0; wrap it as { untyped: {...} }.`);
+    return;
+  }
+  const flat: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key === 'extra') continue;
+    if (!Object.hasOwn(rule.required, key) && !Object.hasOwn(rule.optional, key)) {
+      if (value !== undefined && value !== null) issues.add('ONEX_VALID_105', `metadata.${key}`, `${key} is not a field of ${eventType} metadata; put it in metadata.extra.`);
+      continue;
+    }
+    if (value !== null) flat[key] = value;
+  }
+  const extra = metadata.extra;
+  if (extra !== undefined && extra !== null) {
+    if (!isPlainObject(extra)) issues.add('ONEX_VALID_104', 'metadata.extra', `metadata.extra must be a JSON object, got ${typeName(extra)}.`);
+    else for (const [key, value] of Object.entries(extra)) if (!Object.hasOwn(flat, key)) flat[key] = value;
+  }
+  checkMetadataV1(eventType, flat, limits, issues);
+}
+
+// ---- envelope fields ----
+
+function requireUuid(event: Record<string, unknown>, key: string, issues: Issues): void {
+  const value = event[key];
+  if (value === undefined || value === null) issues.add('ONEX_VALID_103', key, `${key} is missing.`);
+  else if (typeof value !== 'string') issues.add('ONEX_VALID_104', key, `${key} must be a UUID string, got ${typeName(value)}.`);
+  else if (!UUID.test(value)) issues.add('ONEX_VALID_105', key, `${key} "${clip(value)}" is not a UUID.`);
+}
+
+function checkTimestamp(value: unknown, path: string, issues: Issues): void {
+  if (typeof value !== 'string') {
+    issues.add('ONEX_VALID_104', path, `${path} must be an ISO-8601 string, got ${typeName(value)}.`);
+    return;
+  }
+  const parsed = parseTimestamp(value);
+  if (!parsed) issues.add('ONEX_VALID_105', path, `${path} "${clip(value)}" is not a valid ISO-8601 date-time.`);
+  else if (!parsed.utc) issues.add('ONEX_VALID_105', path, `${path} "${clip(value)}" is not in UTC (end it with Z).`);
+}
+
+function optionalString(event: Record<string, unknown>, key: string, issues: Issues, base = ''): void {
+  const value = event[key];
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    issues.add('ONEX_VALID_104', base + key, `${base}${key} must be a string, got ${typeName(value)}.`);
+  }
+}
+
+function optionalErrorCode(value: unknown, path: string, issues: Issues): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'string') issues.add('ONEX_VALID_104', path, `${path} must be a string, got ${typeName(value)}.`);
+  else if (!ONEX_CODE.test(value)) issues.add('ONEX_VALID_105', path, `${path} "${clip(value)}" is not an ONEX code like ONEX_EVENT_602.`);
+}
+
+function checkSampleRate(value: unknown, issues: Issues): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value)) issues.add('ONEX_VALID_104', 'sample_rate', `sample_rate must be a number, got ${typeName(value)}.`);
+  else if (value <= 0 || value > 1) issues.add('ONEX_VALID_105', 'sample_rate', `sample_rate ${value} is outside (0, 1].`);
+}
+
+function checkReplay(value: unknown, issues: Issues): void {
+  if (value === undefined || value === null) return;
+  if (!isPlainObject(value)) {
+    issues.add('ONEX_VALID_104', 'replay', `replay must be a record, got ${typeName(value)}.`);
+    return;
+  }
+  const id = value.original_event_id;
+  if (id === undefined || id === null) issues.add('ONEX_VALID_103', 'replay.original_event_id', 'replay.original_event_id is missing.');
+  else if (typeof id !== 'string' || !UUID.test(id)) issues.add('ONEX_VALID_105', 'replay.original_event_id', 'replay.original_event_id must be a UUID.');
+  if (value.replayed_at === undefined || value.replayed_at === null) issues.add('ONEX_VALID_103', 'replay.replayed_at', 'replay.replayed_at is missing.');
+  else checkTimestamp(value.replayed_at, 'replay.replayed_at', issues);
+  const speed = value.speed;
+  if (speed !== undefined && (typeof speed !== 'number' || !(speed > 0) || !Number.isFinite(speed))) {
+    issues.add('ONEX_VALID_105', 'replay.speed', 'replay.speed must be a positive number.');
+  }
+  optionalString(value, 'replay_id', issues, 'replay.');
+}
+
+function checkTrace(value: unknown, issues: Issues): void {
+  if (value === undefined || value === null) return;
+  if (!isPlainObject(value)) {
+    issues.add('ONEX_VALID_104', 'trace', `trace must be a record, got ${typeName(value)}.`);
+    return;
+  }
+  if (typeof value.trace_id !== 'string' || value.trace_id === '') issues.add('ONEX_VALID_103', 'trace.trace_id', 'trace.trace_id must be a non-empty string.');
+  optionalString(value, 'span_id', issues, 'trace.');
+  const flags = value.trace_flags;
+  if (flags !== undefined && (!Number.isInteger(flags) || (flags as number) < 0 || (flags as number) > 255)) {
+    issues.add('ONEX_VALID_105', 'trace.trace_flags', 'trace.trace_flags must be an integer from 0 to 255.');
+  }
+}
+
+function checkErrorInfo(value: unknown, issues: Issues): void {
+  if (value === undefined || value === null) return;
+  if (!isPlainObject(value)) {
+    issues.add('ONEX_VALID_104', 'error', `error must be a record, got ${typeName(value)}.`);
+    return;
+  }
+  if (value.code === undefined || value.code === null) issues.add('ONEX_VALID_103', 'error.code', 'error.code is missing.');
+  else optionalErrorCode(value.code, 'error.code', issues);
+  if (value.severity != null && !SEVERITIES.includes(value.severity as string)) {
+    issues.add('ONEX_VALID_106', 'error.severity', `error.severity must be one of ${SEVERITIES.join(', ')}.`);
+  }
+  if (value.recoverable != null && !RECOVERABILITIES.includes(value.recoverable as string)) {
+    issues.add('ONEX_VALID_106', 'error.recoverable', `error.recoverable must be one of ${RECOVERABILITIES.join(', ')}.`);
+  }
+}
+
+function checkSecurity(value: unknown, issues: Issues): void {
+  if (value === undefined || value === null) return;
+  if (!isPlainObject(value)) {
+    issues.add('ONEX_VALID_104', 'security', `security must be a record, got ${typeName(value)}.`);
+    return;
+  }
+  for (const key of ['key_id', 'algorithm']) {
+    if (typeof value[key] !== 'string' || value[key] === '') issues.add('ONEX_VALID_103', `security.${key}`, `security.${key} must be a non-empty string.`);
+  }
+  optionalString(value, 'signature', issues, 'security.');
+  const fields = value.encrypted_fields;
+  if (fields !== undefined && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string'))) {
+    issues.add('ONEX_VALID_104', 'security.encrypted_fields', 'security.encrypted_fields must be a list of strings.');
+  }
+}
+
+// ---- wording ----
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return `${article(typeof value)}`;
+}
+
+function article(kind: string): string {
+  if (kind === 'string[]') return 'a list of strings';
+  if (kind === 'int' || kind === 'long') return 'an integer';
+  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

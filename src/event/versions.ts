@@ -1,0 +1,41 @@
+/**
+ * The schema versions of the ONEX event. They live here, at the bottom of the dependency chain (event <- schema), so
+ * that validation can tell which event types and fields a version has without reaching into src/schema.
+ */
+export type SchemaVersion = '1.0.0' | '1.1.0' | '1.2.0' | '1.3.0' | '2.0.0';
+
+/** Oldest to newest. A PATCH version (1.2.3) has no schema of its own: it is read as its MINOR (1.2.0). */
+export const SCHEMA_VERSIONS: readonly SchemaVersion[] = Object.freeze(['1.0.0', '1.1.0', '1.2.0', '1.3.0', '2.0.0']);
+
+export const LATEST_VERSION: SchemaVersion = '2.0.0';
+
+/** The version an event without schema_version has (onex-reference.md section 3). */
+export const DEFAULT_EVENT_VERSION: SchemaVersion = '1.0.0';
+
+export interface ParsedVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+}
+
+const SEMVER = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
+
+/** Parses MAJOR.MINOR.PATCH; undefined when the text is not a plain semantic version. */
+export function parseVersion(text: string): ParsedVersion | undefined {
+  const m = SEMVER.exec(text);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+}
+
+export function isSchemaVersion(value: unknown): value is SchemaVersion {
+  return typeof value === 'string' && (SCHEMA_VERSIONS as readonly string[]).includes(value);
+}
+
+export function majorOf(version: SchemaVersion): number {
+  return Number(version.slice(0, version.indexOf('.')));
+}
+
+/** -1, 0 or 1 in semantic-version order. */
+export function compareVersions(a: ParsedVersion, b: ParsedVersion): number {
+  return Math.sign(a.major - b.major || a.minor - b.minor || a.patch - b.patch);
+}
