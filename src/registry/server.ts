@@ -1,0 +1,243 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { logger } from '../telemetry/logger.js';
+import { RegistryHttpError, httpErrors } from './http-errors.js';
+import { createRegistryMetrics } from './metrics.js';
+import { RegistryService, type SchemaBody } from './service.js';
+import type { RegistryStore } from './store.js';
+
+/** The content type Confluent's server answers with, and the request types it accepts. */
+export const SCHEMA_REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+const ACCEPTED_REQUEST_TYPES = new Set([
+  'application/vnd.schemaregistry.v1+json',
+  'application/vnd.schemaregistry+json',
+  'application/json',
+  'application/octet-stream',
+]);
+
+export interface BasicAuthOptions {
+  /** user -> password */
+  users: Record<string, string>;
+  /** 'all': every request needs credentials; 'writes': only POST, PUT and DELETE do. */
+  scope: 'all' | 'writes';
+  realm?: string;
+}
+
+export interface RegistryServerOptions {
+  store: RegistryStore;
+  /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
+  bodyLimit?: number;
+  auth?: BasicAuthOptions;
+}
+
+export interface RegistryServer {
+  app: FastifyInstance;
+  service: RegistryService;
+  /** Starts the store (rebuilding state), then listens. Returns the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+type Params = { subject: string; version: string; id: string };
+type Query = Record<string, string | undefined>;
+type Req = FastifyRequest<{ Params: Params; Querystring: Query; Body: unknown }>;
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && value.toLowerCase() === 'true';
+}
+
+function intParam(value: string | undefined): number | undefined {
+  if (value === undefined || !/^-?\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Bodies go out as bytes: fastify would append `; charset=utf-8` to a string body, and Confluent sends none. */
+function send(reply: FastifyReply, body: unknown): FastifyReply {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return reply.header('content-type', SCHEMA_REGISTRY_CONTENT_TYPE).send(Buffer.from(text, 'utf8'));
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function authorised(auth: BasicAuthOptions, header: string | undefined): boolean {
+  if (!header || !/^basic /i.test(header)) return false;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return false;
+  const password = auth.users[decoded.slice(0, colon)];
+  // Compare even for an unknown user so that the answer takes as long either way.
+  return sameSecret(password ?? '\u0000', decoded.slice(colon + 1)) && password !== undefined;
+}
+
+/** The Confluent-compatible REST server over a store. */
+export function createRegistryServer(options: RegistryServerOptions): RegistryServer {
+  const log = logger('registry');
+  const store = options.store;
+  const service = new RegistryService(store);
+  const metrics = createRegistryMetrics(() => store.state);
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({ logger: false, bodyLimit, ignoreTrailingSlash: true, return503OnClosing: true });
+
+  // Bodies: JSON under any of Confluent's accepted media types (or none at all, as curl users send); others get 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== '' && !ACCEPTED_REQUEST_TYPES.has(type)) return done(httpErrors.unsupportedMediaType(), undefined);
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, null);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(httpErrors.badRequest(`Unexpected character in request body: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  if (options.auth) {
+    const auth = options.auth;
+    const realm = auth.realm ?? 'onex-schema-registry';
+    app.addHook('onRequest', async (request, reply) => {
+      const isRead = request.method === 'GET' || request.method === 'HEAD';
+      if (auth.scope === 'writes' && isRead) return;
+      if (authorised(auth, request.headers.authorization)) return;
+      reply.header('WWW-Authenticate', `Basic realm="${realm}"`);
+      return send(reply.code(401), httpErrors.unauthorized().toBody());
+    });
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setNotFoundHandler((_request, reply) => send(reply.code(404), httpErrors.routeNotFound().toBody()));
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
+    let answer: RegistryHttpError;
+    if (err instanceof RegistryHttpError) answer = err;
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') answer = httpErrors.bodyTooLarge(bodyLimit);
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') answer = httpErrors.unsupportedMediaType();
+    else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      answer = new RegistryHttpError(err.statusCode, err.statusCode, err.message);
+    } else {
+      log.error({ err, method: request.method, url: request.url }, 'registry request failed');
+      answer = httpErrors.store(`Error in the backend data store: ${err.message}`);
+    }
+    return send(reply.code(answer.status), answer.toBody());
+  });
+
+  // ---- routes -------------------------------------------------------------------------------------------------
+  const r = app;
+  r.get('/', async (_q, reply) => send(reply, {}));
+  r.get('/metrics', async (_q, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  r.get('/contexts', async (_q, reply) => send(reply, ['.']));
+
+  r.get('/schemas/types', async (_q, reply) => send(reply, service.schemaTypes()));
+  r.get('/schemas', async (q: Req, reply) =>
+    send(
+      reply,
+      service.listSchemas({
+        subjectPrefix: q.query.subjectPrefix,
+        deleted: flag(q.query.deleted),
+        latestOnly: flag(q.query.latestOnly),
+        offset: intParam(q.query.offset),
+        limit: intParam(q.query.limit),
+      }),
+    ),
+  );
+  r.get('/schemas/ids/:id', async (q: Req, reply) => send(reply, await service.schemaByIdBody(service.parseId(q.params.id))));
+  r.get('/schemas/ids/:id/schema', async (q: Req, reply) => send(reply, await service.rawSchemaById(service.parseId(q.params.id))));
+  r.get('/schemas/ids/:id/subjects', async (q: Req, reply) =>
+    send(reply, await service.subjectsById(service.parseId(q.params.id), flag(q.query.deleted))),
+  );
+  r.get('/schemas/ids/:id/versions', async (q: Req, reply) =>
+    send(reply, await service.subjectVersionsById(service.parseId(q.params.id), flag(q.query.deleted))),
+  );
+
+  r.get('/subjects', async (q: Req, reply) =>
+    send(
+      reply,
+      service.listSubjects({
+        deleted: flag(q.query.deleted),
+        deletedOnly: flag(q.query.deletedOnly),
+        subjectPrefix: q.query.subjectPrefix,
+      }),
+    ),
+  );
+  r.post('/subjects/:subject', async (q: Req, reply) =>
+    send(reply, service.lookup(q.params.subject, q.body as SchemaBody, flag(q.query.deleted))),
+  );
+  r.delete('/subjects/:subject', async (q: Req, reply) =>
+    send(reply, await service.deleteSubject(q.params.subject, flag(q.query.permanent))),
+  );
+  r.get('/subjects/:subject/versions', async (q: Req, reply) =>
+    send(reply, service.listVersions(q.params.subject, flag(q.query.deleted))),
+  );
+  r.post('/subjects/:subject/versions', async (q: Req, reply) =>
+    send(reply, await service.register(q.params.subject, q.body as SchemaBody)),
+  );
+  r.get('/subjects/:subject/versions/:version', async (q: Req, reply) =>
+    send(reply, service.getVersion(q.params.subject, q.params.version, flag(q.query.deleted))),
+  );
+  r.get('/subjects/:subject/versions/:version/schema', async (q: Req, reply) =>
+    send(reply, service.getVersion(q.params.subject, q.params.version, flag(q.query.deleted)).schema),
+  );
+  r.get('/subjects/:subject/versions/:version/referencedby', async (q: Req, reply) =>
+    send(reply, service.referencedBy(q.params.subject, q.params.version)),
+  );
+  r.delete('/subjects/:subject/versions/:version', async (q: Req, reply) =>
+    send(reply, await service.deleteVersion(q.params.subject, q.params.version, flag(q.query.permanent))),
+  );
+
+  r.post('/compatibility/subjects/:subject/versions/:version', async (q: Req, reply) =>
+    send(reply, service.testCompatibility(q.params.subject, q.params.version, q.body as SchemaBody, flag(q.query.verbose))),
+  );
+  r.post('/compatibility/subjects/:subject/versions', async (q: Req, reply) =>
+    send(reply, service.testCompatibility(q.params.subject, undefined, q.body as SchemaBody, flag(q.query.verbose))),
+  );
+
+  r.get('/config', async (_q, reply) => send(reply, service.getConfig(null)));
+  r.put('/config', async (q: Req, reply) => send(reply, await service.setConfig(null, q.body)));
+  r.delete('/config', async (_q, reply) => send(reply, await service.deleteConfig(null)));
+  r.get('/config/:subject', async (q: Req, reply) =>
+    send(reply, service.getConfig(q.params.subject, flag(q.query.defaultToGlobal))),
+  );
+  r.put('/config/:subject', async (q: Req, reply) => send(reply, await service.setConfig(q.params.subject, q.body)));
+  r.delete('/config/:subject', async (q: Req, reply) => send(reply, await service.deleteConfig(q.params.subject)));
+
+  r.get('/mode', async (_q, reply) => send(reply, service.getMode(null)));
+  r.put('/mode', async (q: Req, reply) => send(reply, await service.setMode(null, q.body)));
+  r.delete('/mode', async (_q, reply) => send(reply, await service.deleteMode(null)));
+  r.get('/mode/:subject', async (q: Req, reply) =>
+    send(reply, service.getMode(q.params.subject, flag(q.query.defaultToGlobal))),
+  );
+  r.put('/mode/:subject', async (q: Req, reply) => send(reply, await service.setMode(q.params.subject, q.body)));
+  r.delete('/mode/:subject', async (q: Req, reply) => send(reply, await service.deleteMode(q.params.subject)));
+
+  let started = false;
+  return {
+    app,
+    service,
+    async listen(port: number, host = '127.0.0.1') {
+      if (!started) {
+        await store.start();
+        started = true;
+      }
+      await app.listen({ port, host });
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    },
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
