@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../errors/index.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerKafkaCommands } from './commands/kafka.js';
+import { registerRegistryCommands } from './commands/registry.js';
 
 /**
  * The `onex` command. Each command module registers itself on the program; this file only wires them together and
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
   registerKafkaCommands(program);
+  registerRegistryCommands(program);
   registerDevCommands(program);
   return program;
 }

@@ -82,7 +82,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   const service = new RegistryService(store);
   const metrics = createRegistryMetrics(() => store.state);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const app = Fastify({ logger: false, bodyLimit, ignoreTrailingSlash: true, return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit, routerOptions: { ignoreTrailingSlash: true }, return503OnClosing: true });
 
   // Bodies: JSON under any of Confluent's accepted media types (or none at all, as curl users send); others get 415.
   app.removeAllContentTypeParsers();

@@ -1,0 +1,66 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { onexError } from '../../errors/index.js';
+import { DEFAULT_SCHEMAS_TOPIC, startRegistry, type BasicAuthOptions } from '../../registry/index.js';
+import { parsePort, parsePositiveInt } from './kafka.js';
+
+function parseUsers(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const colon = value.indexOf(':');
+  if (colon < 1) throw new InvalidArgumentError('a user is user:password');
+  return { ...previous, [value.slice(0, colon)]: value.slice(colon + 1) };
+}
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  kafka?: string;
+  memory?: boolean;
+  topic: string;
+  user?: Record<string, string>;
+  authScope: BasicAuthOptions['scope'];
+  bodyLimit: number;
+}
+
+/** `onex registry serve`: the Confluent-compatible schema registry server. */
+export function registerRegistryCommands(program: Command): void {
+  const registry = program.command('registry').description('the Confluent-compatible schema registry');
+
+  registry
+    .command('serve')
+    .description('serve the Schema Registry REST API; state in a compacted Kafka topic (--kafka) or in memory (--memory)')
+    .option('--port <port>', 'HTTP port', parsePort, 8081)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--kafka <bootstrap>', 'Kafka bootstrap servers (default: KAFKA_BROKERS)').conflicts('memory'))
+    .addOption(new Option('--memory', 'keep the state in this process only (quick local work)').conflicts('kafka'))
+    .option('--topic <name>', 'the compacted topic that stores the schemas', DEFAULT_SCHEMAS_TOPIC)
+    .option('--user <user:password>', 'require HTTP basic auth with this user (repeatable; default: ONEX_REGISTRY_USERS)', parseUsers)
+    .addOption(new Option('--auth-scope <scope>', 'which requests need credentials').choices(['all', 'writes']).default('all'))
+    .option('--body-limit <bytes>', 'largest request body accepted', parsePositiveInt, 1024 * 1024)
+    .action(async (opts: ServeOptions) => {
+      const brokers = opts.memory ? undefined : (opts.kafka ?? process.env.KAFKA_BROKERS);
+      if (!opts.memory && !brokers) {
+        throw onexError('ONEX_CLI_301', 'say where the schemas live: --kafka <bootstrap> (or KAFKA_BROKERS), or --memory');
+      }
+      let users = opts.user;
+      if (!users && process.env.ONEX_REGISTRY_USERS) {
+        users = process.env.ONEX_REGISTRY_USERS.split(',').reduce<Record<string, string>>((acc, u) => parseUsers(u.trim(), acc), {});
+      }
+      const running = await startRegistry({
+        port: opts.port,
+        host: opts.host,
+        store: brokers ? { kind: 'kafka', brokers, topic: opts.topic } : { kind: 'memory' },
+        auth: users ? { users, scope: opts.authScope } : undefined,
+        bodyLimit: opts.bodyLimit,
+      });
+      process.stderr.write(`schema registry on ${running.url} (store: ${running.store})\n`);
+      process.stdout.write(`${running.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          running.close().finally(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,18 @@
+/**
+ * Public face of the registry module: the Confluent-compatible schema registry server (REST API, Kafka-backed or
+ * in-memory store) and the cached client the producer and worker use.
+ */
+export { RegistryClient } from './client.js';
+export type { CompatibilityAnswer, RegisteredSchema, RegistryClientOptions, SchemaInput, SubjectVersionInfo } from './client.js';
+export { createRegistryServer, DEFAULT_BODY_LIMIT, SCHEMA_REGISTRY_CONTENT_TYPE } from './server.js';
+export type { BasicAuthOptions, RegistryServer, RegistryServerOptions } from './server.js';
+export { startRegistry } from './serve.js';
+export type { RunningRegistry, StartRegistryOptions } from './serve.js';
+export { KafkaStore, DEFAULT_SCHEMAS_TOPIC } from './kafka-store.js';
+export type { KafkaStoreOptions } from './kafka-store.js';
+export { MemoryStore } from './memory-store.js';
+export type { RegistryStore, WritePlan } from './store.js';
+export { RegistryState, COMPATIBILITY_LEVELS, DEFAULT_COMPATIBILITY } from './state.js';
+export type { CompatibilityLevel, RegistryMode, SchemaReference } from './state.js';
+export { RegistryHttpError } from './http-errors.js';
+export { AvroSchemaError, parseAvro } from './avro.js';

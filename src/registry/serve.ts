@@ -1,0 +1,38 @@
+import { onexError } from '../errors/index.js';
+import { KafkaStore } from './kafka-store.js';
+import { MemoryStore } from './memory-store.js';
+import { createRegistryServer, type BasicAuthOptions } from './server.js';
+import type { RegistryStore } from './store.js';
+
+export interface StartRegistryOptions {
+  port?: number;
+  host?: string;
+  store: { kind: 'memory' } | { kind: 'kafka'; brokers: string | string[]; topic?: string };
+  auth?: BasicAuthOptions;
+  bodyLimit?: number;
+}
+
+export interface RunningRegistry {
+  url: string;
+  store: string;
+  close(): Promise<void>;
+}
+
+/** Builds the store, rebuilds its state, and serves the REST API until close(). */
+export async function startRegistry(options: StartRegistryOptions): Promise<RunningRegistry> {
+  const store: RegistryStore =
+    options.store.kind === 'memory'
+      ? new MemoryStore()
+      : new KafkaStore({ brokers: options.store.brokers, topic: options.store.topic });
+  const server = createRegistryServer({ store, auth: options.auth, bodyLimit: options.bodyLimit });
+  try {
+    const url = await server.listen(options.port ?? 8081, options.host ?? '127.0.0.1');
+    return { url, store: store.description, close: () => server.close() };
+  } catch (err) {
+    await server.close().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw onexError('ONEX_RT_406', `port ${options.port} on ${options.host ?? '127.0.0.1'} is already in use`, { cause: err });
+    }
+    throw err;
+  }
+}
