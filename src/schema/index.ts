@@ -1,50 +1,43 @@
 /**
- * Public face of the schema module: loading avro/, version detection, compatibility checking, upcast / downcast.
- * First cut published early so that registry / producer / worker can code against the signatures; bodies harden
- * in the following commits.
+ * Public face of the schema module: the shipped schemas (avro/), version detection, compatibility checking, the
+ * compatibility matrix, the Avro codec of events and the upcast / downcast chain.
+ *
+ * How a schema says its version: the top-level attribute "onex.version" in every .avsc, read together with a
+ * fingerprint lookup of the shipped schemas (see detect.ts for why both).
  */
-import { readFileSync } from 'node:fs';
-import { onexError } from '../errors/index.js';
-
-export type CompatibilityMode =
-  | 'BACKWARD'
-  | 'BACKWARD_TRANSITIVE'
-  | 'FORWARD'
-  | 'FORWARD_TRANSITIVE'
-  | 'FULL'
-  | 'FULL_TRANSITIVE'
-  | 'NONE';
-export interface CompatibilityReason {
-  rule: string;
-  path: string;
-  message: string;
-}
-export interface CompatibilityResult {
-  compatible: boolean;
-  reasons: CompatibilityReason[];
-}
-export type AvroSchemaInput = string | object;
-export type SchemaVersion = '1.0.0' | '1.1.0' | '1.2.0' | '1.3.0' | '2.0.0';
-export const SCHEMA_VERSIONS: readonly SchemaVersion[] = Object.freeze(['1.0.0', '1.1.0', '1.2.0', '1.3.0', '2.0.0']);
-
-export function loadSchema(version: SchemaVersion): object {
-  const url = new URL(`../../avro/onex-event/v${version}.avsc`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as object;
-}
-
-export function checkCompatibility(
-  _previous: AvroSchemaInput | AvroSchemaInput[],
-  _next: AvroSchemaInput,
-  _mode: CompatibilityMode,
-): CompatibilityResult {
-  throw onexError('ONEX_SCHEMA_700', 'checkCompatibility is not implemented yet.');
-}
-
-export function detectEventVersion(input: object | { schema: AvroSchemaInput }): SchemaVersion {
-  const v = (input as { schema_version?: unknown }).schema_version;
-  return (typeof v === 'string' ? v : '1.0.0') as SchemaVersion;
-}
-
-export function transformEvent(_event: object, _targetVersion: SchemaVersion): object {
-  throw onexError('ONEX_SCHEMA_702', 'transformEvent is not implemented yet.');
-}
+export { SCHEMA_VERSIONS, LATEST_VERSION, type SchemaVersion } from '../event/index.js';
+export type { AvroSchemaInput, ParsedSchema } from './parse.js';
+export { parseSchema, VERSION_ATTRIBUTE } from './parse.js';
+export { avroDirectory, avroType, knownSchema, loadSchema, schemaFile, schemaText, versionOfFingerprint } from './known-schemas.js';
+export {
+  checkCompatibility,
+  checkReaderWriter,
+  COMPATIBILITY_MODES,
+  isCompatibilityMode,
+  type CompatibilityMode,
+  type CompatibilityReason,
+  type CompatibilityResult,
+  type IncompatibilityType,
+} from './compatibility.js';
+export {
+  detectEventVersion,
+  detectRawEventVersion,
+  detectSchemaVersion,
+  detectVersion,
+  type DetectedVersion,
+  type DetectInput,
+} from './detect.js';
+export { decodeEvent, encodeEvent } from './codec.js';
+export { defaultSteps, resolverBetween, TransformChain, type CompiledRoute, type TransformFunction, type TransformStep } from './chain.js';
+export { createDecoder, decodeAs, DEFAULT_CHAIN, transformEvent, type EventDecoder, type WriterSchema } from './transform.js';
+export { downcastToV1_3, flattenMetadata, typeMetadata, upcastToV2 } from './v2-bridge.js';
+export {
+  checkCompatibilityMatrix,
+  computeCompatibilityMatrix,
+  DECLARED_READERS,
+  PROTOCOL_READERS,
+  renderMatrix,
+  type CompatibilityMatrix,
+  type MatrixCell,
+  type MatrixReport,
+} from './matrix.js';

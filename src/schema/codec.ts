@@ -1,0 +1,158 @@
+import type avro from 'avsc';
+import { isOnexError, onexError } from '../errors/index.js';
+import { isPlainObject, isTypedEventType, majorOf, type AnyOnexEvent, type SchemaVersion } from '../event/index.js';
+import { detectRawEventVersion } from './detect.js';
+import { knownSchema } from './known-schemas.js';
+import type { ParsedSchema } from './parse.js';
+import { V2_METADATA_BRANCHES, V2_UNTYPED_BRANCH } from './v2-bridge.js';
+
+/**
+ * Avro body encoding of events (the Confluent framing, magic byte and schema id, is the registry's business).
+ *
+ * Thanks to the logical types, avsc values are the event form, with one exception: avsc represents the 2.0.0
+ * metadata union, several records, wrapped as { "onex.event.NodeStartMetadata": {...} }. The event form carries
+ * the record itself and lets event_type say which one it is; this module wraps and unwraps.
+ */
+
+const SCHEMA_VERSION_SINCE = '1.1.0';
+
+function hasSchemaVersionField(version: SchemaVersion): boolean {
+  return version >= SCHEMA_VERSION_SINCE; // versions compare as text: single digits
+}
+
+/** Event form -> avsc value of `version`: schema_version written truthfully, 2.0.0 metadata wrapped. */
+function toAvroValue(event: Record<string, unknown>, version: SchemaVersion): Record<string, unknown> {
+  let value = event;
+  if (hasSchemaVersionField(version) && event.schema_version !== version) {
+    const stated = event.schema_version;
+    if (stated !== undefined && stated !== null && !sameMinor(stated, version)) {
+      throw onexError(
+        'ONEX_VALID_107',
+        `The event says schema_version ${String(stated)} but is being encoded with schema ${version}; transform it first.`,
+      );
+    }
+    // Left out, the reader would see the field default 1.0.0: write the version the bytes really have.
+    value = { ...event, schema_version: version };
+  }
+  if (majorOf(version) === 2) {
+    const metadata = value.metadata;
+    if (metadata !== null && metadata !== undefined) {
+      value = value === event ? { ...event } : value;
+      value.metadata = { [branchOf(value.event_type, metadata)]: metadata };
+    }
+  }
+  return value;
+}
+
+function branchOf(eventType: unknown, metadata: unknown): string {
+  if (isPlainObject(metadata) && 'untyped' in metadata) return V2_UNTYPED_BRANCH;
+  if (isTypedEventType(eventType)) return V2_METADATA_BRANCHES[eventType];
+  throw onexError(
+    'ONEX_EVENT_603',
+    `${String(eventType)} events have no typed metadata in 2.0.0; write their metadata as { untyped: {...} }.`,
+  );
+}
+
+function sameMinor(stated: unknown, version: SchemaVersion): boolean {
+  return typeof stated === 'string' && stated.split('.', 2).join('.') === version.split('.', 2).join('.');
+}
+
+/** avsc value of a 2.0.0 reader -> event form (in place: decoded values are ours). */
+export function unwrapV2Metadata(value: Record<string, unknown>): void {
+  const wrapped = value.metadata as Record<string, unknown> | null;
+  if (wrapped !== null && wrapped !== undefined) {
+    for (const key in wrapped) {
+      value.metadata = wrapped[key];
+      return;
+    }
+  }
+}
+
+/** Encodes an event with the schema of `version` (default: the version the event states). */
+export function encodeEvent(event: object, version?: SchemaVersion): Buffer {
+  const v = version ?? detectRawEventVersion(event).version;
+  const schema = knownSchema(v);
+  return encodeWith(schema, v, event as Record<string, unknown>);
+}
+
+export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: Record<string, unknown>): Buffer {
+  let value: Record<string, unknown>;
+  try {
+    value = toAvroValue(event, version);
+    return schema.type.toBuffer(value);
+  } catch (cause) {
+    if (isOnexError(cause) && cause.code !== 'ONEX_EVENT_603') throw cause;
+    const where = explainInvalid(schema.type, isPlainObject(event) ? safeAvroValue(event, version) : event);
+    throw onexError('ONEX_EVENT_603', `The event does not fit schema ${version}: ${where ?? (cause as Error).message}.`, {
+      cause,
+      details: { version },
+    });
+  }
+}
+
+function safeAvroValue(event: Record<string, unknown>, version: SchemaVersion): unknown {
+  try {
+    return toAvroValue(event, version);
+  } catch {
+    return event;
+  }
+}
+
+/** The first value avsc refuses, as "metadata.input_state must be string, got undefined". */
+export function explainInvalid(type: avro.Type, value: unknown): string | undefined {
+  let found: string | undefined;
+  try {
+    type.isValid(value, {
+      errorHook: (path: string[], any: unknown, t: avro.Type) => {
+        if (found !== undefined) return;
+        const shown = any === undefined ? 'nothing' : clip(safeJson(any));
+        const expected = t.typeName.startsWith('logical:') ? t.typeName.slice(8) : t.typeName;
+        found = `${path.length ? path.join('.') : 'the event'} must be ${expected}, got ${shown}`;
+      },
+    });
+  } catch {
+    // isValid runs our logical types, which throw on bad input; the hook has what we need by then.
+  }
+  return found;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Reads an Avro body with a writer schema into a reader of a known version. `resolver` is the cached avsc resolver
+ * for (writer, reader); undefined when both have the same canonical form.
+ */
+export function readWith(
+  reader: ParsedSchema,
+  readerVersion: SchemaVersion,
+  resolver: avro.Resolver | undefined,
+  buffer: Buffer,
+): AnyOnexEvent {
+  let value: Record<string, unknown>;
+  try {
+    value = reader.type.fromBuffer(buffer, resolver) as Record<string, unknown>;
+  } catch (cause) {
+    if (isOnexError(cause)) throw cause;
+    throw onexError('ONEX_EVENT_603', `The event bytes do not decode with their writer schema: ${(cause as Error).message}.`, {
+      cause,
+    });
+  }
+  if (majorOf(readerVersion) === 2) unwrapV2Metadata(value);
+  if (hasSchemaVersionField(readerVersion)) value.schema_version = readerVersion;
+  return value as unknown as AnyOnexEvent;
+}
+
+/** Decodes bytes written with the schema of `version`. */
+export function decodeEvent(buffer: Buffer, version: SchemaVersion): AnyOnexEvent {
+  return readWith(knownSchema(version), version, undefined, buffer);
+}

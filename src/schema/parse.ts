@@ -1,0 +1,85 @@
+import avro from 'avsc';
+import { onexError } from '../errors/index.js';
+import { LOGICAL_TYPES } from './logical-types.js';
+import { toSchemaNode, type SchemaNode } from './schema-node.js';
+
+/** A schema as JSON text or as parsed JSON. */
+export type AvroSchemaInput = string | object;
+
+/** The schema-level attribute that names an ONEX event schema's version (see detect.ts for how it is used). */
+export const VERSION_ATTRIBUTE = 'onex.version';
+
+export interface ParsedSchema {
+  readonly json: unknown;
+  /** avsc type with the ONEX logical types: its values are the event form. */
+  readonly type: avro.Type;
+  /** The schema as the resolution rules see it. */
+  readonly node: SchemaNode;
+  /** SHA-256 of the Parsing Canonical Form, hex: equal for schemas that differ only in docs, defaults, attributes. */
+  readonly fingerprint: string;
+  /** The onex.version attribute, when the schema has one. */
+  readonly declaredVersion: string | undefined;
+}
+
+// Schemas come from avro/, from a registry, from the command line: a few dozen distinct ones in a process. The
+// cap only guards against a caller that feeds generated schemas forever.
+const CACHE_LIMIT = 500;
+const byText = new Map<string, ParsedSchema>();
+const byObject = new WeakMap<object, ParsedSchema>();
+
+/** Parses and validates a schema once; later calls with the same text or object get the same ParsedSchema. */
+export function parseSchema(input: AvroSchemaInput): ParsedSchema {
+  if (typeof input === 'object' && input !== null) {
+    const hit = byObject.get(input);
+    if (hit) return hit;
+  }
+  let text: string;
+  let json: unknown;
+  if (typeof input === 'string') {
+    text = input;
+    const cached = byText.get(text);
+    if (cached) return cached;
+    try {
+      json = JSON.parse(input) as unknown;
+    } catch (cause) {
+      // A bare primitive name ("string") is valid schema text too, though not JSON.
+      if (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(input.trim())) json = input.trim();
+      else throw onexError('ONEX_VALID_101', `The schema is not valid JSON: ${(cause as Error).message}.`, { cause });
+    }
+  } else if (input === null || input === undefined) {
+    throw onexError('ONEX_VALID_101', 'No schema was given.');
+  } else {
+    json = input;
+    text = JSON.stringify(input);
+    const cached = byText.get(text);
+    if (cached) {
+      byObject.set(input, cached);
+      return cached;
+    }
+  }
+  const parsed = build(json);
+  if (byText.size >= CACHE_LIMIT) byText.delete(byText.keys().next().value!);
+  byText.set(text, parsed);
+  if (typeof input === 'object') byObject.set(input, parsed);
+  return parsed;
+}
+
+function build(json: unknown): ParsedSchema {
+  let type: avro.Type;
+  try {
+    type = avro.Type.forSchema(json as avro.Schema, { logicalTypes: LOGICAL_TYPES, wrapUnions: 'auto' });
+  } catch (cause) {
+    throw onexError('ONEX_SCHEMA_700', `The schema is not a valid Avro schema: ${(cause as Error).message}.`, { cause });
+  }
+  const declared =
+    json !== null && typeof json === 'object' && !Array.isArray(json)
+      ? (json as Record<string, unknown>)[VERSION_ATTRIBUTE]
+      : undefined;
+  return Object.freeze({
+    json,
+    type,
+    node: toSchemaNode(json),
+    fingerprint: type.fingerprint('sha256').toString('hex'),
+    declaredVersion: typeof declared === 'string' ? declared : undefined,
+  });
+}

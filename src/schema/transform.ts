@@ -1,0 +1,125 @@
+import avro from 'avsc';
+import { isOnexError, onexError } from '../errors/index.js';
+import { isPlainObject, isSchemaVersion, majorOf, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
+import { TransformChain, defaultSteps } from './chain.js';
+import { encodeWith, readWith } from './codec.js';
+import { checkReaderWriter } from './compatibility.js';
+import { detectRawEventVersion, detectSchemaVersion } from './detect.js';
+import { knownSchema } from './known-schemas.js';
+import { parseSchema, type AvroSchemaInput, type ParsedSchema } from './parse.js';
+
+/** The chain of the shipped versions, validated at load: a broken chain stops the process that imports it. */
+export const DEFAULT_CHAIN: TransformChain = TransformChain.build(defaultSteps());
+
+/**
+ * Transforms an event (event form, e.g. a parsed JSON event) to another schema version, step by step through the
+ * chain; its version is its schema_version (none: 1.0.0). An event of an unknown newer major is refused with
+ * ONEX_SCHEMA_701; an event that does not fit its own version fails with ONEX_SCHEMA_702.
+ */
+export function transformEvent<V extends SchemaVersion>(
+  event: object,
+  targetVersion: V,
+  chain: TransformChain = DEFAULT_CHAIN,
+): OnexEventByVersion[V] {
+  if (!isSchemaVersion(targetVersion)) {
+    throw onexError('ONEX_SCHEMA_704', `Target version ${String(targetVersion)} is not a schema version this pipeline knows.`);
+  }
+  if (!isPlainObject(event)) throw onexError('ONEX_SCHEMA_702', 'Only an event object can be transformed.');
+  const detected = detectRawEventVersion(event);
+  const from = detected.version;
+  if (from === targetVersion && detected.exact) return event as unknown as OnexEventByVersion[V];
+  let start = event as unknown as AnyOnexEvent;
+  if (!detected.exact && 'schema_version' in event) {
+    // A PATCH or a newer MINOR: read it as the known version it resolves into (unknown fields are dropped).
+    start = { ...event, schema_version: from } as AnyOnexEvent;
+  }
+  try {
+    const out = from === targetVersion ? normalise(start, from) : chain.compile(from, targetVersion).run(start);
+    return out as OnexEventByVersion[V];
+  } catch (cause) {
+    if (isOnexError(cause) && cause.component === 'SCHEMA') throw cause;
+    throw onexError(
+      'ONEX_SCHEMA_702',
+      `Event ${String((event as { event_id?: unknown }).event_id)} could not be transformed from ${from} to ${targetVersion}: ${(cause as Error).message}`,
+      { cause, details: { from, to: targetVersion } },
+    );
+  }
+}
+
+/** An event of a newer MINOR read as our version of that major: through Avro resolution with the same schema. */
+function normalise(event: AnyOnexEvent, version: SchemaVersion): AnyOnexEvent {
+  const schema = knownSchema(version);
+  return readWith(schema, version, undefined, encodeWith(schema, version, event as unknown as Record<string, unknown>));
+}
+
+/** A writer schema: a known version, a schema (text or JSON), or an avsc Type. */
+export type WriterSchema = SchemaVersion | AvroSchemaInput | avro.Type;
+
+export type EventDecoder = (buffer: Buffer) => AnyOnexEvent;
+
+const fromTypes = new WeakMap<avro.Type, ParsedSchema>();
+const decoders = new Map<string, EventDecoder>();
+const DECODER_LIMIT = 1000;
+
+function writerSchema(writer: WriterSchema): ParsedSchema {
+  if (typeof writer === 'string' && isSchemaVersion(writer)) return knownSchema(writer);
+  if (avro.Type.isType(writer)) {
+    const type = writer as avro.Type;
+    let p = fromTypes.get(type);
+    if (!p) {
+      p = parseSchema(type.schema({ exportAttrs: true }) as object);
+      fromTypes.set(type, p);
+    }
+    return p;
+  }
+  return parseSchema(writer as AvroSchemaInput);
+}
+
+/**
+ * A decoder for bytes written with `writer` that returns events of `targetVersion`: built once per (writer,
+ * target) and cached. Within a major one avsc resolver does the whole job; across majors the bytes are read into
+ * the version where the route leaves the writer's major, then the chain transforms them.
+ */
+export function createDecoder(writer: WriterSchema, targetVersion: SchemaVersion, chain: TransformChain = DEFAULT_CHAIN): EventDecoder {
+  if (!isSchemaVersion(targetVersion)) {
+    throw onexError('ONEX_SCHEMA_704', `Target version ${String(targetVersion)} is not a schema version this pipeline knows.`);
+  }
+  const ws = writerSchema(writer);
+  const key = `${ws.fingerprint}|${ws.declaredVersion ?? ''}|${targetVersion}`;
+  const useCache = chain === DEFAULT_CHAIN;
+  const cached = useCache ? decoders.get(key) : undefined;
+  if (cached) return cached;
+
+  const detected = detectSchemaVersion(ws);
+  const readAs = majorOf(detected.version) === majorOf(targetVersion) ? targetVersion : chain.exitVersion(detected.version, targetVersion);
+  const reader = knownSchema(readAs);
+  let resolver: avro.Resolver | undefined;
+  if (reader.fingerprint !== ws.fingerprint) {
+    try {
+      resolver = reader.type.createResolver(ws.type, { ignoreNamespaces: true });
+    } catch (cause) {
+      const reasons = checkReaderWriter(reader.json as object, ws.json as object).reasons;
+      const first = reasons[0];
+      throw onexError(
+        'ONEX_SCHEMA_701',
+        `Data written with schema ${detected.declared} cannot be read as ${readAs}${first ? `: ${first.path}: ${first.message}` : ''}.`,
+        { cause, details: { writer: detected.declared, reader: readAs, reasons } },
+      );
+    }
+  }
+  const route = chain.compile(readAs, targetVersion);
+  const decode: EventDecoder =
+    route.steps.length === 0
+      ? (buffer) => readWith(reader, readAs, resolver, buffer)
+      : (buffer) => route.run(readWith(reader, readAs, resolver, buffer));
+  if (useCache) {
+    if (decoders.size >= DECODER_LIMIT) decoders.delete(decoders.keys().next().value!);
+    decoders.set(key, decode);
+  }
+  return decode;
+}
+
+/** Decodes bytes with their writer schema and returns the event in `targetVersion` (see createDecoder). */
+export function decodeAs<V extends SchemaVersion>(writer: WriterSchema, buffer: Buffer, targetVersion: V): OnexEventByVersion[V] {
+  return createDecoder(writer, targetVersion)(buffer) as OnexEventByVersion[V];
+}
