@@ -237,7 +237,12 @@ export class KafkaStore implements RegistryStore {
       transactionTimeout: 15_000,
       allowAutoTopicCreation: false,
     });
-    await producer.connect(); // InitProducerId: fences every other instance's writer
+    await producer.connect();
+    // kafkajs sends InitProducerId for a transactional id lazily, on the first transaction(). The fence must be up
+    // BEFORE we catch up with the log and plan, or another instance could commit between our catch-up and our
+    // fence, and we would plan against a stale log (the two-instance test caught exactly that: a duplicated id).
+    const fence = await producer.transaction();
+    await fence.abort();
     this.writer = producer;
     await this.sync(); // read everything committed before we took the epoch
     return producer;
