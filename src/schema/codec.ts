@@ -79,7 +79,7 @@ export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: 
   let value: Record<string, unknown>;
   try {
     value = toAvroValue(event, version);
-    return schema.type.toBuffer(value);
+    return toBytes(schema.type, value);
   } catch (cause) {
     if (isOnexError(cause) && cause.code !== 'ONEX_EVENT_603') throw cause;
     const where = explainInvalid(schema.type, isPlainObject(event) ? safeAvroValue(event, version) : event);
@@ -88,6 +88,22 @@ export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: 
       details: { version },
     });
   }
+}
+
+// avsc's toBuffer allocates a zero-filled buffer per call, which costs more than all of the encoding. Encoding into
+// one scratch buffer and copying into a pooled allocUnsafe buffer (as Buffer.from(string) does) is ~4x cheaper.
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+function toBytes(type: avro.Type, value: unknown): Buffer {
+  let end = type.encode(value, scratch, 0);
+  if (end < 0) {
+    // Too small: avsc tells by how much. Grow to fit (rounded to 64 KB) and write again.
+    scratch = Buffer.allocUnsafe(Math.ceil((scratch.length - end) / 65536) * 65536);
+    end = type.encode(value, scratch, 0);
+  }
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
+  return out;
 }
 
 function safeAvroValue(event: Record<string, unknown>, version: SchemaVersion): unknown {
