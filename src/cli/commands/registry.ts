@@ -1,7 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { DEFAULT_SCHEMAS_TOPIC, startRegistry, type BasicAuthOptions } from '../../registry/index.js';
-import { parsePort, parsePositiveInt } from './kafka.js';
+import { parsePositiveInt } from './kafka.js';
+
+/** 0 asks for any free port (the URL printed on stdout names the one chosen). */
+function parseListenPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return n;
+}
 
 function parseUsers(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const colon = value.indexOf(':');
@@ -27,7 +34,7 @@ export function registerRegistryCommands(program: Command): void {
   registry
     .command('serve')
     .description('serve the Schema Registry REST API; state in a compacted Kafka topic (--kafka) or in memory (--memory)')
-    .option('--port <port>', 'HTTP port', parsePort, 8081)
+    .option('--port <port>', 'HTTP port (0: any free port)', parseListenPort, 8081)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--kafka <bootstrap>', 'Kafka bootstrap servers (default: KAFKA_BROKERS)').conflicts('memory'))
     .addOption(new Option('--memory', 'keep the state in this process only (quick local work)').conflicts('kafka'))
