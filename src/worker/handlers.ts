@@ -1,0 +1,124 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { IHeaders } from 'kafkajs';
+import {
+  ALL_EVENT_TYPES,
+  isSchemaVersion,
+  onexError,
+  UNKNOWN_EVENT_TYPE,
+  type AnyOnexEvent,
+  type OnexEventType,
+  type SchemaVersion,
+} from '../event/index.js';
+
+/** Where a record came from and what the worker knows about it; handed to every handler call. */
+export interface HandlerContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  headers: IHeaders;
+  /** The event's id, for idempotent handlers (see EventIdDedupe). */
+  eventId: string | undefined;
+  /** The version the producer wrote; the event itself is already in `targetVersion`. */
+  writerVersion: SchemaVersion;
+  targetVersion: SchemaVersion;
+  schemaId: number;
+  /** 1 on the first try, 2 on the first retry, ... */
+  attempt: number;
+  /** Tells the group coordinator this worker is alive; call it inside a handler that runs for many seconds. */
+  heartbeat(): Promise<void>;
+}
+
+export type EventHandler<E = AnyOnexEvent> = (event: E, ctx: HandlerContext) => unknown;
+
+/** Handlers by event type; `'*'` is the catch-all, which also receives every event of a type this worker does not know. */
+export type HandlerMap = Partial<Record<OnexEventType | typeof UNKNOWN_EVENT_TYPE | '*', EventHandler>>;
+
+const KNOWN_TYPES = new Set<string>([...ALL_EVENT_TYPES, UNKNOWN_EVENT_TYPE]);
+
+/** The handler for an event type; `known` is false for a type outside the ONEX list (it goes to the catch-all). */
+export interface Route {
+  handler: EventHandler | undefined;
+  known: boolean;
+}
+
+/** Looks a handler up by event type: its own handler, else the catch-all. */
+export class HandlerRouter {
+  private readonly byType = new Map<string, EventHandler>();
+  private readonly catchAll: EventHandler | undefined;
+
+  constructor(handlers: HandlerMap) {
+    for (const [type, handler] of Object.entries(handlers)) {
+      if (typeof handler !== 'function') {
+        throw onexError('ONEX_RT_407', `the handler for ${type} is a ${typeof handler}, not a function`);
+      }
+      if (type === '*') continue;
+      if (!KNOWN_TYPES.has(type)) {
+        throw onexError('ONEX_RT_407', `there is a handler for ${JSON.stringify(type)}, which is no ONEX event type (known: ${[...KNOWN_TYPES].join(', ')}; '*' is the catch-all)`);
+      }
+      this.byType.set(type, handler);
+    }
+    this.catchAll = handlers['*'];
+  }
+
+  route(eventType: unknown): Route {
+    const known = typeof eventType === 'string' && KNOWN_TYPES.has(eventType) && eventType !== UNKNOWN_EVENT_TYPE;
+    const own = known ? this.byType.get(eventType as string) : this.byType.get(UNKNOWN_EVENT_TYPE);
+    return { handler: own ?? this.catchAll, known };
+  }
+}
+
+/** What a handler module gives the `onex worker` command. */
+export interface HandlerModule {
+  handlers: HandlerMap;
+  /** The version the module's handlers speak; a --target-version flag wins over it. */
+  targetVersion?: SchemaVersion;
+}
+
+function isHandlerMapLike(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Loads a handler module for `onex worker --handlers PATH`. Accepted shapes, in this order:
+ *   export const handlers = { NODE_START: fn, '*': fn }   (plus optional `export const targetVersion = '2.0.0'`)
+ *   export default { handlers: {...}, targetVersion? }
+ *   export default { NODE_START: fn, '*': fn }
+ *   export default function (event, ctx) {...}            (a catch-all for every event)
+ */
+export async function loadHandlerModule(specifier: string, cwd: string = process.cwd()): Promise<HandlerModule> {
+  const path = isAbsolute(specifier) ? specifier : resolve(cwd, specifier);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (cause) {
+    const notFound = (cause as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((cause as Error).message).includes(path);
+    throw onexError(
+      'ONEX_CLI_300',
+      notFound ? `the handler module ${path} does not exist` : `the handler module ${path} failed to load: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  const def = mod.default;
+  let handlers: unknown;
+  let targetVersion: unknown = mod.targetVersion;
+  if (mod.handlers !== undefined) handlers = mod.handlers;
+  else if (typeof def === 'function') handlers = { '*': def };
+  else if (isHandlerMapLike(def) && 'handlers' in def) {
+    handlers = def.handlers;
+    targetVersion ??= def.targetVersion;
+  } else if (isHandlerMapLike(def)) handlers = def;
+  if (!isHandlerMapLike(handlers) || Object.keys(handlers).length === 0) {
+    throw onexError('ONEX_CLI_303', `the handler module ${path} exports no handlers: export \`handlers\` ({ EVENT_TYPE: fn, '*': fn }) or a default function`);
+  }
+  if (targetVersion !== undefined && !isSchemaVersion(targetVersion)) {
+    throw onexError('ONEX_CLI_303', `the handler module ${path} names target version ${JSON.stringify(targetVersion)}, which is no ONEX schema version`);
+  }
+  try {
+    new HandlerRouter(handlers as HandlerMap);
+  } catch (e) {
+    throw onexError('ONEX_CLI_303', `the handler module ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return { handlers: handlers as HandlerMap, ...(targetVersion ? { targetVersion: targetVersion as SchemaVersion } : {}) };
+}

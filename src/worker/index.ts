@@ -1,0 +1,26 @@
+/**
+ * Public face of the worker module: the stream worker runtime (fetch -> decode -> detect -> upcast -> validate ->
+ * handle -> commit, with retries and a dead-letter topic), dead-letter redrive, the event-id dedupe window and
+ * handler-module loading for `onex worker`.
+ */
+export { createWorker } from './worker.js';
+export type { Worker, WorkerStats } from './worker.js';
+export type { ConsumerTuning, DeadLetterOptions, WorkerOptions } from './options.js';
+export { HandlerRouter, loadHandlerModule } from './handlers.js';
+export type { EventHandler, HandlerContext, HandlerMap, HandlerModule } from './handlers.js';
+export { RecordProcessor } from './record-processor.js';
+export type { DeadLetterSink, DecodedEvent, EventDecoder, ProcessControl, RecordFailure, RecordOutcome, SourceRecord } from './record-processor.js';
+export { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from './retry.js';
+export type { FailureStage, RetryPolicy } from './retry.js';
+export {
+  buildDeadLetter,
+  buildRedriveRecord,
+  defaultDeadLetterTopic,
+  DLQ_HEADERS,
+  headerText,
+  readDeadLetterHeaders,
+} from './dead-letter.js';
+export type { DeadLetterInfo } from './dead-letter.js';
+export { EventIdDedupe } from './dedupe.js';
+export type { EventIdDedupeOptions } from './dedupe.js';
+export { WorkerMetrics, eventTypeLabel } from './metrics.js';

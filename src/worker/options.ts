@@ -1,0 +1,142 @@
+import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
+import type { Logger } from '../telemetry/logger.js';
+import { defaultDeadLetterTopic } from './dead-letter.js';
+import type { HandlerMap } from './handlers.js';
+import type { EventDecoder, RecordFailure } from './record-processor.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+
+export interface DeadLetterOptions {
+  /** The dead-letter topic of a source topic; default `<source>.dlq` (onex.events -> onex.events.dlq). */
+  topic?: string | ((sourceTopic: string) => string);
+  /** Partitions of a dead-letter topic the worker creates at start-up (default 1); existing topics are left alone. */
+  partitions?: number;
+  /** Create missing dead-letter topics at start-up (default true). */
+  create?: boolean;
+}
+
+export interface ConsumerTuning {
+  /** Default 30 s: a worker silent for this long is thrown out of the group. */
+  sessionTimeoutMs?: number;
+  /** Default 3 s; the worker also heartbeats during long handlers and retry backoffs. */
+  heartbeatIntervalMs?: number;
+  /** Default 60 s. */
+  rebalanceTimeoutMs?: number;
+  /** Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** How long a fetch waits for data when there is none (default 500 ms: short, so that stop() is quick). */
+  maxWaitTimeMs?: number;
+}
+
+export interface WorkerOptions {
+  /** A client from createKafka(). */
+  kafka: Kafka;
+  groupId: string;
+  topics: string | string[];
+  /** Decodes a record value into an event of the target version: an OnexEventCodec. */
+  decoder: EventDecoder;
+  /** Handlers by event type; '*' is the catch-all (it also gets event types this worker does not know). */
+  handlers: HandlerMap;
+  /** The version handlers receive; older events are upcast, newer ones within reach downcast. Default LATEST_VERSION. */
+  targetVersion?: SchemaVersion;
+  /** Where a group without committed offsets starts: false (default) the end, true the beginning. */
+  fromBeginning?: boolean;
+  /** Partitions handled at the same time (default 4); records of one partition are always handled in order. */
+  concurrency?: number;
+  /** 'strict' (default): an invalid event is a failure (ONEX_VALID_1xx, not retried, dead-lettered). 'non-strict': counted and logged, handled anyway. */
+  validation?: 'strict' | 'non-strict' | 'off';
+  retry?: Partial<RetryPolicy>;
+  /** false: failed records are reported to onFailure and skipped (what `onex consume` does). Default: dead-letter them. */
+  deadLetter?: DeadLetterOptions | false;
+  /** Writer versions that still work but should not be written any more: counted, and warned about once per version. */
+  deprecatedVersions?: SchemaVersion[];
+  /** Where the metrics go; default prom-client's global registry. */
+  metricsRegistry?: Registry;
+  consumer?: ConsumerTuning;
+  /** How long stop() waits for the record in hand before it gives up on it (default 30 s; it is then redelivered). */
+  shutdownTimeoutMs?: number;
+  /** Called for every record that failed for good, after it was dead-lettered (or dropped with deadLetter: false). */
+  onFailure?: (failure: RecordFailure) => void;
+  logger?: Logger;
+}
+
+const positiveInt = z.number().int().positive();
+const optionsSchema = z.object({
+  groupId: z.string().min(1),
+  topics: z.array(z.string().min(1)).min(1, 'at least one topic is needed'),
+  targetVersion: z.enum(SCHEMA_VERSIONS as [SchemaVersion, ...SchemaVersion[]]),
+  concurrency: positiveInt.max(1_000),
+  validation: z.enum(['strict', 'non-strict', 'off']),
+  retry: z.object({
+    maxAttempts: positiveInt.max(100),
+    initialBackoffMs: z.number().int().min(0),
+    multiplier: z.number().min(1),
+    maxBackoffMs: z.number().int().min(0),
+    jitter: z.number().min(0).max(1),
+  }),
+  deadLetterPartitions: positiveInt,
+  deprecatedVersions: z.array(z.enum(SCHEMA_VERSIONS as [SchemaVersion, ...SchemaVersion[]])),
+  sessionTimeoutMs: positiveInt,
+  heartbeatIntervalMs: positiveInt,
+  rebalanceTimeoutMs: positiveInt,
+  maxBytesPerPartition: positiveInt,
+  maxWaitTimeMs: z.number().int().min(0),
+  shutdownTimeoutMs: positiveInt,
+});
+
+export interface ResolvedWorkerOptions extends Omit<z.output<typeof optionsSchema>, 'deprecatedVersions'> {
+  deprecatedVersions: ReadonlySet<SchemaVersion>;
+  deadLetter: { topicFor(sourceTopic: string): string; partitions: number; create: boolean } | undefined;
+}
+
+/** Validates the options once, at construction, into ONEX_RT_407 naming the first bad one; fills the defaults. */
+export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
+  if (!o || typeof o !== 'object') throw onexError('ONEX_RT_407', 'createWorker needs an options object');
+  if (!o.kafka || typeof (o.kafka as Kafka).consumer !== 'function') throw onexError('ONEX_RT_407', 'invalid worker option kafka: pass a client from createKafka()');
+  if (!o.decoder || typeof o.decoder.decode !== 'function') throw onexError('ONEX_RT_407', 'invalid worker option decoder: pass an OnexEventCodec (anything with decode(value, targetVersion))');
+  if (!o.handlers || typeof o.handlers !== 'object') throw onexError('ONEX_RT_407', 'invalid worker option handlers: pass { EVENT_TYPE: fn, \'*\': fn }');
+  const dl = o.deadLetter === false ? undefined : (o.deadLetter ?? {});
+  const c = o.consumer ?? {};
+  const raw = {
+    groupId: o.groupId,
+    topics: typeof o.topics === 'string' ? [o.topics] : o.topics,
+    targetVersion: o.targetVersion ?? LATEST_VERSION,
+    concurrency: o.concurrency ?? 4,
+    validation: o.validation ?? 'strict',
+    retry: { ...DEFAULT_RETRY_POLICY, ...o.retry },
+    deadLetterPartitions: dl?.partitions ?? 1,
+    deprecatedVersions: o.deprecatedVersions ?? [],
+    sessionTimeoutMs: c.sessionTimeoutMs ?? 30_000,
+    heartbeatIntervalMs: c.heartbeatIntervalMs ?? 3_000,
+    rebalanceTimeoutMs: c.rebalanceTimeoutMs ?? 60_000,
+    maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576,
+    maxWaitTimeMs: c.maxWaitTimeMs ?? 500,
+    shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
+  };
+  const parsed = optionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw onexError('ONEX_RT_407', `invalid worker option ${issue.path.join('.') || 'options'}: ${issue.message}`, {
+      details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  const v = parsed.data;
+  if (v.heartbeatIntervalMs >= v.sessionTimeoutMs) {
+    throw onexError('ONEX_RT_407', `invalid worker option consumer.heartbeatIntervalMs: ${v.heartbeatIntervalMs} ms must be below sessionTimeoutMs (${v.sessionTimeoutMs} ms)`);
+  }
+  const topicOpt = dl?.topic;
+  if (topicOpt !== undefined && typeof topicOpt !== 'function' && (typeof topicOpt !== 'string' || topicOpt === '')) {
+    throw onexError('ONEX_RT_407', 'invalid worker option deadLetter.topic: a topic name or a function of the source topic');
+  }
+  const topicFor = typeof topicOpt === 'function' ? topicOpt : typeof topicOpt === 'string' ? () => topicOpt : defaultDeadLetterTopic;
+  for (const t of v.topics) {
+    if (dl && topicFor(t) === t) throw onexError('ONEX_RT_407', `invalid worker option deadLetter.topic: ${t} cannot be its own dead-letter topic`);
+  }
+  return {
+    ...v,
+    deprecatedVersions: new Set(v.deprecatedVersions),
+    deadLetter: dl ? { topicFor, partitions: v.deadLetterPartitions, create: dl.create ?? true } : undefined,
+  };
+}

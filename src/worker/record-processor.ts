@@ -1,0 +1,227 @@
+import { performance } from 'node:perf_hooks';
+import type { IHeaders, Message } from 'kafkajs';
+import {
+  ALL_EVENT_TYPES,
+  onexError,
+  validateEvent,
+  type AnyOnexEvent,
+  type OnexError,
+  type SchemaVersion,
+  type ValidationMode,
+} from '../event/index.js';
+import type { Logger } from '../telemetry/logger.js';
+import { buildDeadLetter } from './dead-letter.js';
+import type { HandlerContext, HandlerRouter } from './handlers.js';
+import type { WorkerMetrics } from './metrics.js';
+import { backoffDelay, classifyFailure, shouldRetry, type FailureStage, type RetryPolicy } from './retry.js';
+
+/**
+ * One record's way through the worker: decode (schema id -> writer schema -> detect version -> upcast or downcast to
+ * the target, all inside the decoder), validate, route by event type, handle; on failure retry what may succeed
+ * later, then dead-letter. Knows nothing of kafkajs, so that every branch is testable without a broker.
+ */
+
+/** What the worker needs from the codec: OnexEventCodec satisfies it. */
+export interface EventDecoder {
+  decode(value: Buffer, targetVersion: SchemaVersion): Promise<DecodedEvent>;
+}
+
+export interface DecodedEvent {
+  event: object;
+  writerVersion: SchemaVersion;
+  schemaId: number;
+}
+
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+}
+
+/** Where dead letters go; the worker's is a kafkajs producer (idempotent, acks=all). */
+export interface DeadLetterSink {
+  send(topic: string, message: Message): Promise<void>;
+}
+
+/** The record's fate. `interrupted`: the worker is stopping and the record was neither handled nor dead-lettered. */
+export type RecordOutcome =
+  | { status: 'handled' | 'unhandled'; attempts: number; eventType: string }
+  | { status: 'dead_lettered' | 'dropped'; attempts: number; error: OnexError; stage: FailureStage }
+  | { status: 'interrupted'; attempts: number };
+
+/** A record that failed for good; handed to `onFailure` after it went to the dead-letter topic (or was dropped). */
+export interface RecordFailure {
+  record: SourceRecord;
+  error: OnexError;
+  stage: FailureStage;
+  attempts: number;
+  deadLetterTopic: string | undefined;
+}
+
+/** What the batch loop lends the processor: liveness and a way to know it should stop waiting. */
+export interface ProcessControl {
+  heartbeat(): Promise<void>;
+  /** Waits `ms` (heartbeating on the way); false when the worker began to stop meanwhile. */
+  wait(ms: number): Promise<boolean>;
+  stopping(): boolean;
+}
+
+export interface RecordProcessorOptions {
+  decoder: EventDecoder;
+  router: HandlerRouter;
+  targetVersion: SchemaVersion;
+  validation: ValidationMode | 'off';
+  retry: RetryPolicy;
+  /** Undefined: failures are dropped after `onFailure` (the `onex consume` mode). */
+  deadLetter: { topicFor(sourceTopic: string): string; sink: DeadLetterSink } | undefined;
+  /** Backoff of the dead-letter write itself; it is retried until it succeeds or the worker stops. */
+  deadLetterBackoffMs: { initial: number; max: number };
+  groupId: string;
+  metrics: WorkerMetrics;
+  deprecatedVersions: ReadonlySet<SchemaVersion>;
+  log: Logger;
+  onFailure?: (failure: RecordFailure) => void;
+}
+
+const KNOWN = new Set<string>(ALL_EVENT_TYPES);
+
+export class RecordProcessor {
+  private readonly warnedDeprecated = new Set<SchemaVersion>();
+
+  constructor(private readonly o: RecordProcessorOptions) {}
+
+  async process(record: SourceRecord, control: ProcessControl): Promise<RecordOutcome> {
+    const o = this.o;
+    let attempts = 0;
+    let decoded: DecodedEvent | undefined;
+    let validated = false;
+    let countedUnknown = false;
+    for (;;) {
+      attempts++;
+      const started = performance.now();
+      let stage: FailureStage = 'decode';
+      try {
+        if (!decoded) {
+          if (record.value === null || record.value.length === 0) {
+            throw onexError('ONEX_EVENT_604', 'The record has no value (a tombstone or an empty message), so there is no event to decode.');
+          }
+          decoded = await o.decoder.decode(record.value, o.targetVersion);
+          this.noteWriterVersion(decoded.writerVersion);
+        }
+        const event = decoded.event as AnyOnexEvent;
+        const known = KNOWN.has(event.event_type);
+        stage = 'validate';
+        if (!validated) {
+          this.validate(event, known);
+          validated = true;
+        }
+        stage = 'handle';
+        const route = o.router.route(event.event_type);
+        if (!route.known && !countedUnknown) {
+          countedUnknown = true;
+          o.metrics.recordUnknownType();
+        }
+        if (!route.handler) {
+          o.metrics.recordProcessed(event.event_type, 'unhandled');
+          return { status: 'unhandled', attempts, eventType: event.event_type };
+        }
+        const ctx: HandlerContext = {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          key: record.key,
+          headers: record.headers ?? {},
+          eventId: typeof event.event_id === 'string' ? event.event_id : undefined,
+          writerVersion: decoded.writerVersion,
+          targetVersion: o.targetVersion,
+          schemaId: decoded.schemaId,
+          attempt: attempts,
+          heartbeat: control.heartbeat,
+        };
+        await route.handler(event, ctx);
+        o.metrics.recordLatency(decoded.writerVersion, (performance.now() - started) / 1000);
+        o.metrics.recordProcessed(event.event_type, 'handled');
+        return { status: 'handled', attempts, eventType: event.event_type };
+      } catch (thrown) {
+        const error = classifyFailure(stage, thrown);
+        o.metrics.recordError(stage, error.code);
+        if (shouldRetry(o.retry, error, attempts)) {
+          o.log.debug({ code: error.code, stage, attempts, topic: record.topic, partition: record.partition, offset: record.offset }, 'retrying a failed record');
+          if (!(await control.wait(backoffDelay(o.retry, attempts + 1)))) return { status: 'interrupted', attempts };
+          continue;
+        }
+        return this.fail(record, error, stage, attempts, decoded, control);
+      }
+    }
+  }
+
+  private validate(event: AnyOnexEvent, knownType: boolean): void {
+    const mode = this.o.validation;
+    if (mode === 'off') return;
+    const result = validateEvent(event, { mode: 'non-strict' });
+    if (result.valid) return;
+    // UNKNOWN is what an older reader sees for a type a newer writer added: the producer named a real type, so the
+    // reader-side rule is "pass it to the catch-all", not "reject it" (onex-reference.md section 2).
+    const errors = knownType ? result.errors : result.errors.filter((e) => e.details?.path !== 'event_type');
+    if (errors.length === 0) return;
+    if (mode === 'strict') {
+      const first = errors[0]!;
+      throw onexError(first.code, first.message, { details: { ...first.details, violations: errors.length } });
+    }
+    for (const e of errors) this.o.metrics.recordError('validate', e.code);
+    this.o.log.warn({ event_id: (event as { event_id?: unknown }).event_id, violations: errors.map((e) => `${e.code}: ${e.message}`) }, 'event failed validation (non-strict: handled anyway)');
+  }
+
+  private noteWriterVersion(version: SchemaVersion): void {
+    this.o.metrics.recordWriterVersion(version);
+    if (!this.o.deprecatedVersions.has(version)) return;
+    this.o.metrics.recordDeprecated(version);
+    if (!this.warnedDeprecated.has(version)) {
+      this.warnedDeprecated.add(version);
+      this.o.log.warn({ version, targetVersion: this.o.targetVersion }, `events written in deprecated schema version ${version} are still arriving (warned once per version)`);
+    }
+  }
+
+  private async fail(
+    record: SourceRecord,
+    error: OnexError,
+    stage: FailureStage,
+    attempts: number,
+    decoded: DecodedEvent | undefined,
+    control: ProcessControl,
+  ): Promise<RecordOutcome> {
+    const o = this.o;
+    const eventType = (decoded?.event as { event_type?: unknown } | undefined)?.event_type;
+    const where = { topic: record.topic, partition: record.partition, offset: record.offset, code: error.code, stage, attempts };
+    let deadLetterTopic: string | undefined;
+    if (o.deadLetter) {
+      deadLetterTopic = o.deadLetter.topicFor(record.topic);
+      const message = buildDeadLetter(record, { error, attempts, groupId: o.groupId });
+      // The offset of this record is resolved only after the dead letter is on the broker: until then the record
+      // stays uncommitted, and a worker that stops here leaves it to the next owner of the partition.
+      let delay = o.deadLetterBackoffMs.initial;
+      for (;;) {
+        try {
+          await o.deadLetter.sink.send(deadLetterTopic, message);
+          break;
+        } catch (cause) {
+          const e = onexError('ONEX_EVENT_611', `could not write the dead letter to ${deadLetterTopic}: ${(cause as Error).message}`, { cause });
+          o.metrics.recordError('dead_letter', e.code);
+          o.log.error({ ...where, deadLetterTopic, err: (cause as Error).message }, e.message);
+          if (!(await control.wait(delay))) return { status: 'interrupted', attempts };
+          delay = Math.min(o.deadLetterBackoffMs.max, delay * 2);
+        }
+      }
+      o.metrics.recordDeadLetter(error.code);
+      o.metrics.recordProcessed(eventType, 'dead_lettered');
+      o.log.warn({ ...where, deadLetterTopic, reason: error.message }, 'record dead-lettered');
+    } else {
+      o.metrics.recordProcessed(eventType, 'dropped');
+    }
+    o.onFailure?.({ record, error, stage, attempts, deadLetterTopic });
+    return { status: deadLetterTopic ? 'dead_lettered' : 'dropped', attempts, error, stage };
+  }
+}

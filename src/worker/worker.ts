@@ -1,0 +1,269 @@
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
+import { ensureTopics } from '../kafka/index.js';
+import { logger as rootLogger } from '../telemetry/logger.js';
+import { HandlerRouter } from './handlers.js';
+import { WorkerMetrics } from './metrics.js';
+import { resolveWorkerOptions, type WorkerOptions } from './options.js';
+import { RecordProcessor, type ProcessControl, type RecordOutcome } from './record-processor.js';
+
+/**
+ * The stream worker: a consumer group that runs every record through RecordProcessor and commits a record's offset
+ * only after its handler finished (or its dead letter was written). At-least-once: a crash re-delivers the records
+ * handled since the last commit, never skips one.
+ *
+ * Partitions run concurrently (kafkajs partitionsConsumedConcurrently); the records of one partition run one after
+ * another, so order within a partition (one correlation id) is kept. stop() finishes the record in hand, commits what
+ * was handled and leaves the group; the unhandled rest of a fetched batch is left uncommitted for the next owner.
+ */
+
+export interface WorkerStats {
+  handled: number;
+  unhandled: number;
+  deadLettered: number;
+  dropped: number;
+  batches: number;
+}
+
+export interface Worker {
+  readonly groupId: string;
+  readonly targetVersion: SchemaVersion;
+  readonly metrics: WorkerMetrics;
+  /** Connects, creates missing dead-letter topics, joins the group and starts consuming. */
+  start(): Promise<void>;
+  /** Resolves at the first group join after start() (the partitions are assigned). */
+  joined(): Promise<void>;
+  /** Drains the record in hand, commits, leaves the group, disconnects. Idempotent. */
+  stop(): Promise<void>;
+  /** Settles when the worker stopped: resolves after stop(), rejects when the consumer crashed for good. */
+  readonly done: Promise<void>;
+  /** The partitions this member holds now, by topic. */
+  assignment(): Record<string, number[]>;
+  stats(): WorkerStats;
+  /** stop() on SIGTERM and SIGINT; returns a function that removes the listeners. */
+  handleSignals(signals?: NodeJS.Signals[]): () => void;
+}
+
+export function createWorker(options: WorkerOptions): Worker {
+  const o = resolveWorkerOptions(options);
+  const log = options.logger ?? rootLogger('worker');
+  const metrics = new WorkerMetrics(options.metricsRegistry);
+  const router = new HandlerRouter(options.handlers);
+  const kafka = options.kafka;
+  const stats: WorkerStats = { handled: 0, unhandled: 0, deadLettered: 0, dropped: 0, batches: 0 };
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: o.groupId,
+    sessionTimeout: o.sessionTimeoutMs,
+    heartbeatInterval: o.heartbeatIntervalMs,
+    rebalanceTimeout: o.rebalanceTimeoutMs,
+    maxBytesPerPartition: o.maxBytesPerPartition,
+    maxWaitTimeInMs: o.maxWaitTimeMs,
+  });
+  const producer: Producer | undefined = o.deadLetter
+    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    : undefined;
+
+  const processor = new RecordProcessor({
+    decoder: options.decoder,
+    router,
+    targetVersion: o.targetVersion,
+    validation: o.validation,
+    retry: o.retry,
+    deadLetter:
+      o.deadLetter && producer
+        ? {
+            topicFor: o.deadLetter.topicFor,
+            sink: {
+              send: async (topic, message) => {
+                await producer.send({ topic, acks: -1, messages: [message] });
+              },
+            },
+          }
+        : undefined,
+    deadLetterBackoffMs: { initial: 200, max: 10_000 },
+    groupId: o.groupId,
+    metrics,
+    deprecatedVersions: o.deprecatedVersions,
+    log,
+    ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+  });
+
+  let stopping = false;
+  let started = false;
+  let signalStop!: () => void;
+  const stopSignal = new Promise<void>((r) => (signalStop = r));
+  let resolveDone!: () => void;
+  let rejectDone!: (e: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+  // A caller that never awaits done must not get an unhandled rejection from it.
+  done.catch(() => undefined);
+  let resolveJoined!: () => void;
+  const joinedPromise = new Promise<void>((r) => (resolveJoined = r));
+  let assigned: Record<string, number[]> = {};
+  let stopPromise: Promise<void> | undefined;
+
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    assigned = Object.fromEntries(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]));
+    log.info({ groupId: o.groupId, assignment: assigned }, 'joined the consumer group');
+    resolveJoined();
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    const err = e.payload.error;
+    if (e.payload.restart) {
+      log.warn({ err: err.message }, 'consumer failed; kafkajs restarts it');
+      return;
+    }
+    const fatal = asOnexError(err, 'ONEX_EVENT_600', `the consumer stopped: ${err.message}`);
+    log.error({ code: fatal.code, err: err.message }, fatal.message);
+    void shutdown().then(() => rejectDone(fatal), () => rejectDone(fatal));
+  });
+
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    stats.batches++;
+    const isStopping = () => stopping || !isRunning() || isStale();
+    // A handler may run longer than the session timeout allows between heartbeats: a timer keeps the membership
+    // alive meanwhile. A failed heartbeat (the group is rebalancing) ends the batch at the next record: kafkajs then
+    // commits what was resolved and rejoins.
+    let heartbeatError: unknown;
+    const beat = () => heartbeat().catch((e: unknown) => void (heartbeatError ??= e));
+    const timer = setInterval(beat, o.heartbeatIntervalMs);
+    timer.unref();
+    const control: ProcessControl = {
+      heartbeat: async () => {
+        await heartbeat();
+      },
+      stopping: isStopping,
+      wait: async (ms) => {
+        const until = Date.now() + ms;
+        while (!isStopping()) {
+          const left = until - Date.now();
+          if (left <= 0) return true;
+          await Promise.race([sleep(Math.min(left, o.heartbeatIntervalMs)), stopSignal]);
+          await beat();
+        }
+        return false;
+      },
+    };
+    let last: string | undefined;
+    try {
+      for (const m of batch.messages) {
+        if (isStopping()) break;
+        if (heartbeatError) throw heartbeatError;
+        const outcome: RecordOutcome = await processor.process(
+          { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers },
+          control,
+        );
+        if (outcome.status === 'interrupted') break;
+        count(outcome);
+        resolveOffset(m.offset);
+        last = m.offset;
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      }
+    } finally {
+      clearInterval(timer);
+      if (last !== undefined) metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(last) - 1);
+    }
+  }
+
+  function count(outcome: RecordOutcome): void {
+    if (outcome.status === 'handled') stats.handled++;
+    else if (outcome.status === 'unhandled') stats.unhandled++;
+    else if (outcome.status === 'dead_lettered') stats.deadLettered++;
+    else if (outcome.status === 'dropped') stats.dropped++;
+  }
+
+  async function start(): Promise<void> {
+    if (started) throw onexError('ONEX_RT_407', 'this worker was started already; create a new one');
+    started = true;
+    try {
+      if (producer && o.deadLetter) {
+        if (o.deadLetter.create) {
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            const dlqTopics = [...new Set(o.topics.map((t) => o.deadLetter!.topicFor(t)))];
+            await ensureTopics(admin, dlqTopics.map((topic) => ({ topic, partitions: o.deadLetter!.partitions })));
+          } finally {
+            await admin.disconnect();
+          }
+        }
+        await producer.connect();
+      }
+      await consumer.connect();
+      await consumer.subscribe({ topics: o.topics, fromBeginning: options.fromBeginning ?? false });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: o.concurrency,
+        eachBatch,
+      });
+      log.info({ groupId: o.groupId, topics: o.topics, targetVersion: o.targetVersion, concurrency: o.concurrency }, 'worker started');
+    } catch (err) {
+      const e: OnexError = asOnexError(err, 'ONEX_EVENT_601', `the worker could not start consuming ${o.topics.join(', ')}: ${(err as Error).message}`);
+      await shutdown().catch(() => undefined);
+      rejectDone(e);
+      throw e;
+    }
+  }
+
+  async function shutdown(): Promise<void> {
+    stopping = true;
+    signalStop();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), o.shutdownTimeoutMs);
+      timer.unref();
+    });
+    // consumer.disconnect() waits for the batch in hand (which ends after its current record), commits the
+    // resolved offsets and leaves the group, so that the partitions move to another member at once.
+    const result = await Promise.race([consumer.disconnect().then(() => 'ok' as const), timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      log.error({ timeoutMs: o.shutdownTimeoutMs }, 'a handler did not finish within the shutdown timeout; its record stays uncommitted and will be redelivered');
+    }
+    if (producer) await producer.disconnect().catch(() => undefined);
+  }
+
+  function stop(): Promise<void> {
+    stopPromise ??= shutdown().then(
+      () => {
+        log.info({ groupId: o.groupId, ...stats }, 'worker stopped');
+        resolveDone();
+      },
+      (err: unknown) => {
+        rejectDone(err);
+        throw err;
+      },
+    );
+    return stopPromise;
+  }
+
+  return {
+    groupId: o.groupId,
+    targetVersion: o.targetVersion,
+    metrics,
+    start,
+    joined: () => joinedPromise,
+    stop,
+    done,
+    assignment: () => assigned,
+    stats: () => ({ ...stats }),
+    handleSignals(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']) {
+      const onSignal = (signal: NodeJS.Signals) => {
+        log.info({ signal }, 'stopping: draining the record in hand and committing');
+        void stop().catch(() => undefined);
+      };
+      for (const s of signals) process.once(s, onSignal);
+      return () => {
+        for (const s of signals) process.off(s, onSignal);
+      };
+    },
+  };
+}

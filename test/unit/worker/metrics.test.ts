@@ -1,0 +1,28 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { WorkerMetrics } from '../../../src/worker/index.js';
+import { metricValue } from './fakes.js';
+
+describe('worker metrics', () => {
+  it('keep label cardinality bounded: unknown event types and versions collapse into one value', async () => {
+    const registry = new Registry();
+    const m = new WorkerMetrics(registry);
+    for (let i = 0; i < 50; i++) m.recordProcessed(`CUSTOM_TYPE_${i}`, 'handled');
+    m.recordProcessed('NODE_START', 'handled');
+    m.recordWriterVersion('9.9.9' as never);
+    const processed = await registry.getSingleMetric('onex_worker_events_processed_total')!.get();
+    expect(processed.values.map((v) => v.labels.event_type).sort()).toEqual(['NODE_START', 'UNKNOWN']);
+    expect(await metricValue(registry, 'onex_worker_events_processed_total', { event_type: 'UNKNOWN' })).toBe(50);
+    expect(await metricValue(registry, 'onex_worker_schema_version_total', { version: 'unknown' })).toBe(1);
+  });
+
+  it('report consumer lag per partition, never below zero', async () => {
+    const registry = new Registry();
+    const m = new WorkerMetrics(registry);
+    m.setLag('onex.events', 0, 12);
+    m.setLag('onex.events', 1, -1);
+    expect(await metricValue(registry, 'onex_worker_consumer_lag', { partition: '0' })).toBe(12);
+    expect(await metricValue(registry, 'onex_worker_consumer_lag', { partition: '1' })).toBe(0);
+    expect(await registry.metrics()).toContain('onex_worker_dead_letters_total');
+  });
+});

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { onexError, type AnyOnexEvent } from '../../../src/event/index.js';
+import { DLQ_HEADERS, headerText, type HandlerContext } from '../../../src/worker/index.js';
+import { encodeFailure, encodeFake, eventV2, FakeControl, metricValue, record, rig } from './fakes.js';
+
+describe('RecordProcessor: one record through decode, validate, route, handle', () => {
+  it('hands the decoded event of the target version to the handler of its type, with the record context', async () => {
+    const seen: Array<[AnyOnexEvent, HandlerContext]> = [];
+    const r = rig({ NODE_START: (e, ctx) => void seen.push([e, ctx]) });
+    const ev = eventV2();
+    const out = await r.processor.process(record(encodeFake(ev, '1.1.0'), '42'), new FakeControl());
+    expect(out).toMatchObject({ status: 'handled', attempts: 1, eventType: 'NODE_START' });
+    expect(seen).toHaveLength(1);
+    const [event, ctx] = seen[0]!;
+    expect(event.event_id).toBe(ev.event_id);
+    expect(ctx).toMatchObject({ offset: '42', partition: 0, eventId: ev.event_id, writerVersion: '1.1.0', targetVersion: '2.0.0', schemaId: 7, attempt: 1 });
+    expect(ctx.key?.toString()).toBe('k');
+    expect(await metricValue(r.registry, 'onex_worker_schema_version_total', { version: '1.1.0' })).toBe(1);
+    expect(await metricValue(r.registry, 'onex_worker_events_processed_total', { event_type: 'NODE_START', status: 'handled' })).toBe(1);
+  });
+
+  it('passes unknown event types to the catch-all and counts them, instead of failing', async () => {
+    const caught: string[] = [];
+    const r = rig({ NODE_START: () => undefined, '*': (e) => void caught.push(e.event_type) });
+    const a = await r.processor.process(record(encodeFake(eventV2({ event_type: 'UNKNOWN', metadata: { untyped: {} } }))), new FakeControl());
+    const b = await r.processor.process(record(encodeFake(eventV2({ event_type: 'NODE_REGISTER', metadata: { untyped: {} } }))), new FakeControl());
+    expect(a.status).toBe('handled');
+    expect(b.status).toBe('handled');
+    expect(caught).toEqual(['UNKNOWN', 'NODE_REGISTER']);
+    expect(await metricValue(r.registry, 'onex_worker_unknown_event_types_total')).toBe(1);
+  });
+
+  it('without a catch-all, an event with no handler is counted as unhandled and its record is done', async () => {
+    const r = rig({ NODE_SUCCESS: () => undefined });
+    const out = await r.processor.process(record(encodeFake(eventV2({ event_type: 'UNKNOWN', metadata: { untyped: {} } }))), new FakeControl());
+    expect(out.status).toBe('unhandled');
+    expect(r.sink.sent).toHaveLength(0);
+    expect(await metricValue(r.registry, 'onex_worker_events_processed_total', { event_type: 'UNKNOWN', status: 'unhandled' })).toBe(1);
+  });
+
+  it('retries a throwing handler with growing backoff, and succeeds on the third attempt', async () => {
+    let calls = 0;
+    const attempts: number[] = [];
+    const r = rig({ '*': (_e, ctx) => {
+      attempts.push(ctx.attempt);
+      if (++calls < 3) throw new Error('database busy');
+    } }, { retry: { maxAttempts: 3, initialBackoffMs: 100, multiplier: 2 } });
+    const control = new FakeControl();
+    const out = await r.processor.process(record(encodeFake(eventV2())), control);
+    expect(out).toMatchObject({ status: 'handled', attempts: 3 });
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(control.waits).toEqual([100, 200]);
+    expect(r.decoder.calls).toBe(1); // decoded once, not per attempt
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'handle', code: 'ONEX_EVENT_610' })).toBe(2);
+    expect(r.sink.sent).toHaveLength(0);
+  });
+
+  it('dead-letters a handler that keeps failing, with the original bytes and headers and the failure headers', async () => {
+    const r = rig({ '*': () => { throw new Error('always broken'); } }, { retry: { maxAttempts: 3 } });
+    const value = encodeFake(eventV2());
+    const out = await r.processor.process(record(value, '9'), new FakeControl());
+    expect(out).toMatchObject({ status: 'dead_lettered', attempts: 3, stage: 'handle' });
+    expect(r.sink.sent).toHaveLength(1);
+    const { topic, message } = r.sink.sent[0]!;
+    expect(topic).toBe('onex.events.dlq');
+    expect(Buffer.compare(message.value as Buffer, value)).toBe(0);
+    expect((message.key as Buffer).toString()).toBe('k');
+    const h = message.headers!;
+    expect(headerText(h, 'traceparent')).toBe('tp');
+    expect(headerText(h, DLQ_HEADERS.errorCode)).toBe('ONEX_EVENT_610');
+    expect(headerText(h, DLQ_HEADERS.reason)).toContain('always broken');
+    expect(headerText(h, DLQ_HEADERS.sourceTopic)).toBe('onex.events');
+    expect(headerText(h, DLQ_HEADERS.sourcePartition)).toBe('0');
+    expect(headerText(h, DLQ_HEADERS.sourceOffset)).toBe('9');
+    expect(headerText(h, DLQ_HEADERS.attempts)).toBe('3');
+    expect(headerText(h, DLQ_HEADERS.group)).toBe('g1');
+    expect(r.failures).toHaveLength(1);
+    expect(await metricValue(r.registry, 'onex_worker_dead_letters_total', { code: 'ONEX_EVENT_610' })).toBe(1);
+  });
+
+  it.each([
+    ['a wrong magic byte', Buffer.from([1, 2, 3, 4, 5, 6]), 'ONEX_EVENT_604'],
+    ['an empty value', Buffer.alloc(0), 'ONEX_EVENT_604'],
+    ['a tombstone', null, 'ONEX_EVENT_604'],
+    ['an unknown schema id', encodeFailure('ONEX_EVENT_605'), 'ONEX_EVENT_605'],
+    ['an unknown newer major', encodeFailure('ONEX_SCHEMA_701'), 'ONEX_SCHEMA_701'],
+  ] as const)('dead-letters %s at once (not retriable), the handler never runs', async (_name, value, code) => {
+    let ran = false;
+    const r = rig({ '*': () => void (ran = true) });
+    const control = new FakeControl();
+    const out = await r.processor.process(record(value), control);
+    expect(out).toMatchObject({ status: 'dead_lettered', attempts: 1, stage: 'decode' });
+    expect(ran).toBe(false);
+    expect(control.waits).toEqual([]);
+    expect(headerText(r.sink.sent[0]!.message.headers, DLQ_HEADERS.errorCode)).toBe(code);
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'decode', code })).toBe(1);
+  });
+
+  it('retries a retriable decode failure (registry unreachable) and then handles the event', async () => {
+    const handled: string[] = [];
+    const r = rig({ '*': (e) => void handled.push(e.event_id) });
+    const ev = eventV2();
+    r.decoder.transient.set(ev.event_id as string, { code: 'ONEX_REG_206', times: 1 });
+    const out = await r.processor.process(record(encodeFake(ev)), new FakeControl());
+    expect(out).toMatchObject({ status: 'handled', attempts: 2 });
+    expect(handled).toEqual([ev.event_id]);
+  });
+
+  it('strict validation: an invalid event is dead-lettered with its ONEX_VALID code, not retried', async () => {
+    let ran = false;
+    const r = rig({ '*': () => void (ran = true) });
+    const out = await r.processor.process(record(encodeFake(eventV2({ node_id: '' }))), new FakeControl());
+    expect(out).toMatchObject({ status: 'dead_lettered', attempts: 1, stage: 'validate' });
+    expect(ran).toBe(false);
+    expect(headerText(r.sink.sent[0]!.message.headers, DLQ_HEADERS.errorCode)).toBe('ONEX_VALID_105');
+  });
+
+  it('non-strict validation: an invalid event is counted and handled anyway', async () => {
+    let ran = false;
+    const r = rig({ '*': () => void (ran = true) }, { validation: 'non-strict' });
+    const out = await r.processor.process(record(encodeFake(eventV2({ node_id: '' }))), new FakeControl());
+    expect(out.status).toBe('handled');
+    expect(ran).toBe(true);
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'validate', code: 'ONEX_VALID_105' })).toBe(1);
+  });
+
+  it('a handler that throws a non-retriable OnexError is dead-lettered after one attempt with that code', async () => {
+    const r = rig({ '*': () => { throw onexError('ONEX_VALID_102', 'business rule broken'); } });
+    const out = await r.processor.process(record(encodeFake(eventV2())), new FakeControl());
+    expect(out).toMatchObject({ status: 'dead_lettered', attempts: 1 });
+    expect(headerText(r.sink.sent[0]!.message.headers, DLQ_HEADERS.errorCode)).toBe('ONEX_VALID_102');
+  });
+
+  it('keeps trying the dead-letter write until the broker takes it (nothing accepted is lost)', async () => {
+    const r = rig({ '*': () => { throw onexError('ONEX_VALID_102', 'bad'); } });
+    r.sink.failuresLeft = 3;
+    const control = new FakeControl();
+    const out = await r.processor.process(record(encodeFake(eventV2())), control);
+    expect(out.status).toBe('dead_lettered');
+    expect(r.sink.sent).toHaveLength(1);
+    expect(control.waits).toEqual([10, 20, 40]);
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'dead_letter', code: 'ONEX_EVENT_611' })).toBe(3);
+  });
+
+  it('gives a record back uncommitted (interrupted) when the worker stops while its dead letter cannot be written', async () => {
+    const r = rig({ '*': () => { throw onexError('ONEX_VALID_102', 'bad'); } });
+    r.sink.failuresLeft = 100;
+    const control = new FakeControl();
+    control.stopAfterWaits = 2;
+    const out = await r.processor.process(record(encodeFake(eventV2())), control);
+    expect(out.status).toBe('interrupted');
+    expect(r.failures).toHaveLength(0);
+  });
+
+  it('gives a record back uncommitted when the worker stops during a retry backoff', async () => {
+    const r = rig({ '*': () => { throw new Error('busy'); } });
+    const control = new FakeControl();
+    control.stopAfterWaits = 1;
+    const out = await r.processor.process(record(encodeFake(eventV2())), control);
+    expect(out).toEqual({ status: 'interrupted', attempts: 1 });
+    expect(r.sink.sent).toHaveLength(0);
+  });
+
+  it('without a dead-letter topic, a failed record is reported and dropped', async () => {
+    const r = rig({ '*': () => undefined }, { deadLetter: false });
+    const out = await r.processor.process(record(Buffer.from('{"not":"avro"}')), new FakeControl());
+    expect(out.status).toBe('dropped');
+    expect(r.failures[0]).toMatchObject({ stage: 'decode', deadLetterTopic: undefined });
+    expect(r.failures[0]!.error.code).toBe('ONEX_EVENT_604');
+  });
+
+  it('counts deprecated writer versions', async () => {
+    const r = rig({ '*': () => undefined }, { deprecated: ['1.0.0'] });
+    for (let i = 0; i < 3; i++) await r.processor.process(record(encodeFake(eventV2(), '1.0.0')), new FakeControl());
+    await r.processor.process(record(encodeFake(eventV2(), '1.3.0')), new FakeControl());
+    expect(await metricValue(r.registry, 'onex_worker_deprecated_version_total', { version: '1.0.0' })).toBe(3);
+    expect(await metricValue(r.registry, 'onex_worker_deprecated_version_total', { version: '1.3.0' })).toBe(0);
+    const latency = await r.registry.getSingleMetric('onex_worker_processing_seconds')!.get();
+    const count = latency.values.find((v) => v.metricName === 'onex_worker_processing_seconds_count' && v.labels.version === '1.0.0');
+    expect(count?.value).toBe(3);
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { onexError } from '../../../src/event/index.js';
+import { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from '../../../src/worker/index.js';
+
+describe('retry policy', () => {
+  const policy = { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 100, multiplier: 2, maxBackoffMs: 1_000, jitter: 0 };
+
+  it('backs off exponentially up to the cap', () => {
+    expect([2, 3, 4, 5, 6, 7].map((a) => backoffDelay(policy, a))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+  });
+
+  it('jitter only ever shortens a delay, by at most its fraction', () => {
+    const p = { ...policy, jitter: 0.5 };
+    expect(backoffDelay(p, 2, () => 0)).toBe(100);
+    expect(backoffDelay(p, 2, () => 0.999999)).toBe(50);
+  });
+
+  it('retries only retriable codes, and only up to maxAttempts in all', () => {
+    const retriable = onexError('ONEX_EVENT_610', 'x');
+    const final = onexError('ONEX_EVENT_604', 'x');
+    expect(shouldRetry({ ...policy, maxAttempts: 3 }, retriable, 1)).toBe(true);
+    expect(shouldRetry({ ...policy, maxAttempts: 3 }, retriable, 2)).toBe(true);
+    expect(shouldRetry({ ...policy, maxAttempts: 3 }, retriable, 3)).toBe(false);
+    expect(shouldRetry({ ...policy, maxAttempts: 3 }, final, 1)).toBe(false);
+    expect(shouldRetry({ ...policy, maxAttempts: 1 }, retriable, 1)).toBe(false);
+  });
+
+  it('gives every failure an ONEX code: a plain handler exception is ONEX_EVENT_610, an OnexError keeps its code', () => {
+    const plain = classifyFailure('handle', new TypeError('boom'));
+    expect(plain.code).toBe('ONEX_EVENT_610');
+    expect(plain.retriable).toBe(true);
+    expect(plain.message).toContain('boom');
+    expect(classifyFailure('handle', 'a string').code).toBe('ONEX_EVENT_610');
+    expect(classifyFailure('decode', onexError('ONEX_SCHEMA_701', 'newer major')).code).toBe('ONEX_SCHEMA_701');
+    expect(classifyFailure('decode', new Error('avsc: truncated buffer')).code).toBe('ONEX_EVENT_604');
+    expect(classifyFailure('validate', new Error('?')).code).toBe('ONEX_VALID_102');
+  });
+});
