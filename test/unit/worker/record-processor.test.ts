@@ -176,7 +176,7 @@ describe('RecordProcessor: one record through decode, validate, route, handle', 
     expect(await metricValue(r.registry, 'onex_worker_deprecated_version_total', { version: '1.0.0' })).toBe(3);
     expect(await metricValue(r.registry, 'onex_worker_deprecated_version_total', { version: '1.3.0' })).toBe(0);
     const latency = await r.registry.getSingleMetric('onex_worker_processing_seconds')!.get();
-    const count = latency.values.find((v) => v.metricName === 'onex_worker_processing_seconds_count' && v.labels.version === '1.0.0');
+    const count = latency.values.find((v) => (v as { metricName?: string }).metricName === 'onex_worker_processing_seconds_count' && v.labels.version === '1.0.0');
     expect(count?.value).toBe(3);
   });
 });
