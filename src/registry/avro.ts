@@ -62,9 +62,16 @@ export function parseAvro(text: string, references: ResolvedReference[] = []): P
   return { canonical, type };
 }
 
-/** Canonical JSON text of an Avro schema that is already known to be valid. */
-export function canonicalAvro(text: string): string {
-  return parseAvro(text).canonical;
+/**
+ * Canonical JSON text of a schema already accepted by some registry, without resolving its references (the log may
+ * hold schemas written by Confluent's server, in its own formatting). Falls back to the text itself if it is not JSON.
+ */
+export function canonicalText(text: string): string {
+  try {
+    return JSON.stringify(canonicalise(JSON.parse(text), ''));
+  } catch {
+    return text;
+  }
 }
 
 function fullName(name: string, namespace: string): string {

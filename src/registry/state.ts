@@ -11,6 +11,8 @@
  * would reuse an id that clients may still have cached for a different schema.
  */
 
+import { canonicalText } from './avro.js';
+
 export const COMPATIBILITY_LEVELS = [
   'NONE',
   'BACKWARD',
@@ -147,7 +149,9 @@ export class RegistryState {
       const references = v.references ?? [];
       stored = { id: v.id, schemaType, schema: v.schema, references, usedBy: new Map() };
       this.schemas.set(v.id, stored);
-      this.idByIdentity.set(schemaIdentity(schemaType, v.schema, references), v.id);
+      // Identity from the canonical form, so that a log written by another registry (Confluent's server formats
+      // schemas its own way) still finds existing ids. Our own records are canonical already.
+      this.idByIdentity.set(schemaIdentity(schemaType, schemaType === 'AVRO' ? canonicalText(v.schema) : v.schema, references), v.id);
     }
     let used = stored.usedBy.get(v.subject);
     if (!used) stored.usedBy.set(v.subject, (used = new Set()));
@@ -168,7 +172,10 @@ export class RegistryState {
     if (used && used.size === 0) stored.usedBy.delete(subject);
     if (stored.usedBy.size === 0) {
       this.schemas.delete(entry.id);
-      this.idByIdentity.delete(schemaIdentity(stored.schemaType, stored.schema, stored.references));
+      const canonical = stored.schemaType === 'AVRO' ? canonicalText(stored.schema) : stored.schema;
+      if (this.idByIdentity.get(schemaIdentity(stored.schemaType, canonical, stored.references)) === entry.id) {
+        this.idByIdentity.delete(schemaIdentity(stored.schemaType, canonical, stored.references));
+      }
     }
   }
 
