@@ -4,6 +4,7 @@ import { isOnexError, onexError, type OnexError } from '../errors/index.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerKafkaCommands } from './commands/kafka.js';
 import { registerRegistryCommands } from './commands/registry.js';
+import { registerSchemaCommands } from './commands/schema.js';
 
 /**
  * The `onex` command. Each command module registers itself on the program; this file only wires them together and
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerKafkaCommands(program);
   registerRegistryCommands(program);
   registerDevCommands(program);
+  registerSchemaCommands(program);
   return program;
 }
 
