@@ -82,7 +82,17 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   const service = new RegistryService(store);
   const metrics = createRegistryMetrics(() => store.state);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const app = Fastify({ logger: false, bodyLimit, routerOptions: { ignoreTrailingSlash: true }, return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    // Errors fastify raises before routing (a malformed percent-encoding in the URL): same error body as the rest.
+    frameworkErrors: (err, _request, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      send((reply as FastifyReply).code(status), new RegistryHttpError(status, status, err.message).toBody());
+    },
+  });
 
   // Bodies: JSON under any of Confluent's accepted media types (or none at all, as curl users send); others get 415.
   app.removeAllContentTypeParsers();
