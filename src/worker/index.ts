@@ -24,3 +24,5 @@ export type { DeadLetterInfo } from './dead-letter.js';
 export { EventIdDedupe } from './dedupe.js';
 export type { EventIdDedupeOptions } from './dedupe.js';
 export { WorkerMetrics, eventTypeLabel } from './metrics.js';
+export { redriveDeadLetters } from './redrive.js';
+export type { RedriveOptions, RedriveResult, RedrivenLetter } from './redrive.js';
