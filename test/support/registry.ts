@@ -1,5 +1,5 @@
-import { MemoryStore } from '../../src/registry/memory-store.js';
-import { createRegistryServer } from '../../src/registry/server.js';
+import { startRegistry } from '../../src/registry/index.js';
+import { kafkaBrokers, uniqueTopic } from './kafka.js';
 
 export interface TestRegistry {
   /** Base URL of a real registry server on 127.0.0.1, spoken to over HTTP like any Confluent registry. */
@@ -7,9 +7,14 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts our Confluent-compatible registry on a free 127.0.0.1 port for one test file. */
+/**
+ * Starts our Confluent-compatible registry on a free 127.0.0.1 port for one test file, storing its schemas on the
+ * run's real broker in a topic of its own (so test files never see each other's subjects or ids).
+ */
 export async function startTestRegistry(): Promise<TestRegistry> {
-  const server = createRegistryServer({ store: new MemoryStore() });
-  const url = await server.listen(0, '127.0.0.1');
-  return { url, stop: () => server.close() };
+  const registry = await startRegistry({
+    port: 0,
+    store: { kind: 'kafka', brokers: kafkaBrokers(), topic: uniqueTopic('schemas') },
+  });
+  return { url: registry.url, stop: () => registry.close() };
 }
