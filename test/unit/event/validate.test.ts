@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_LIMITS,
+  METADATA_RULES,
+  ValidationError,
+  validateEvent,
+  validateMetadata,
+  type TypedEventType,
+} from '../../../src/event/index.js';
+import { transformEvent } from '../../../src/schema/index.js';
+
+const base = {
+  event_id: '3b6add0b-50e3-4e56-810f-833967137898',
+  timestamp: '2025-05-25T14:17:21.178483Z',
+  node_id: 'stamper_node-001',
+};
+
+function codes(event: unknown, limits?: Partial<typeof DEFAULT_LIMITS>) {
+  const r = validateEvent(event, { mode: 'non-strict', limits });
+  return r.errors.map((e) => `${e.code} ${String(e.details?.path)}`);
+}
+
+/** metadata nested `levels` deep, counting the metadata object itself as level 1. */
+function nested(levels: number): Record<string, unknown> {
+  let inner: Record<string, unknown> = { leaf: 1 };
+  for (let i = 1; i < levels; i++) inner = { child: inner };
+  return inner;
+}
+
+describe('validateEvent: the envelope', () => {
+  it('accepts a minimal valid 1.0.0 event and reports the version', () => {
+    const r = validateEvent({ ...base, event_type: 'STRUCTURED_LOG' });
+    expect(r).toMatchObject({ valid: true, version: '1.0.0', errors: [] });
+  });
+
+  it('names every missing required field with ONEX_VALID_103', () => {
+    expect(codes({ event_type: 'STRUCTURED_LOG' })).toEqual([
+      'ONEX_VALID_103 event_id',
+      'ONEX_VALID_103 timestamp',
+      'ONEX_VALID_103 node_id',
+    ]);
+    expect(codes({ ...base })).toEqual(['ONEX_VALID_103 event_type']);
+  });
+
+  it('rejects wrong types with ONEX_VALID_104 and broken constraints with ONEX_VALID_105', () => {
+    expect(codes({ ...base, event_id: 42, event_type: 'STRUCTURED_LOG' })).toEqual(['ONEX_VALID_104 event_id']);
+    expect(codes({ ...base, event_id: 'not-a-uuid', event_type: 'STRUCTURED_LOG' })).toEqual(['ONEX_VALID_105 event_id']);
+    expect(codes({ ...base, node_id: '  ', event_type: 'STRUCTURED_LOG' })).toEqual(['ONEX_VALID_105 node_id']);
+    expect(codes({ ...base, node_id: 7, event_type: 'STRUCTURED_LOG' })).toEqual(['ONEX_VALID_104 node_id']);
+    expect(codes({ ...base, correlation_id: 5, event_type: 'STRUCTURED_LOG' })).toEqual(['ONEX_VALID_104 correlation_id']);
+    expect(codes('not an event')).toEqual(['ONEX_VALID_104 ']);
+  });
+
+  it('wants a valid UTC timestamp', () => {
+    const ev = { ...base, event_type: 'STRUCTURED_LOG' };
+    expect(codes({ ...ev, timestamp: '2025-05-25T16:17:21.178483+02:00' })).toEqual(['ONEX_VALID_105 timestamp']);
+    expect(codes({ ...ev, timestamp: '2025-02-30T00:00:00Z' })).toEqual(['ONEX_VALID_105 timestamp']);
+    expect(codes({ ...ev, timestamp: 'yesterday' })).toEqual(['ONEX_VALID_105 timestamp']);
+    expect(codes({ ...ev, timestamp: 1748182641 })).toEqual(['ONEX_VALID_104 timestamp']);
+    expect(codes({ ...ev, timestamp: '2025-05-25T14:17:21+00:00' })).toEqual([]);
+  });
+
+  it('knows the event types of each version', () => {
+    expect(codes({ ...base, event_type: 'NODE_ANNOUNCE' })).toEqual(['ONEX_VALID_106 event_type']);
+    expect(codes({ ...base, schema_version: '1.1.0', event_type: 'NODE_ANNOUNCE' })).toEqual([]);
+    expect(codes({ ...base, schema_version: '1.2.0', event_type: 'PERFORMANCE_PROFILE', metadata: { operation: 'o', duration_ms: 1 } })).toEqual([
+      'ONEX_VALID_106 event_type',
+    ]);
+    expect(codes({ ...base, event_type: 'UNKNOWN' })).toEqual(['ONEX_VALID_106 event_type']);
+  });
+
+  it('strict mode throws the first violation as a ValidationError carrying all of them', () => {
+    const bad = { ...base, node_id: '', event_type: 'NO_SUCH_TYPE' };
+    let thrown: unknown;
+    try {
+      validateEvent(bad);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ValidationError);
+    const err = thrown as ValidationError;
+    expect(err.code).toBe('ONEX_VALID_105');
+    expect(err.message).toBe('node_id must not be empty.');
+    expect((err.details?.violations as unknown[]).length).toBe(2);
+  });
+
+  it('non-strict mode returns every violation as a typed error and lets the caller go on', () => {
+    const r = validateEvent({ ...base, node_id: '', event_type: 'NO_SUCH_TYPE' }, { mode: 'non-strict' });
+    expect(r.valid).toBe(false);
+    expect(r.errors.every((e) => e instanceof ValidationError)).toBe(true);
+    expect(r.errors.map((e) => e.code)).toEqual(['ONEX_VALID_105', 'ONEX_VALID_106']);
+  });
+
+  it('flags fields the stated version does not have, and versions it does not know', () => {
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', trace_id: 'abc' })).toEqual(['ONEX_VALID_107 trace_id']);
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', schema_version: '2.0.0', trace_id: 'abc' })).toEqual(['ONEX_VALID_107 trace_id']);
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', schema_version: '9.0.0' })).toEqual(['ONEX_VALID_107 schema_version']);
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', schema_version: 'one' })).toEqual(['ONEX_VALID_107 schema_version']);
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', schema_version: 1.1 })).toEqual(['ONEX_VALID_104 schema_version']);
+    // a PATCH or a newer MINOR of a known major is checked as the version it is read as
+    expect(validateEvent({ ...base, event_type: 'STRUCTURED_LOG', schema_version: '1.3.4' }).version).toBe('1.3.0');
+    expect(validateEvent({ ...base, event_type: 'STRUCTURED_LOG', schema_version: '1.9.0', brand_new: 1 }).version).toBe('1.3.0');
+  });
+
+  it('checks the 1.1+ envelope fields', () => {
+    const ev = { ...base, schema_version: '1.3.0', event_type: 'STRUCTURED_LOG' };
+    expect(codes({ ...ev, error_code: 'E42' })).toEqual(['ONEX_VALID_105 error_code']);
+    expect(codes({ ...ev, sample_rate: 0 })).toEqual(['ONEX_VALID_105 sample_rate']);
+    expect(codes({ ...ev, sample_rate: 1.5 })).toEqual(['ONEX_VALID_105 sample_rate']);
+    expect(codes({ ...ev, sample_rate: '1' })).toEqual(['ONEX_VALID_104 sample_rate']);
+    expect(codes({ ...ev, replay: { original_event_id: 'x', replayed_at: 'y', speed: 0 } })).toEqual([
+      'ONEX_VALID_105 replay.original_event_id',
+      'ONEX_VALID_105 replay.replayed_at',
+      'ONEX_VALID_105 replay.speed',
+    ]);
+  });
+
+  it('checks the 2.0.0 trace, error and security records', () => {
+    const ev = { ...base, schema_version: '2.0.0', event_type: 'STRUCTURED_LOG' };
+    expect(codes({ ...ev, trace: { trace_id: '' } })).toEqual(['ONEX_VALID_103 trace.trace_id']);
+    expect(codes({ ...ev, trace: { trace_id: 'a', trace_flags: 300 } })).toEqual(['ONEX_VALID_105 trace.trace_flags']);
+    expect(codes({ ...ev, error: { code: 'ONEX_EVENT_602', severity: 'FATAL' } })).toEqual(['ONEX_VALID_106 error.severity']);
+    expect(codes({ ...ev, error: {} })).toEqual(['ONEX_VALID_103 error.code']);
+    expect(codes({ ...ev, security: { key_id: 'k', algorithm: '', encrypted_fields: [1] } })).toEqual([
+      'ONEX_VALID_103 security.algorithm',
+      'ONEX_VALID_104 security.encrypted_fields',
+    ]);
+  });
+});
+
+describe('validateEvent: metadata standards', () => {
+  const required: Record<TypedEventType, string[]> = Object.fromEntries(
+    Object.entries(METADATA_RULES).map(([t, r]) => [t, Object.keys(r.required)]),
+  ) as Record<TypedEventType, string[]>;
+
+  for (const [type, keys] of Object.entries(required)) {
+    it(`${type}: each required metadata key missing is an ONEX_VALID_103 at its path`, () => {
+      expect(codes({ ...base, schema_version: '1.3.0', event_type: type, metadata: {} })).toEqual(keys.map((k) => `ONEX_VALID_103 metadata.${k}`));
+      expect(codes({ ...base, schema_version: '1.3.0', event_type: type })).toEqual(keys.map((k) => `ONEX_VALID_103 metadata.${k}`));
+    });
+  }
+
+  it('rejects wrong metadata types and broken literals', () => {
+    const ev = { ...base, event_type: 'TELEMETRY_OPERATION_SUCCESS' };
+    expect(codes({ ...ev, metadata: { operation: 'op', function: 'f', execution_time_ms: '12' } })).toEqual(['ONEX_VALID_104 metadata.execution_time_ms']);
+    expect(codes({ ...ev, metadata: { operation: 'op', function: 'f', execution_time_ms: 1, success: false } })).toEqual(['ONEX_VALID_105 metadata.success']);
+    expect(codes({ ...ev, metadata: { operation: 'op', function: 'f', execution_time_ms: 1, success: 'yes' } })).toEqual(['ONEX_VALID_104 metadata.success']);
+    expect(codes({ ...base, event_type: 'NODE_START', metadata: { input_state: [] } })).toEqual(['ONEX_VALID_104 metadata.input_state']);
+    expect(codes({ ...base, event_type: 'TELEMETRY_OPERATION_START', metadata: { operation: 'o', function: 'f', args_count: 1.5, kwargs_keys: ['a', 2] } })).toEqual([
+      'ONEX_VALID_104 metadata.args_count',
+      'ONEX_VALID_104 metadata.kwargs_keys',
+    ]);
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', metadata: [1, 2] })).toEqual(['ONEX_VALID_104 metadata']);
+    // null stands for "absent" on optional keys
+    expect(codes({ ...base, event_type: 'NODE_START', metadata: { input_state: {}, node_version: null } })).toEqual([]);
+  });
+
+  it('allows nesting depth 10 and refuses 11 (the metadata object is level 1)', () => {
+    const ev = { ...base, event_type: 'STRUCTURED_LOG' };
+    expect(codes({ ...ev, metadata: nested(10) })).toEqual([]);
+    expect(codes({ ...ev, metadata: nested(11) })).toEqual(['ONEX_VALID_105 metadata']);
+    expect(codes({ ...ev, metadata: { list: [[[[[[[[[[1]]]]]]]]]] } })).toEqual(['ONEX_VALID_105 metadata']);
+    expect(codes({ ...ev, metadata: nested(6) }, { maxDepth: 5 })).toEqual(['ONEX_VALID_105 metadata']);
+  });
+
+  it('stops at the depth limit on a cyclic value instead of looping', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(codes({ ...base, event_type: 'STRUCTURED_LOG', metadata: cyclic })).toEqual(['ONEX_VALID_105 metadata']);
+  });
+
+  it('limits a state object to 100 KB serialised, and the whole metadata to under 1 MB', () => {
+    const ev = { ...base, event_type: 'NODE_START' };
+    const state = (bytes: number) => ({ s: 'x'.repeat(bytes - 8) }); // {"s":"..."} is 8 bytes of JSON around the text
+    expect(codes({ ...ev, metadata: { input_state: state(100 * 1024) } })).toEqual([]);
+    expect(codes({ ...ev, metadata: { input_state: state(100 * 1024 + 1) } })).toEqual(['ONEX_VALID_105 metadata.input_state']);
+    const wide = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`part${i}`, 'y'.repeat(99 * 1024)]));
+    expect(codes({ ...ev, metadata: { input_state: {}, ...wide } })).toEqual(['ONEX_VALID_105 metadata']);
+    const r = validateEvent({ ...ev, metadata: { input_state: state(100 * 1024 + 1) } }, { mode: 'non-strict' });
+    expect(r.errors[0]!.message).toBe('metadata.input_state is 100.0 KB serialised, over the 100.0 KB limit.');
+  });
+
+  it('refuses values JSON cannot carry', () => {
+    const ev = { ...base, event_type: 'STRUCTURED_LOG' };
+    expect(codes({ ...ev, metadata: { n: Number.NaN } })).toEqual(['ONEX_VALID_104 metadata.n']);
+    expect(codes({ ...ev, metadata: { when: new Date(0) } })).toEqual(['ONEX_VALID_104 metadata.when']);
+    expect(codes({ ...ev, metadata: { f: () => 1 } })).toEqual(['ONEX_VALID_104 metadata.f']);
+    expect(codes({ ...ev, metadata: { big: 10n } })).toEqual(['ONEX_VALID_104 metadata.big']);
+    expect(codes({ ...ev, metadata: { list: [1, undefined] } })).toEqual(['ONEX_VALID_104 metadata.list[1]']);
+    expect(codes({ ...ev, metadata: { skipped: undefined } })).toEqual([]);
+  });
+
+  it('validates 2.0.0 typed metadata with the same standards', () => {
+    const v2 = { ...base, schema_version: '2.0.0', event_type: 'NODE_SUCCESS' };
+    expect(codes({ ...v2, metadata: { input_state: {}, output_state: {}, execution_time_ms: 3, extra: { note: 'x' } } })).toEqual([]);
+    expect(codes({ ...v2, metadata: { input_state: {}, execution_time_ms: 'slow' } })).toEqual([
+      'ONEX_VALID_103 metadata.output_state',
+      'ONEX_VALID_104 metadata.execution_time_ms',
+    ]);
+    expect(codes({ ...v2, metadata: { input_state: {}, output_state: {}, note: 'x' } })).toEqual(['ONEX_VALID_105 metadata.note']);
+    expect(codes({ ...v2, metadata: { input_state: {}, output_state: {}, extra: 'x' } })).toEqual(['ONEX_VALID_104 metadata.extra']);
+    // untyped metadata on a typed event type still has to meet the standard
+    expect(codes({ ...v2, metadata: { untyped: { input_state: {} } } })).toEqual(['ONEX_VALID_103 metadata.untyped.output_state']);
+    // event types without a standard carry { untyped }
+    expect(codes({ ...v2, event_type: 'STRUCTURED_LOG', metadata: { msg: 'hi' } })).toEqual(['ONEX_VALID_104 metadata']);
+    expect(codes({ ...v2, event_type: 'STRUCTURED_LOG', metadata: { untyped: { msg: 'hi' } } })).toEqual([]);
+  });
+
+  it('accepts what the 1.x -> 2.0.0 upcast produces from a valid event', () => {
+    const v1 = { ...base, event_type: 'NODE_FAILURE', metadata: { input_state: { a: 1 }, error: 'boom', custom: true } };
+    expect(validateEvent(v1).valid).toBe(true);
+    expect(validateEvent(transformEvent(v1, '2.0.0')).valid).toBe(true);
+  });
+
+  it('validateMetadata checks one metadata object alone', () => {
+    expect(validateMetadata('NODE_START', { input_state: {} }).valid).toBe(true);
+    expect(() => validateMetadata('NODE_START', {})).toThrow(ValidationError);
+    expect(validateMetadata('NODE_START', {}, { mode: 'non-strict' }).errors.map((e) => e.code)).toEqual(['ONEX_VALID_103']);
+  });
+});
