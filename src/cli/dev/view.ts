@@ -1,4 +1,4 @@
-import logUpdate from 'log-update';
+import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
 
 /** What `onex dev` shows, sampled once per tick. Counts are totals since start. */
@@ -81,7 +81,7 @@ export function createDevView(out: NodeJS.WriteStream = process.stderr, plainEve
   let prev: DevSnapshot | undefined;
   let lastPlain = -Infinity;
   if (out.isTTY) {
-    const draw = logUpdate.create(out);
+    const draw = createLogUpdate(out);
     return {
       update(s) {
         draw(renderFrame(s, ratesBetween(prev, s)));
