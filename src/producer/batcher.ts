@@ -1,0 +1,128 @@
+import type { OnexError } from '../errors/index.js';
+
+/**
+ * kafkajs sets compression per send() call, so events travel in two lanes, each batched on its own: 'plain' for
+ * events up to the compression threshold, 'lz4' for larger ones.
+ */
+export type Lane = 'plain' | 'lz4';
+
+/** One encoded event waiting for Kafka. */
+export interface PendingRecord {
+  readonly key: Buffer;
+  /** The key as text: correlation id, else event id. */
+  readonly keyText: string;
+  readonly value: Buffer;
+  readonly headers: Record<string, Buffer>;
+  /** What the record costs in the buffer and in a batch: value, key, headers and the record framing. */
+  readonly bytes: number;
+  /** Bounded metric label: a known event type or 'other'. */
+  readonly eventType: string;
+  readonly eventId: string;
+  readonly acceptedAt: number;
+  /** Called once: undefined when Kafka acknowledged the record, the error otherwise. */
+  readonly settle: (error: OnexError | undefined) => void;
+}
+
+export interface Batch {
+  /** Sealing order; batches are sent in this order, so `seq` also tells which batches a flush() waits for. */
+  readonly seq: number;
+  readonly lane: Lane;
+  readonly records: PendingRecord[];
+  readonly bytes: number;
+  /** When its oldest record was accepted: the delivery timeout counts from here. */
+  readonly oldestAcceptedAt: number;
+}
+
+export interface BatchLimits {
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+  readonly lingerMs: number;
+}
+
+class OpenBatch {
+  readonly records: PendingRecord[] = [];
+  /** Keys present, so an event of the other lane with the same key can force this batch out first. */
+  readonly keys = new Set<string>();
+  bytes = 0;
+  timer: NodeJS.Timeout | undefined;
+  constructor(readonly lane: Lane) {}
+}
+
+/**
+ * Groups records into batches by count, bytes and age (linger), and hands sealed batches out in the order they must
+ * be sent. One rule keeps the order of a key (a flow: same correlation id, same partition) across the two lanes: when
+ * a record joins one lane while the other lane's open batch holds a record of the same key, that other batch is
+ * sealed first. Batches are then sent one at a time in sealing order, so a flow's events reach Kafka in emit order.
+ */
+export class Batcher {
+  private readonly open: Record<Lane, OpenBatch | undefined> = { plain: undefined, lz4: undefined };
+  private readonly sealed: Batch[] = [];
+  private nextSeq = 1;
+
+  constructor(
+    private readonly limits: BatchLimits,
+    /** Called whenever a batch was sealed (the sender may have work). */
+    private readonly onSealed: () => void,
+  ) {}
+
+  add(record: PendingRecord, lane: Lane): void {
+    const other = this.open[lane === 'plain' ? 'lz4' : 'plain'];
+    if (other?.keys.has(record.keyText)) this.seal(other);
+
+    let batch = this.open[lane];
+    if (batch && batch.records.length > 0 && batch.bytes + record.bytes > this.limits.maxBytes) {
+      this.seal(batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      batch = new OpenBatch(lane);
+      this.open[lane] = batch;
+      if (this.limits.lingerMs > 0) {
+        const opened = batch;
+        opened.timer = setTimeout(() => this.seal(opened), this.limits.lingerMs);
+      }
+    }
+    batch.records.push(record);
+    batch.keys.add(record.keyText);
+    batch.bytes += record.bytes;
+    if (batch.records.length >= this.limits.maxEvents || batch.bytes >= this.limits.maxBytes || this.limits.lingerMs === 0) {
+      this.seal(batch);
+    }
+  }
+
+  /** Seals both open batches (flush, close). Returns the seq of the last sealed batch, 0 when there is none. */
+  sealAll(): number {
+    for (const lane of ['plain', 'lz4'] as const) {
+      const b = this.open[lane];
+      if (b) this.seal(b);
+    }
+    return this.nextSeq - 1;
+  }
+
+  /** The next batch to send, in sealing order. */
+  take(): Batch | undefined {
+    return this.sealed.shift();
+  }
+
+  get sealedCount(): number {
+    return this.sealed.length;
+  }
+
+  /** Records not yet handed out (open and sealed). */
+  get pendingRecords(): number {
+    let n = (this.open.plain?.records.length ?? 0) + (this.open.lz4?.records.length ?? 0);
+    for (const b of this.sealed) n += b.records.length;
+    return n;
+  }
+
+  private seal(batch: OpenBatch): void {
+    if (this.open[batch.lane] !== batch) return; // already sealed (a linger timer that lost the race)
+    this.open[batch.lane] = undefined;
+    clearTimeout(batch.timer);
+    if (batch.records.length === 0) return;
+    let oldest = batch.records[0]!.acceptedAt;
+    for (const r of batch.records) if (r.acceptedAt < oldest) oldest = r.acceptedAt;
+    this.sealed.push({ seq: this.nextSeq++, lane: batch.lane, records: batch.records, bytes: batch.bytes, oldestAcceptedAt: oldest });
+    this.onSealed();
+  }
+}

@@ -1,0 +1,174 @@
+import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import { onexError, type OnexError } from '../errors/index.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Batch, PendingRecord } from './batcher.js';
+
+const { CompressionTypes, Partitioners } = kafkajs;
+
+export interface SenderOptions {
+  readonly topic: string;
+  readonly ackTimeoutMs: number;
+  readonly deliveryTimeoutMs: number;
+}
+
+export interface SendReport {
+  /** Records that reached a final state together: acknowledged (error undefined) or failed. */
+  settled(records: readonly PendingRecord[], error: OnexError | undefined): void;
+  /** One successful send() call: how long it took and what it carried. */
+  sent(batch: Batch, records: number, bytes: number, seconds: number): void;
+}
+
+/**
+ * What kafkajs retries inside one send() call. We keep kafkajs's own retries short and bounded and retry the same
+ * batch again above it until the delivery deadline, which kafkajs cannot give us (its idempotent default of
+ * Number.MAX_SAFE_INTEGER retries would make a send() during a long outage never return). This is safe for
+ * idempotence because exactly one send() is in flight per producer: kafkajs rolls a failed request's sequence numbers
+ * back, nothing else takes them meanwhile, so the retry carries the same producer id and sequences and the broker
+ * drops it as a duplicate if the first attempt was written after all. (kafkajs logs a warning about limited retries
+ * once per producer; this paragraph is the reason it does not apply.) When a batch is given up, the producer is
+ * replaced (new producer id), so a later batch can never be mistaken for the abandoned one.
+ */
+const KAFKAJS_RETRY = { retries: 4, initialRetryTime: 100, maxRetryTime: 1_000 };
+
+/** Broker answers that say the batch is too big: split it, or fail the single record with ONEX_EVENT_602. */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+/** The broker lost track of this producer's sequences: only a new producer id gets out of it. */
+const PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+type Failure = { kind: 'too_large' | 'producer_state' | 'fatal' | 'transient'; type: string | undefined; message: string };
+
+/** Walks kafkajs's wrappers (NumberOfRetriesExceeded, NonRetriableError) down to the broker's answer. */
+export function classifyKafkaError(err: unknown): Failure {
+  let e = err as { type?: string; retriable?: boolean; name?: string; message?: string; cause?: unknown } | undefined;
+  let protocol: { type: string; retriable?: boolean } | undefined;
+  let deepest = e;
+  for (let i = 0; e && i < 8; i++) {
+    if (typeof e.type === 'string' && !protocol) protocol = { type: e.type, retriable: e.retriable };
+    deepest = e;
+    e = e.cause as typeof e;
+  }
+  const message = (err as Error)?.message ?? String(err);
+  if (protocol) {
+    if (TOO_LARGE.has(protocol.type)) return { kind: 'too_large', type: protocol.type, message };
+    if (PRODUCER_STATE.has(protocol.type)) return { kind: 'producer_state', type: protocol.type, message };
+    if (protocol.retriable === false) return { kind: 'fatal', type: protocol.type, message };
+    return { kind: 'transient', type: protocol.type, message };
+  }
+  if (deepest?.name && PROGRAMMING_ERRORS.has(deepest.name)) return { kind: 'fatal', type: deepest.name, message };
+  // Connection refused or closed, request timeouts, metadata not loaded, lock timeouts: the broker may come back.
+  return { kind: 'transient', type: deepest?.name, message };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The Kafka end of the producer: one idempotent kafkajs producer (acks=all, key-hash partitioning compatible with
+ * the Java client), one send() in flight at a time, batches delivered in the order they are handed in.
+ */
+export class KafkaSender {
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: SenderOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async connect(): Promise<void> {
+    await this.ensureProducer();
+  }
+
+  async disconnect(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    if (p) await p.disconnect().catch((err: unknown) => this.log.warn({ err }, 'producer disconnect failed'));
+  }
+
+  /** Sends one batch to a final state; never throws. Every record is settled exactly once through `report`. */
+  async deliver(batch: Batch, report: SendReport): Promise<void> {
+    const deadline = batch.oldestAcceptedAt + this.options.deliveryTimeoutMs;
+    const compression = batch.lane === 'lz4' ? CompressionTypes.LZ4 : CompressionTypes.None;
+    const parts: PendingRecord[][] = [batch.records];
+    while (parts.length > 0) {
+      const records = parts.shift()!;
+      for (let attempt = 0; ; attempt++) {
+        const t0 = performance.now();
+        try {
+          const producer = await this.ensureProducer();
+          // PendingRecord has the fields of a kafkajs message (key, value, headers); no copy per record.
+          await producer.send({ topic: this.options.topic, acks: -1, timeout: this.options.ackTimeoutMs, compression, messages: records });
+          let bytes = 0;
+          for (const r of records) bytes += r.bytes;
+          report.sent(batch, records.length, bytes, (performance.now() - t0) / 1000);
+          report.settled(records, undefined);
+          break;
+        } catch (err) {
+          const failure = classifyKafkaError(err);
+          if (failure.kind === 'too_large') {
+            if (records.length > 1) {
+              // The broker's limit is below our batch size (a topic with a smaller max.message.bytes): halve and go on.
+              const half = Math.ceil(records.length / 2);
+              parts.unshift(records.slice(0, half), records.slice(half));
+            } else {
+              const r = records[0]!;
+              report.settled(records, onexError('ONEX_EVENT_602', `the broker refused event ${r.eventId} of ${r.bytes} bytes as too large (${failure.type}); its max.message.bytes for ${this.options.topic} is below the producer's maxEventBytes`, {
+                details: { eventBytes: r.bytes, brokerError: failure.type },
+              }));
+            }
+            break;
+          }
+          if (failure.kind === 'fatal') {
+            await this.replaceProducer();
+            report.settled(records, onexError('ONEX_EVENT_600', `Kafka refused a batch of ${records.length} events for ${this.options.topic}: ${failure.message}`, {
+              cause: err,
+              details: { brokerError: failure.type },
+            }));
+            break;
+          }
+          const now = Date.now();
+          if (now >= deadline) {
+            await this.replaceProducer();
+            report.settled(records, onexError('ONEX_EVENT_612', `Kafka did not acknowledge ${records.length} events within the delivery timeout of ${this.options.deliveryTimeoutMs} ms (last error: ${failure.message}); they may or may not have been written`, {
+              cause: err,
+              details: { deliveryTimeoutMs: this.options.deliveryTimeoutMs, lastError: failure.type },
+            }));
+            break;
+          }
+          if (failure.kind === 'producer_state' || /disconnect/i.test(failure.message)) await this.replaceProducer();
+          this.log.debug({ attempt, error: failure.message, records: records.length }, 'send failed, retrying the batch');
+          const backoff = Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)) * (0.8 + Math.random() * 0.4);
+          await sleep(Math.max(0, Math.min(backoff, deadline - now)));
+        }
+      }
+    }
+  }
+
+  private async ensureProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    this.connecting ??= (async () => {
+      const p = this.kafka.producer({
+        idempotent: true,
+        retry: KAFKAJS_RETRY,
+        // Murmur2 of the key, as the Java client: a flow lands on the same partition whichever client wrote it.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      try {
+        await p.connect();
+      } catch (err) {
+        await p.disconnect().catch(() => undefined);
+        throw onexError('ONEX_EVENT_600', `cannot connect the producer to Kafka: ${(err as Error).message}`, { cause: err });
+      }
+      this.producer = p;
+      return p;
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async replaceProducer(): Promise<void> {
+    await this.disconnect();
+  }
+}
