@@ -39,12 +39,16 @@ export function parseSchema(input: AvroSchemaInput): ParsedSchema {
     text = input;
     const cached = byText.get(text);
     if (cached) return cached;
-    try {
-      json = JSON.parse(input) as unknown;
-    } catch (cause) {
-      // A bare primitive name ("string") is valid schema text too, though not JSON.
-      if (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(input.trim())) json = input.trim();
-      else throw onexError('ONEX_VALID_101', `The schema is not valid JSON: ${(cause as Error).message}.`, { cause });
+    // A bare type name (string, null, com.example.Thing) is valid schema text too; JSON.parse would refuse it, or
+    // read null and true as JSON values.
+    const bare = input.trim();
+    if (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(bare)) json = bare;
+    else {
+      try {
+        json = JSON.parse(input) as unknown;
+      } catch (cause) {
+        throw onexError('ONEX_VALID_101', `The schema is not valid JSON: ${(cause as Error).message}.`, { cause });
+      }
     }
   } else if (input === null || input === undefined) {
     throw onexError('ONEX_VALID_101', 'No schema was given.');
