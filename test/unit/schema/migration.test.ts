@@ -76,7 +76,7 @@ describe('typed metadata (1.x JSON -> 2.0.0 record -> JSON)', () => {
       const r = rng(type.length * 31);
       for (let i = 0; i < 50; i++) {
         const metadata = standardMetadata(r, type)!;
-        const typed = typeMetadata(type, metadata) as Record<string, unknown>;
+        const typed = typeMetadata(type, metadata) as unknown as Record<string, unknown>;
         expect(typed).not.toHaveProperty('untyped');
         const rule = METADATA_RULES[type];
         for (const key of Object.keys(rule.required)) expect(typed[key]).toEqual(metadata[key]);
