@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { onexError, type OnexError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, type OnexEventType, type SchemaVersion } from '../event/index.js';
+import type { SchemaRegistryLike } from '../codec/index.js';
 import type { KafkaConfigInput } from '../kafka/index.js';
 
 /**
@@ -106,8 +107,10 @@ export type ProducerSettings = z.output<typeof optionsSchema>;
 export interface OnexProducerOptions extends ProducerSettingsInput {
   /** A kafkajs client (from createKafka) or the configuration to make one with createKafka. */
   kafka: Kafka | KafkaConfigInput | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string });
-  /** Encodes events in the Confluent wire format (src/codec's OnexEventCodec). */
-  codec: EventEncoder;
+  /** Encodes events in the Confluent wire format; default an OnexEventCodec over `registry`. */
+  codec?: EventEncoder;
+  /** The schema registry the default codec registers the writer schema with: a client, or its URL. */
+  registry?: SchemaRegistryLike | string;
   /** Where the metrics go; default prom-client's global registry. */
   metricsRegistry?: Registry;
   /** Called for every failure of an accepted or attempted event; the only report emitAndForget() gives. */

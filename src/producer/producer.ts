@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
 import { asOnexError, isOnexError, onexError, type OnexError } from '../errors/index.js';
 import { nowTimestamp, parseVersion, validateEvent, type SchemaVersion } from '../event/index.js';
 import { createKafka } from '../kafka/index.js';
@@ -82,13 +83,14 @@ export class OnexProducer {
 
   constructor(options: OnexProducerOptions) {
     this.settings = parseProducerSettings(options);
-    if (!options.codec || typeof options.codec.encode !== 'function' || typeof options.codec.prepare !== 'function') {
-      throw onexError('ONEX_RT_407', 'invalid producer option codec: an encoder with prepare(version) and encode(event, version) is needed (src/codec OnexEventCodec)');
+    const codec = options.codec ?? (options.registry ? new OnexEventCodec({ registry: typeof options.registry === 'string' ? registryFromUrl(options.registry) : options.registry }) : undefined);
+    if (!codec || typeof codec.encode !== 'function' || typeof codec.prepare !== 'function') {
+      throw onexError('ONEX_RT_407', 'invalid producer option registry: a schema registry (client or URL) or a codec with prepare(version) and encode(event, version) is needed');
     }
     if (!options.kafka) throw onexError('ONEX_RT_407', 'invalid producer option kafka: a kafkajs client or a Kafka configuration is needed');
     const kafka: Kafka = typeof (options.kafka as Kafka).producer === 'function' ? (options.kafka as Kafka) : createKafka(options.kafka as Parameters<typeof createKafka>[0]);
     const s = this.settings;
-    this.codec = options.codec;
+    this.codec = codec;
     this.onError = options.onError;
     this.version = s.schemaVersion;
     this.writesSampleRate = since(this.version, '1.2.0');

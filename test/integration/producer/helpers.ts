@@ -1,0 +1,77 @@
+import type { IHeaders, Kafka } from 'kafkajs';
+import { OnexEventCodec, registryFromUrl } from '../../../src/codec/index.js';
+import type { SchemaVersion } from '../../../src/event/index.js';
+import { ensureTopics } from '../../../src/kafka/index.js';
+
+export interface ConsumedRecord {
+  partition: number;
+  offset: string;
+  key: string | undefined;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+export async function createTopic(kafka: Kafka, topic: string, partitions = 3): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [{ topic, partitions }]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** How many records the topic holds: the sum of its high watermarks (no compaction, no transactions here). */
+export async function recordCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function headerText(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  return out;
+}
+
+/** Reads every record of the topic (as many as its watermarks say) through a fresh consumer group. */
+export async function consumeAll(kafka: Kafka, topic: string, timeoutMs = 120_000): Promise<ConsumedRecord[]> {
+  const expected = await recordCount(kafka, topic);
+  const records: ConsumedRecord[] = [];
+  if (expected === 0) return records;
+  const consumer = kafka.consumer({ groupId: `${topic}.reader.${Date.now()}`, maxBytes: 50 * 1024 * 1024 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${records.length} of ${expected} records of ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              records.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString(), value: m.value!, headers: headerText(m.headers) });
+            }
+            if (records.length >= expected) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** Decodes with the real codec over the real registry (target version = what the test expects to read). */
+export function decoderFor(registryUrl: string): (value: Buffer, target: SchemaVersion) => Promise<{ event: Record<string, unknown>; writerVersion: SchemaVersion }> {
+  const codec = new OnexEventCodec({ registry: registryFromUrl(registryUrl) });
+  return (value, target) => codec.decode(value, target);
+}
