@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../errors/index.js';
+import { registerConsumeCommands } from './commands/consume.js';
 import { registerDevCommands } from './commands/dev.js';
+import { registerDlqCommands } from './commands/dlq.js';
 import { registerKafkaCommands } from './commands/kafka.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSchemaCommands } from './commands/schema.js';
+import { registerWorkerCommands } from './commands/worker.js';
 
 /**
  * The `onex` command. Each command module registers itself on the program; this file only wires them together and
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   registerRegistryCommands(program);
   registerDevCommands(program);
   registerSchemaCommands(program);
+  registerConsumeCommands(program);
+  registerWorkerCommands(program);
+  registerDlqCommands(program);
   return program;
 }
 
