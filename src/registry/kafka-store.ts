@@ -39,7 +39,6 @@ export interface KafkaStoreOptions {
 }
 
 export const DEFAULT_SCHEMAS_TOPIC = '_schemas';
-const WRITE_ATTEMPTS = 5;
 
 interface Waiter {
   offset: number;
@@ -207,10 +206,16 @@ export class KafkaStore implements RegistryStore {
 
   private async writeNow<T>(plan: (state: RegistryState) => WritePlan<T>): Promise<T> {
     let lastError: unknown;
-    for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 1; attempt === 1 || Date.now() < deadline; attempt++) {
       if (this.closed) throw httpErrors.store('Error in the backend data store: the store is closed');
       try {
+        const held = this.writer;
         const writer = await this.writerProducer();
+        // A new writer has just caught up. One we already held has too, as far as ids go (nobody else can commit
+        // without fencing it first), but its view of other instances' writes may be stale, and a refusal (40401,
+        // 409) planned against a stale view would be wrong: catch up so every write sees what was committed first.
+        if (held) await this.sync();
         const { records, result } = plan(this.state);
         if (records.length === 0) return result(this.state);
         const last = await this.commit(writer, records);
@@ -222,7 +227,8 @@ export class KafkaStore implements RegistryStore {
         // Most likely fenced by another instance that started writing: take the epoch back, catch up, re-plan.
         this.log.debug({ attempt, err: (err as Error).message }, 'registry write lost its epoch or failed; retrying');
         await this.dropWriter();
-        await new Promise((r) => setTimeout(r, 20 * attempt));
+        // Jittered exponential backoff: two instances writing at once must not keep fencing each other in lockstep.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 25 * 2 ** attempt)));
       }
     }
     throw httpErrors.store(`Error in the backend data store: ${(lastError as Error)?.message ?? 'write failed'}`);

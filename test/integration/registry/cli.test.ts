@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createKafka } from '../../../src/kafka/index.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { REPO_ROOT, runOnex } from '../../support/cli.js';
@@ -15,7 +15,7 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-async function serve(args: string[]): Promise<{ url: string; child: ChildProcess; exited: Promise<number | null> }> {
+async function serve(args: string[]): Promise<{ url: string; child: ChildProcess; exited: Promise<number | null>; stderr: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'registry', 'serve', '--port', '0', ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -28,7 +28,7 @@ async function serve(args: string[]): Promise<{ url: string; child: ChildProcess
     createInterface({ input: child.stdout! }).once('line', (line) => resolve(line.trim()));
     void exited.then((code) => reject(new Error(`registry exited with ${code}: ${stderr}`)));
   });
-  return { url, child, exited };
+  return { url, child, exited, stderr: () => stderr };
 }
 
 describe('onex registry serve', () => {
@@ -37,12 +37,16 @@ describe('onex registry serve', () => {
     const brokers = kafkaBrokers().join(',');
     const first = await serve(['--kafka', brokers, '--topic', topic]);
     const client = new RegistryClient({ url: first.url });
+    // Any failure below shows what the server said on stderr.
+    onTestFailed(() => {
+      process.stderr.write(`first server stderr:\n${first.stderr()}\n`);
+    });
     await client.setCompatibility('NONE');
     const ids: number[] = [];
     for (let i = 0; i < 5; i++) ids.push(await client.register(`cli-${i}`, { type: 'enum', name: `E${i}`, symbols: ['A', 'B'] }));
     const bytes = await client.encode(ids[2]!, 'B');
     first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
+    expect(await first.exited, first.stderr()).toBe(0);
 
     const second = await serve(['--kafka', brokers, '--topic', topic]);
     const after = new RegistryClient({ url: second.url });
@@ -50,7 +54,7 @@ describe('onex registry serve', () => {
     expect((await after.decode(bytes)).value).toBe('B');
     expect(await after.getCompatibility()).toBe('NONE');
     second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    expect(await second.exited, second.stderr()).toBe(0);
   });
 
   it('refuses to start without a store, or on a topic with more than one partition, with one ONEX line', async () => {

@@ -83,7 +83,7 @@ describe('the Kafka-backed registry', () => {
     calls.push(http(a.url, 'POST', '/subjects/shared/versions', { schema: shared }));
     calls.push(http(b.url, 'POST', '/subjects/shared/versions', { schema: shared }));
     const answers = await Promise.all(calls);
-    for (const answer of answers) expect(answer.status).toBe(200);
+    for (const answer of answers) expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     const ids = answers.slice(0, 16).map((r) => r.body.id as number);
     expect(new Set(ids).size).toBe(16);
     expect(answers[16]!.body.id).toBe(answers[17]!.body.id);
