@@ -213,23 +213,22 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     send(reply, service.testCompatibility(q.params.subject, undefined, q.body as SchemaBody, flag(q.query.verbose))),
   );
 
-  r.get('/config', async (_q, reply) => send(reply, service.getConfig(null)));
-  r.put('/config', async (q: Req, reply) => send(reply, await service.setConfig(null, q.body)));
-  r.delete('/config', async (_q, reply) => send(reply, await service.deleteConfig(null)));
-  r.get('/config/:subject', async (q: Req, reply) =>
-    send(reply, service.getConfig(q.params.subject, flag(q.query.defaultToGlobal))),
-  );
-  r.put('/config/:subject', async (q: Req, reply) => send(reply, await service.setConfig(q.params.subject, q.body)));
-  r.delete('/config/:subject', async (q: Req, reply) => send(reply, await service.deleteConfig(q.params.subject)));
-
-  r.get('/mode', async (_q, reply) => send(reply, service.getMode(null)));
-  r.put('/mode', async (q: Req, reply) => send(reply, await service.setMode(null, q.body)));
-  r.delete('/mode', async (_q, reply) => send(reply, await service.deleteMode(null)));
-  r.get('/mode/:subject', async (q: Req, reply) =>
-    send(reply, service.getMode(q.params.subject, flag(q.query.defaultToGlobal))),
-  );
-  r.put('/mode/:subject', async (q: Req, reply) => send(reply, await service.setMode(q.params.subject, q.body)));
-  r.delete('/mode/:subject', async (q: Req, reply) => send(reply, await service.deleteMode(q.params.subject)));
+  // Compatibility level and mode: the same six routes each, global and per subject.
+  const settings = [
+    { path: '/config', get: service.getConfig, set: service.setConfig, reset: service.deleteConfig },
+    { path: '/mode', get: service.getMode, set: service.setMode, reset: service.deleteMode },
+  ] as const;
+  for (const setting of settings) {
+    const get = setting.get.bind(service);
+    const set = setting.set.bind(service);
+    const reset = setting.reset.bind(service);
+    r.get(setting.path, async (_q, reply) => send(reply, get(null)));
+    r.put(setting.path, async (q: Req, reply) => send(reply, await set(null, q.body)));
+    r.delete(setting.path, async (_q, reply) => send(reply, await reset(null)));
+    r.get(`${setting.path}/:subject`, async (q: Req, reply) => send(reply, get(q.params.subject, flag(q.query.defaultToGlobal))));
+    r.put(`${setting.path}/:subject`, async (q: Req, reply) => send(reply, await set(q.params.subject, q.body)));
+    r.delete(`${setting.path}/:subject`, async (q: Req, reply) => send(reply, await reset(q.params.subject)));
+  }
 
   let started = false;
   return {

@@ -11,18 +11,12 @@
  * would reuse an id that clients may still have cached for a different schema.
  */
 
+import { COMPATIBILITY_MODES, type CompatibilityMode } from '../schema/index.js';
 import { canonicalText } from './avro.js';
 
-export const COMPATIBILITY_LEVELS = [
-  'NONE',
-  'BACKWARD',
-  'BACKWARD_TRANSITIVE',
-  'FORWARD',
-  'FORWARD_TRANSITIVE',
-  'FULL',
-  'FULL_TRANSITIVE',
-] as const;
-export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
+/** The registry's compatibility levels are the evolution toolkit's modes, one for one. */
+export const COMPATIBILITY_LEVELS: readonly CompatibilityLevel[] = COMPATIBILITY_MODES;
+export type CompatibilityLevel = CompatibilityMode;
 
 export const MODES = ['READWRITE', 'READONLY', 'READONLY_OVERRIDE'] as const;
 export type RegistryMode = (typeof MODES)[number];
