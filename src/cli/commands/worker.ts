@@ -18,6 +18,7 @@ interface WorkerCliOptions extends ConnectionFlags {
   validation: 'strict' | 'non-strict' | 'off';
   deprecated?: SchemaVersion[];
   metricsPort?: number;
+  sessionTimeout: number;
 }
 
 function collect<T>(parse: (v: string) => T) {
@@ -57,7 +58,8 @@ export function registerWorkerCommands(program: Command): void {
       .option('--max-attempts <n>', 'attempts per record for retriable failures, the first included', parsePositiveInt, 3)
       .addOption(new Option('--validation <mode>', 'what an invalid event is').choices(['strict', 'non-strict', 'off']).default('strict'))
       .option('--deprecated <versions>', 'writer versions to count and warn about (comma separated)', collect(parseSchemaVersion))
-      .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', parsePort),
+      .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', parsePort)
+      .option('--session-timeout <ms>', 'a member silent this long leaves the group (its partitions move on)', parsePositiveInt, 30_000),
   ).action(async (opts: WorkerCliOptions) => {
     const kafka = kafkaFrom(opts);
     const decoder = decoderFrom(opts);
@@ -75,6 +77,7 @@ export function registerWorkerCommands(program: Command): void {
       retry: { maxAttempts: opts.maxAttempts },
       ...(opts.dlqTopic ? { deadLetter: { topic: opts.dlqTopic } } : {}),
       deprecatedVersions: opts.deprecated ?? [],
+      consumer: { sessionTimeoutMs: opts.sessionTimeout, heartbeatIntervalMs: Math.min(3_000, Math.floor(opts.sessionTimeout / 3)) },
     });
     const metricsServer = opts.metricsPort ? await serveMetrics(opts.metricsPort) : undefined;
     try {

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onexError, SCHEMA_VERSIONS } from '../../../src/event/index.js';
+import { buildDeadLetter } from '../../../src/worker/index.js';
+import { REPO_ROOT, runOnex } from '../../support/cli.js';
+import { uniqueTopic } from '../../support/kafka.js';
+import { committedTotal, createTopic, encoded, produce, startPipeline, waitFor, type Pipeline } from './pipeline.js';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+const RECORDER = fileURLToPath(new URL('../../fixtures/handlers/record-events.mjs', import.meta.url));
+
+let p: Pipeline;
+let dir: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  p = await startPipeline();
+  dir = mkdtempSync(join(tmpdir(), 'onex-worker-cli-'));
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await p?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error', ...extra };
+}
+
+/** `onex worker` as its own process, the way it runs in production. */
+function startWorker(args: string[], extra: Record<string, string>): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--handlers', RECORDER, ...args], {
+    cwd: REPO_ROOT,
+    env: env(extra),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, stderr: () => stderr, exit };
+}
+
+function lines(file: string): string[][] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
+}
+
+async function mixedEvents(topic: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  const inputs = [];
+  for (let i = 0; i < count; i++) {
+    const e = encoded(p, SCHEMA_VERSIONS[i % SCHEMA_VERSIONS.length]!);
+    ids.push(e.id);
+    inputs.push(e.input);
+  }
+  await produce(p, topic, inputs);
+  return ids;
+}
+
+describe('onex consume', () => {
+  it('prints decoded events upcast to the target version as JSON lines, exits after --max, and a bad record is one line on stderr', async () => {
+    const topic = uniqueTopic('cli-consume');
+    await createTopic(p, topic);
+    const ids = await mixedEvents(topic, 5);
+    await produce(p, topic, [{ key: 'bad', value: Buffer.from('not avro') }]);
+    await mixedEvents(topic, 5).then((more) => ids.push(...more));
+    const group = `g-${topic}`;
+    const first = await runOnex(['consume', '--topic', topic, '--group', group, '--from-beginning', '--max', '7'], { env: env() });
+    expect(first.code, first.stderr).toBe(0);
+    const events = first.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e.event_id)).toEqual(ids.slice(0, 7));
+    expect(events.every((e) => e.schema_version === '2.0.0' && 'trace' in e)).toBe(true);
+    expect(first.stderr).toMatch(/^ONEX_EVENT_604: .*skipped\)$/m);
+    // The group's progress was committed: the next run continues where the first stopped, here in 1.3.0.
+    const second = await runOnex(['consume', '--topic', topic, '--group', group, '--max', '3', '--target-version', '1.3.0'], { env: env() });
+    expect(second.code, second.stderr).toBe(0);
+    const rest = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rest.map((e) => e.event_id)).toEqual(ids.slice(7));
+    expect(rest.every((e) => e.schema_version === '1.3.0')).toBe(true);
+  });
+
+  it('without a schema registry it fails with one ONEX line', async () => {
+    const { SCHEMA_REGISTRY_URL: _, ...rest } = env();
+    const r = await runOnex(['consume', '--topic', 'x', '--group', 'g', '--max', '1'], { env: rest });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toMatch(/^ONEX_CLI_301: .*registry/);
+  });
+});
+
+describe('onex worker', () => {
+  it('killed with SIGKILL mid-run, a fresh worker of the group finishes: every event processed at least once, none lost', async () => {
+    const topic = uniqueTopic('cli-kill');
+    await createTopic(p, topic, 3);
+    const ids = await mixedEvents(topic, 300);
+    const file = join(dir, `${topic}.log`);
+    const group = `g-${topic}`;
+    const args = ['--topic', topic, '--group', group, '--from-beginning', '--session-timeout', '6000'];
+    const first = startWorker(args, { ONEX_TEST_RECORD_FILE: file, ONEX_TEST_HANDLER_DELAY_MS: '10' });
+    await waitFor('the first worker to be mid-run', () => lines(file).length >= 60, 90_000, 50);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const handledBeforeKill = lines(file).length;
+    expect(handledBeforeKill).toBeLessThan(300);
+
+    const second = startWorker(args, { ONEX_TEST_RECORD_FILE: file });
+    await waitFor('every event handled', () => new Set(lines(file).map((l) => l[0])).size >= 300, 120_000, 200);
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
+
+    const recorded = lines(file);
+    const unique = new Set(recorded.map((l) => l[0]));
+    expect(unique).toEqual(new Set(ids));
+    // At-least-once: the only repeats are records handled after the last commit of the killed worker.
+    const repeats = recorded.length - unique.size;
+    expect(repeats).toBeLessThanOrEqual(handledBeforeKill);
+    expect(recorded.every((l) => l[2] === '2.0.0')).toBe(true);
+    expect(await committedTotal(p, group, topic)).toBe(300);
+  });
+
+  it('SIGTERM drains: the worker exits 0, and exactly the records it handled are committed', async () => {
+    const topic = uniqueTopic('cli-term');
+    await createTopic(p, topic, 2);
+    await mixedEvents(topic, 200);
+    const file = join(dir, `${topic}.log`);
+    const group = `g-${topic}`;
+    const w = startWorker(['--topic', topic, '--group', group, '--from-beginning'], { ONEX_TEST_RECORD_FILE: file, ONEX_TEST_HANDLER_DELAY_MS: '25' });
+    await waitFor('the worker to be mid-run', () => lines(file).length >= 20, 90_000, 50);
+    w.child.kill('SIGTERM');
+    expect(await w.exit, w.stderr()).toBe(0);
+    const recorded = lines(file);
+    expect(recorded.length).toBeLessThan(200);
+    expect(new Set(recorded.map((l) => l[0])).size).toBe(recorded.length);
+    expect(await committedTotal(p, group, topic)).toBe(recorded.length);
+    expect(w.stderr()).toContain(`worker stopped: ${recorded.length} handled`);
+  });
+});
+
+describe('onex dlq redrive', () => {
+  it('lists with --dry-run, then re-publishes dead letters to their source topic, where they decode and upcast again', async () => {
+    const source = uniqueTopic('cli-redrive');
+    const dlqTopic = `${source}.dlq`;
+    await createTopic(p, source);
+    await createTopic(p, dlqTopic);
+    const letters = [encoded(p, '1.0.0'), encoded(p, '1.2.0')];
+    await produce(
+      p,
+      dlqTopic,
+      letters.map((l, i) => {
+        const m = buildDeadLetter(
+          { topic: source, partition: 0, offset: String(i), key: Buffer.from(l.input.key!), value: l.input.value },
+          { error: onexError('ONEX_EVENT_610', 'the handler failed'), attempts: 3, groupId: 'billing' },
+        );
+        return { key: (m.key as Buffer).toString(), value: m.value as Buffer, headers: m.headers! };
+      }),
+    );
+    const dry = await runOnex(['dlq', 'redrive', '--topic', dlqTopic, '--dry-run'], { env: env() });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action)).toEqual(['would-redrive', 'would-redrive']);
+    const real = await runOnex(['dlq', 'redrive', '--topic', dlqTopic], { env: env() });
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stderr).toContain('redrove 2 letter(s) (ONEX_EVENT_610 2)');
+    const consumed = await runOnex(['consume', '--topic', source, '--group', `g-${source}`, '--from-beginning', '--max', '2'], { env: env() });
+    expect(consumed.code, consumed.stderr).toBe(0);
+    const events = consumed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e.event_id)).toEqual(letters.map((l) => l.id));
+    expect(events.every((e) => e.schema_version === '2.0.0')).toBe(true);
+    const again = await runOnex(['dlq', 'redrive', '--topic', dlqTopic], { env: env() });
+    expect(again.stderr).toContain('redrove 0 letter(s)');
+  });
+});
