@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
-import { isPlainObject, isTypedEventType, majorOf, type AnyOnexEvent, type SchemaVersion } from '../event/index.js';
+import { isPlainObject, isTypedEventType, majorOf, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
 import { detectRawEventVersion } from './detect.js';
 import { knownSchema } from './known-schemas.js';
 import type { ParsedSchema } from './parse.js';
@@ -76,13 +76,13 @@ export function encodeEvent(event: object, version?: SchemaVersion): Buffer {
 }
 
 export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: Record<string, unknown>): Buffer {
-  let value: Record<string, unknown>;
+  // Wrapping the metadata and checking schema_version throw their own precise errors.
+  const value = toAvroValue(event, version);
   try {
-    value = toAvroValue(event, version);
     return toBytes(schema.type, value);
   } catch (cause) {
     if (isOnexError(cause) && cause.code !== 'ONEX_EVENT_603') throw cause;
-    const where = explainInvalid(schema.type, isPlainObject(event) ? safeAvroValue(event, version) : event);
+    const where = explainInvalid(schema.type, value);
     throw onexError('ONEX_EVENT_603', `The event does not fit schema ${version}: ${where ?? (cause as Error).message}.`, {
       cause,
       details: { version },
@@ -104,14 +104,6 @@ function toBytes(type: avro.Type, value: unknown): Buffer {
   const out = Buffer.allocUnsafe(end);
   scratch.copy(out, 0, 0, end);
   return out;
-}
-
-function safeAvroValue(event: Record<string, unknown>, version: SchemaVersion): unknown {
-  try {
-    return toAvroValue(event, version);
-  } catch {
-    return event;
-  }
 }
 
 /** The first value avsc refuses, as "metadata.input_state must be string, got undefined". */
@@ -169,6 +161,6 @@ export function readWith(
 }
 
 /** Decodes bytes written with the schema of `version`. */
-export function decodeEvent(buffer: Buffer, version: SchemaVersion): AnyOnexEvent {
-  return readWith(knownSchema(version), version, undefined, buffer);
+export function decodeEvent<V extends SchemaVersion>(buffer: Buffer, version: V): OnexEventByVersion[V] {
+  return readWith(knownSchema(version), version, undefined, buffer) as OnexEventByVersion[V];
 }

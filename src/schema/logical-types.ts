@@ -12,7 +12,9 @@ import { formatTimestamp, parseTimestamp } from '../event/index.js';
 type AvroType = avro.Type;
 
 export class TimestampMicrosType extends avro.types.LogicalType {
-  protected override _fromValue(micros: number): string {
+  protected override _fromValue(micros: number): string | undefined {
+    // A truncated buffer reads as NaN; avsc reports the truncation once the read is over.
+    if (!Number.isFinite(micros)) return undefined;
     try {
       return formatTimestamp(micros);
     } catch (cause) {
@@ -37,6 +39,7 @@ export class TimestampMicrosType extends avro.types.LogicalType {
 
 export class OnexJsonType extends avro.types.LogicalType {
   protected override _fromValue(text: string): unknown {
+    if (typeof text !== 'string') return undefined; // truncated buffer, reported by avsc
     try {
       return JSON.parse(text) as unknown;
     } catch (cause) {

@@ -1,11 +1,11 @@
 import avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
-import { isPlainObject, isSchemaVersion, majorOf, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
+import { isPlainObject, isSchemaVersion, majorOf, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
 import { TransformChain, defaultSteps } from './chain.js';
 import { encodeWith, readWith } from './codec.js';
 import { checkReaderWriter } from './compatibility.js';
 import { detectRawEventVersion, detectSchemaVersion } from './detect.js';
-import { knownSchema } from './known-schemas.js';
+import { knownSchema, versionOfFingerprint } from './known-schemas.js';
 import { parseSchema, type AvroSchemaInput, type ParsedSchema } from './parse.js';
 
 /** The chain of the shipped versions, validated at load: a broken chain stops the process that imports it. */
@@ -55,16 +55,18 @@ function normalise(event: AnyOnexEvent, version: SchemaVersion): AnyOnexEvent {
 /** A writer schema: a known version, a schema (text or JSON), or an avsc Type. */
 export type WriterSchema = SchemaVersion | AvroSchemaInput | avro.Type;
 
-export type EventDecoder = (buffer: Buffer) => AnyOnexEvent;
+export type EventDecoder<V extends SchemaVersion = SchemaVersion> = (buffer: Buffer) => OnexEventByVersion[V];
 
 const fromTypes = new WeakMap<avro.Type, ParsedSchema>();
-const decoders = new Map<string, EventDecoder>();
+const decoders = new Map<string, EventDecoder<SchemaVersion>>();
 const DECODER_LIMIT = 1000;
 
 function writerSchema(writer: WriterSchema): ParsedSchema {
   if (typeof writer === 'string' && isSchemaVersion(writer)) return knownSchema(writer);
   if (avro.Type.isType(writer)) {
     const type = writer as avro.Type;
+    const shipped = SCHEMA_VERSIONS.find((v) => knownSchema(v).type === type);
+    if (shipped) return knownSchema(shipped);
     let p = fromTypes.get(type);
     if (!p) {
       p = parseSchema(type.schema({ exportAttrs: true }) as object);
@@ -80,15 +82,17 @@ function writerSchema(writer: WriterSchema): ParsedSchema {
  * target) and cached. Within a major one avsc resolver does the whole job; across majors the bytes are read into
  * the version where the route leaves the writer's major, then the chain transforms them.
  */
-export function createDecoder(writer: WriterSchema, targetVersion: SchemaVersion, chain: TransformChain = DEFAULT_CHAIN): EventDecoder {
+export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, targetVersion: V, chain: TransformChain = DEFAULT_CHAIN): EventDecoder<V> {
   if (!isSchemaVersion(targetVersion)) {
     throw onexError('ONEX_SCHEMA_704', `Target version ${String(targetVersion)} is not a schema version this pipeline knows.`);
   }
   const ws = writerSchema(writer);
-  const key = `${ws.fingerprint}|${ws.declaredVersion ?? ''}|${targetVersion}`;
+  // A shipped schema is known by its fingerprint whatever its attributes say; others also by their onex.version.
+  const shipped = versionOfFingerprint(ws.fingerprint);
+  const key = `${shipped ?? `${ws.fingerprint}|${ws.declaredVersion ?? ''}`}>${targetVersion}`;
   const useCache = chain === DEFAULT_CHAIN;
   const cached = useCache ? decoders.get(key) : undefined;
-  if (cached) return cached;
+  if (cached) return cached as EventDecoder<V>;
 
   const detected = detectSchemaVersion(ws);
   const readAs = majorOf(detected.version) === majorOf(targetVersion) ? targetVersion : chain.exitVersion(detected.version, targetVersion);
@@ -108,18 +112,19 @@ export function createDecoder(writer: WriterSchema, targetVersion: SchemaVersion
     }
   }
   const route = chain.compile(readAs, targetVersion);
-  const decode: EventDecoder =
+  const decode = (
     route.steps.length === 0
-      ? (buffer) => readWith(reader, readAs, resolver, buffer)
-      : (buffer) => route.run(readWith(reader, readAs, resolver, buffer));
+      ? (buffer: Buffer) => readWith(reader, readAs, resolver, buffer)
+      : (buffer: Buffer) => route.run(readWith(reader, readAs, resolver, buffer))
+  ) as EventDecoder<V>;
   if (useCache) {
     if (decoders.size >= DECODER_LIMIT) decoders.delete(decoders.keys().next().value!);
-    decoders.set(key, decode);
+    decoders.set(key, decode as EventDecoder<SchemaVersion>);
   }
   return decode;
 }
 
 /** Decodes bytes with their writer schema and returns the event in `targetVersion` (see createDecoder). */
 export function decodeAs<V extends SchemaVersion>(writer: WriterSchema, buffer: Buffer, targetVersion: V): OnexEventByVersion[V] {
-  return createDecoder(writer, targetVersion)(buffer) as OnexEventByVersion[V];
+  return createDecoder(writer, targetVersion)(buffer);
 }
