@@ -283,4 +283,28 @@ describe('stream worker on a real broker and registry', () => {
     expect(handled.every((h) => h[2] === '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01')).toBe(true);
     expect(letters).toEqual(['redriven', 'redriven', 'redriven']);
   });
+
+  it('a handler running longer than the session timeout keeps its membership (heartbeats during the record): no redelivery', async () => {
+    const topic = uniqueTopic('worker-slow');
+    await createTopic(p, topic);
+    const sent = [encoded(p, '1.1.0'), encoded(p, '1.1.0')];
+    await produce(p, topic, sent.map((s) => s.input));
+    const calls: string[] = [];
+    const w = worker({
+      groupId: `g-${topic}`,
+      topics: topic,
+      consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 100 },
+      handlers: {
+        '*': async (event) => {
+          calls.push(event.event_id);
+          if (calls.length === 1) await new Promise((r) => setTimeout(r, 9_000));
+        },
+      },
+    });
+    await w.start();
+    await waitFor('both records committed', async () => (await committedTotal(p, `g-${topic}`, topic)) === 2, 60_000, 200);
+    await w.stop();
+    // Evicted from the group, the worker would have rejoined and been handed the slow record again.
+    expect(calls).toEqual(sent.map((s) => s.id));
+  });
 });
