@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
-import { createKafka, ensureTopics } from '../kafka/index.js';
+import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../kafka/index.js';
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
 import { RegistryState, keys, type LogRecord, type RecordKey } from './state.js';
@@ -83,12 +83,15 @@ export class KafkaStore implements RegistryStore {
   constructor(private readonly options: KafkaStoreOptions) {
     this.topic = options.topic ?? DEFAULT_SCHEMAS_TOPIC;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    // TLS and SASL settings come from the environment (ONEX_KAFKA_SSL*, ONEX_KAFKA_SASL_*), like every component.
     this.kafka =
       options.kafka ??
-      createKafka({
-        brokers: Array.isArray(options.brokers) ? options.brokers.join(',') : options.brokers,
-        clientId: options.clientId ?? 'onex-schema-registry',
-      });
+      createKafka(
+        kafkaConfigFromEnv(process.env, {
+          brokers: Array.isArray(options.brokers) ? options.brokers.join(',') : options.brokers,
+          clientId: options.clientId ?? 'onex-schema-registry',
+        }),
+      );
     const brokers = Array.isArray(options.brokers) ? options.brokers.join(',') : options.brokers;
     this.description = `kafka topic ${this.topic} on ${brokers}`;
   }

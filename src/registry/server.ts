@@ -125,7 +125,17 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.setNotFoundHandler((_request, reply) => send(reply.code(404), httpErrors.routeNotFound().toBody()));
+  // A path we serve, asked with a method we do not serve there, is 405 (as Confluent's Jersey answers), not 404.
+  const routePatterns: RegExp[] = [];
+  app.addHook('onRoute', (route) => {
+    routePatterns.push(new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+')}/?$`));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const known = routePatterns.some((p) => p.test(path));
+    const answer = known ? httpErrors.methodNotAllowed() : httpErrors.routeNotFound();
+    return send(reply.code(answer.status), answer.toBody());
+  });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
     let answer: RegistryHttpError;

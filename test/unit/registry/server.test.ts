@@ -77,6 +77,9 @@ describe('subjects and versions', () => {
     expect((await reg.call('GET', '/schemas/ids/99')).body).toEqual({ error_code: 40403, message: 'Schema 99 not found' });
     expect((await reg.call('GET', '/schemas/ids/x')).body.error_code).toBe(40403);
     expect((await reg.call('GET', '/no/such/route')).body).toEqual({ error_code: 404, message: 'HTTP 404 Not Found' });
+    const wrongMethod = await reg.call('PUT', '/subjects/s/versions/1', {});
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body).toEqual({ error_code: 405, message: 'HTTP 405 Method Not Allowed' });
   });
 
   it('looks a schema up under a subject', async () => {
