@@ -3,6 +3,8 @@
  * the wire (Avro timestamp-micros). Both directions keep microsecond precision, which Date alone would lose.
  */
 
+import { onexError } from '../errors/index.js';
+
 // Date and time, optional fraction (up to nanoseconds, truncated to micros), and a zone: Z or +hh:mm / -hh:mm.
 const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -14,29 +16,47 @@ export interface ParsedTimestamp {
 }
 
 export function parseTimestamp(text: string): ParsedTimestamp | undefined {
-  // Fast path for the form this pipeline writes (2025-05-25T14:17:21.178483Z): events of a stream share their
-  // second, so the calendar work is done once per second.
-  if (text.length === 27 && text.charCodeAt(19) === 46 /* . */ && text.charCodeAt(26) === 90 /* Z */) {
-    const fraction = sixDigits(text, 20);
-    if (fraction >= 0) {
-      const second = text.slice(0, 19);
-      if (second === parseCache.text) return { micros: parseCache.micros + fraction, utc: true };
-      const base = parseSlow(`${second}Z`);
-      if (base) {
-        parseCache = { text: second, micros: base.micros };
-        return { micros: base.micros + fraction, utc: true };
-      }
-      return undefined;
-    }
+  // Fast path for the form this pipeline writes (2025-05-25T14:17:21.178483Z): plain arithmetic, no regex or Date.
+  if (text.length === 27 && text.charCodeAt(26) === 90 /* Z */) {
+    const micros = parseCompact(text);
+    if (micros !== undefined) return { micros, utc: true };
   }
-  return parseSlow(text);
+  const m = ISO.exec(text);
+  if (!m) return undefined;
+  const [, dateTime, fraction = '', zone] = m as unknown as [string, string, string | undefined, string];
+  const base = parseCompact(`${dateTime}.000000Z`);
+  if (base === undefined) return undefined;
+  let micros = base + Number(fraction.padEnd(6, '0').slice(0, 6));
+  if (zone !== 'Z') {
+    const sign = zone.charCodeAt(0) === 45 /* - */ ? -1 : 1;
+    const offsetMinutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6));
+    if (Number(zone.slice(4, 6)) > 59 || Number(zone.slice(1, 3)) > 23) return undefined;
+    micros -= sign * offsetMinutes * 60_000_000;
+  }
+  return { micros, utc: zone === 'Z' || zone === '+00:00' || zone === '-00:00' };
 }
 
-let parseCache = { text: '', micros: 0 };
+/** YYYY-MM-DDTHH:MM:SS.ffffffZ -> microseconds, undefined when any part is not a digit or out of its range. */
+function parseCompact(t: string): number | undefined {
+  if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || t.charCodeAt(10) !== 84 || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58 || t.charCodeAt(19) !== 46) {
+    return undefined;
+  }
+  const year = digits(t, 0, 4);
+  const month = digits(t, 5, 2);
+  const day = digits(t, 8, 2);
+  const hour = digits(t, 11, 2);
+  const minute = digits(t, 14, 2);
+  const second = digits(t, 17, 2);
+  const fraction = digits(t, 20, 6);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || fraction < 0) return undefined;
+  const days = daysFromCivil(year, month, day);
+  return ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + fraction;
+}
 
-function sixDigits(text: string, at: number): number {
+function digits(text: string, at: number, count: number): number {
   let n = 0;
-  for (let i = at; i < at + 6; i++) {
+  for (let i = at; i < at + count; i++) {
     const d = text.charCodeAt(i) - 48;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
@@ -44,32 +64,52 @@ function sixDigits(text: string, at: number): number {
   return n;
 }
 
-function parseSlow(text: string): ParsedTimestamp | undefined {
-  const m = ISO.exec(text);
-  if (!m) return undefined;
-  const [, dateTime, fraction = '', zone] = m as unknown as [string, string, string | undefined, string];
-  const ms = Date.parse(`${dateTime}${zone}`);
-  if (Number.isNaN(ms)) return undefined;
-  // Date.parse accepts 2025-02-30; a round trip through the calendar rejects what does not exist.
-  if (zone === 'Z' && new Date(ms).toISOString().slice(0, 19) !== dateTime) return undefined;
-  const micros = ms * 1000 + Number(fraction.padEnd(6, '0').slice(0, 6));
-  return { micros, utc: zone === 'Z' || zone === '+00:00' || zone === '-00:00' };
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's civil calendar algorithms).
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function civilFromDays(z: number): [number, number, number] {
+  z += 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 
 /** Microseconds since the epoch as 2025-05-25T14:17:21.178483Z. */
 export function formatTimestamp(micros: number): string {
-  const second = Math.floor(micros / 1_000_000);
-  let prefix = formatCache.second === second ? formatCache.text : undefined;
-  if (prefix === undefined) {
-    // toISOString throws a RangeError past year 275760; callers map it to an ONEX code.
-    prefix = new Date(second * 1000).toISOString().slice(0, 19);
-    formatCache = { second, text: prefix };
-  }
-  const fraction = micros - second * 1_000_000;
-  return `${prefix}.${fraction < 100000 ? String(fraction).padStart(6, '0') : fraction}Z`;
+  if (!Number.isSafeInteger(micros)) throw onexError('ONEX_VALID_105', `The timestamp ${micros} is not a whole number of microseconds.`);
+  const days = Math.floor(micros / 86_400_000_000);
+  let rest = micros - days * 86_400_000_000;
+  const [year, month, day] = civilFromDays(days);
+  if (year < 0 || year > 9999) throw onexError('ONEX_VALID_105', `The timestamp ${micros} µs falls in year ${year}, outside 0000-9999.`);
+  const hour = Math.floor(rest / 3_600_000_000);
+  rest -= hour * 3_600_000_000;
+  const minute = Math.floor(rest / 60_000_000);
+  rest -= minute * 60_000_000;
+  const second = Math.floor(rest / 1_000_000);
+  const fraction = rest - second * 1_000_000;
+  const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
+  const f = fraction < 100000 ? String(fraction).padStart(6, '0') : String(fraction);
+  return `${y}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${f}Z`;
 }
-
-let formatCache = { second: Number.NaN, text: '' };
 
 /** Now, with microsecond precision where the clock has it. */
 export function nowTimestamp(): string {

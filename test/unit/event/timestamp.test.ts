@@ -38,6 +38,34 @@ describe('timestamps', () => {
     expect(formatTimestamp(c)).toBe('2025-05-25T14:17:21.999999Z');
   });
 
+  it('agree with Date on 5,000 generated instants between 1843 and 2096, both ways', () => {
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 5000; i++) {
+      const ms = Math.floor((next() * 2 - 0.5) * 4e12);
+      const micros = ms * 1000 + Math.floor(next() * 1000);
+      const iso = `${new Date(ms).toISOString().slice(0, 23)}${String(micros - ms * 1000).padStart(3, '0')}Z`;
+      expect(formatTimestamp(micros)).toBe(iso);
+      expect(parseTimestamp(iso)?.micros).toBe(micros);
+    }
+  });
+
+  it('know leap years and negative offsets', () => {
+    expect(parseTimestamp('2024-02-29T23:59:59.999999Z')?.micros).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999) * 1000 + 999);
+    expect(parseTimestamp('2023-02-29T00:00:00.000000Z')).toBeUndefined();
+    expect(parseTimestamp('2000-02-29T00:00:00.000000Z')).toBeDefined();
+    expect(parseTimestamp('1900-02-29T00:00:00.000000Z')).toBeUndefined();
+    expect(parseTimestamp('2025-05-25T14:17:21-01:30')?.micros).toBe(Date.UTC(2025, 4, 25, 15, 47, 21) * 1000);
+  });
+
+  it('refuse to format what is not a whole number of microseconds, with an ONEX code', () => {
+    expect(() => formatTimestamp(1.5)).toThrow(expect.objectContaining({ code: 'ONEX_VALID_105' }));
+    expect(() => formatTimestamp(2 ** 60)).toThrow(/not a whole number of microseconds/);
+    // the safe-integer range of microseconds spans about 1685 to 2255
+    expect(formatTimestamp(Number.MAX_SAFE_INTEGER)).toBe('2255-06-05T23:47:34.740991Z');
+    expect(formatTimestamp(-Number.MAX_SAFE_INTEGER)).toBe('1684-07-28T00:12:25.259009Z');
+  });
+
   it('now is a parseable UTC timestamp', () => {
     const now = nowTimestamp();
     expect(parseTimestamp(now)?.utc).toBe(true);
