@@ -4,6 +4,7 @@ import { majorOf, parseVersion, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEve
 import { encodeWith, readWith } from './codec.js';
 import { knownSchema } from './known-schemas.js';
 import { downcastToV1_3, upcastToV2 } from './v2-bridge.js';
+import { compileValueResolver } from './value-resolver.js';
 
 /**
  * The upcast / downcast chain: one step between each pair of neighbouring versions, both ways. A step within a
@@ -163,10 +164,22 @@ export function resolverBetween(writer: SchemaVersion, reader: SchemaVersion): a
   return resolvers.get(key);
 }
 
-/** A run of MINOR steps in memory: the event is encoded with its version's schema and read with the target's. */
+/**
+ * A run of MINOR steps in memory: Avro resolution applied to the values when the schemas allow it, else the event
+ * is encoded with its version's schema and read with the target's.
+ */
 function resolution(from: SchemaVersion, to: SchemaVersion): (e: AnyOnexEvent) => AnyOnexEvent {
   const writer = knownSchema(from);
   const reader = knownSchema(to);
+  const inMemory = compileValueResolver(reader, writer);
+  if (inMemory) {
+    const stamp = reader.node.kind === 'record' && reader.node.fields.some((f) => f.name === 'schema_version');
+    return (event) => {
+      const out = inMemory(event) as Record<string, unknown>;
+      if (stamp) out.schema_version = to;
+      return out as unknown as AnyOnexEvent;
+    };
+  }
   return (event) => {
     const bytes = encodeWith(writer, from, event as unknown as Record<string, unknown>);
     return readWith(reader, to, resolverBetween(from, to), bytes);

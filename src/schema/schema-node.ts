@@ -16,7 +16,7 @@ export interface SchemaField {
 }
 
 export type SchemaNode =
-  | { readonly kind: 'primitive'; readonly type: PrimitiveName }
+  | { readonly kind: 'primitive'; readonly type: PrimitiveName; readonly logical?: string }
   | { readonly kind: 'record'; readonly name: string; readonly aliases: readonly string[]; readonly fields: SchemaField[] }
   | {
       readonly kind: 'enum';
@@ -58,7 +58,12 @@ export function toSchemaNode(json: unknown): SchemaNode {
     const o = s as Record<string, unknown>;
     const type = o.type;
     if (typeof type !== 'string') return build(type, namespace);
-    if (PRIMITIVES.has(type)) return { kind: 'primitive', type: type as PrimitiveName };
+    if (PRIMITIVES.has(type)) {
+      // Resolution ignores logical types; the in-memory resolver needs them (its values are the logical form).
+      return typeof o.logicalType === 'string'
+        ? { kind: 'primitive', type: type as PrimitiveName, logical: o.logicalType }
+        : { kind: 'primitive', type: type as PrimitiveName };
+    }
     switch (type) {
       case 'array':
         return { kind: 'array', items: build(o.items, namespace) };
