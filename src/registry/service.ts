@@ -12,6 +12,7 @@ import {
   type RegistryMode,
   type RegistryState,
   type SchemaReference,
+  type SchemaValue,
   type SubjectVersion,
 } from './state.js';
 import type { RegistryStore } from './store.js';
@@ -32,14 +33,8 @@ export interface SchemaBody {
   references?: unknown;
 }
 
-export interface VersionResponse {
-  subject: string;
-  version: number;
-  id: number;
-  schemaType?: string;
-  references?: SchemaReference[];
-  schema: string;
-}
+/** GET /subjects/{s}/versions/{v}: the log's schema record without its deleted flag. */
+export type VersionResponse = Omit<SchemaValue, 'deleted'>;
 
 interface CheckedSchema {
   schemaType: string;
