@@ -337,10 +337,14 @@ export class RegistryService {
 
   // ---- schemas by id -------------------------------------------------------------------------------------------
 
-  /** A schema id another instance handed out a moment ago may not be applied here yet: catch up once, then answer. */
+  /**
+   * A schema id another instance handed out a moment ago may not be applied here yet: catch up once, then answer.
+   * Only ids above the highest one known can be that new; a miss below it is a deleted id and answers at once, so a
+   * flood of requests for unknown ids cannot turn into a flood of catch-ups.
+   */
   private async storedById(id: number) {
     let stored = this.state.schemas.get(id);
-    if (!stored) {
+    if (!stored && id > this.state.maxId) {
       await this.store.sync();
       stored = this.state.schemas.get(id);
     }

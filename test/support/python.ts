@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,9 @@ async function withLock<T>(fn: () => T, timeoutMs: number): Promise<T> {
       mkdirSync(LOCK);
       break;
     } catch {
+      // A lock left by a run that was killed mid-install: nothing installs for this long.
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 20 * 60_000) rmSync(LOCK, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK}; remove it if no install is running`);
       await new Promise((r) => setTimeout(r, 1000));
     }
