@@ -5,6 +5,7 @@ import { registerConsumeCommands } from './commands/consume.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerKafkaCommands } from './commands/kafka.js';
+import { registerProduceCommands } from './commands/produce.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerWorkerCommands } from './commands/worker.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerKafkaCommands(program);
   registerRegistryCommands(program);
+  registerProduceCommands(program);
   registerDevCommands(program);
   registerSchemaCommands(program);
   registerConsumeCommands(program);

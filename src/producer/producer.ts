@@ -3,7 +3,6 @@ import type { Kafka } from 'kafkajs';
 import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
 import { asOnexError, isOnexError, onexError, type OnexError } from '../errors/index.js';
 import { nowTimestamp, parseVersion, validateEvent, type SchemaVersion } from '../event/index.js';
-import { createKafka } from '../kafka/index.js';
 import { transformEvent } from '../schema/index.js';
 import { logger, type Logger } from '../telemetry/logger.js';
 import { Batcher, type Batch, type Lane, type PendingRecord } from './batcher.js';
@@ -11,12 +10,12 @@ import { ProducerBuffer } from './buffer.js';
 import { compressionLabel, eventTypeLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
 import { Sampler } from './sampler.js';
-import { KafkaSender, type SendReport } from './sender.js';
+import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
 import { carriesError, flowKeyOf, traceparentOf } from './trace-context.js';
 
 export type EmitResult =
   /** Kafka acknowledged the event (acks=all). */
-  | { readonly status: 'sent'; readonly eventId: string; readonly sampleRate: number }
+  | { readonly status: 'sent'; readonly eventId: string; readonly sampleRate: number; /** Encoded record bytes (value, key, headers). */ readonly bytes: number }
   /** Sampling dropped the event; it was valid and never reached Kafka. */
   | { readonly status: 'sampled_out'; readonly eventId: string; readonly sampleRate: number };
 
@@ -88,7 +87,7 @@ export class OnexProducer {
       throw onexError('ONEX_RT_407', 'invalid producer option registry: a schema registry (client or URL) or a codec with prepare(version) and encode(event, version) is needed');
     }
     if (!options.kafka) throw onexError('ONEX_RT_407', 'invalid producer option kafka: a kafkajs client or a Kafka configuration is needed');
-    const kafka: Kafka = typeof (options.kafka as Kafka).producer === 'function' ? (options.kafka as Kafka) : createKafka(options.kafka as Parameters<typeof createKafka>[0]);
+    const kafka: Kafka = typeof (options.kafka as Kafka).producer === 'function' ? (options.kafka as Kafka) : createProducerKafka(options.kafka as Parameters<typeof createProducerKafka>[0]);
     const s = this.settings;
     this.codec = codec;
     this.onError = options.onError;
@@ -163,7 +162,7 @@ export class OnexProducer {
       const { record, lane, sampleRate } = prepared;
       this.enqueue(record, lane, event, (error) => {
         if (error) reject(error);
-        else resolve({ status: 'sent', eventId: record.eventId, sampleRate });
+        else resolve({ status: 'sent', eventId: record.eventId, sampleRate, bytes: record.bytes - RECORD_OVERHEAD });
       }, false);
     });
   }

@@ -1,9 +1,31 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { onexError, type OnexError } from '../errors/index.js';
+import { parseKafkaConfig, registerLz4Codec, toKafkaJsConfig, type KafkaConfigInput } from '../kafka/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Batch, PendingRecord } from './batcher.js';
 
-const { CompressionTypes, Partitioners } = kafkajs;
+const { CompressionTypes, Kafka: KafkaClient, Partitioners } = kafkajs;
+
+const LIMITED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+/**
+ * The producer's own kafkajs client when it is given a configuration: createKafka's settings and log routing, minus
+ * kafkajs's warning about limited retries, which KAFKAJS_RETRY below explains does not apply to this producer.
+ */
+export function createProducerKafka(input: KafkaConfigInput | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string })): Kafka {
+  registerLz4Codec();
+  const config = toKafkaJsConfig(parseKafkaConfig(input));
+  const base = config.logCreator!;
+  return new KafkaClient({
+    ...config,
+    logCreator: (level) => {
+      const log = base(level);
+      return (entry) => {
+        if (entry.log.message !== LIMITED_RETRIES_WARNING) log(entry);
+      };
+    },
+  });
+}
 
 export interface SenderOptions {
   readonly topic: string;

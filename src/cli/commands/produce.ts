@@ -1,0 +1,183 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
+import { ALL_EVENT_TYPES, isSchemaVersion, type OnexEventType, type SchemaVersion } from '../../event/index.js';
+import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
+import { OnexProducer, type EmitResult } from '../../producer/index.js';
+import { SyntheticEvents } from '../../producer/synthetic.js';
+import { startRegistry, type RunningRegistry } from '../../registry/index.js';
+import { parsePositiveInt } from './kafka.js';
+
+function parseVersions(value: string): SchemaVersion[] {
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const bad = list.find((v) => !isSchemaVersion(v));
+  if (bad !== undefined || list.length === 0) throw new InvalidArgumentError(`schema versions are a comma-separated list of 1.0.0, 1.1.0, 1.2.0, 1.3.0, 2.0.0${bad ? `; "${bad}" is not one` : ''}`);
+  return [...new Set(list)] as SchemaVersion[];
+}
+
+function parseEventTypes(value: string): OnexEventType[] {
+  const list = value.split(',').map((v) => v.trim().toUpperCase()).filter(Boolean);
+  const bad = list.find((t) => !(ALL_EVENT_TYPES as readonly string[]).includes(t));
+  if (bad !== undefined || list.length === 0) throw new InvalidArgumentError(`event types are a comma-separated list of ${ALL_EVENT_TYPES.join(', ')}${bad ? `; "${bad}" is not one` : ''}`);
+  return list as OnexEventType[];
+}
+
+function parseRate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of events per second above 0');
+  return n;
+}
+
+function parseSampleRate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('a sampling rate is a number from 0 to 1');
+  return n;
+}
+
+interface ProduceOptions {
+  topic: string;
+  count: number;
+  rate?: number;
+  size?: number;
+  versions: SchemaVersion[];
+  eventTypes?: OnexEventType[];
+  kafka?: string;
+  registry?: string;
+  partitions: number;
+  sampleRate?: number;
+  seed: number;
+}
+
+export interface ProduceSummary {
+  sent: number;
+  sampled_out: number;
+  rejected: number;
+  /** Encoded bytes of the sent events (record values, keys and headers). */
+  bytes: number;
+  seconds: number;
+  events_per_second: number;
+}
+
+/** Outstanding emits at most: enough to keep batches full, bounded so memory is too. */
+const WINDOW = 20_000;
+
+/**
+ * `onex produce`: a load generator of valid synthetic ONEX events (every event type, realistic metadata, flows that
+ * share correlation ids) through OnexProducer. Prints one JSON summary line on stdout.
+ */
+export function registerProduceCommands(program: Command): void {
+  program
+    .command('produce')
+    .description('produce synthetic ONEX events through the producer SDK and print a JSON summary line')
+    .option('--topic <name>', 'topic to write to (created with --partitions when missing)', 'onex.events')
+    .option('--count <n>', 'events to emit', parsePositiveInt, 10_000)
+    .option('--rate <events/s>', 'emit at most this many events per second (default: as fast as Kafka takes them)', parseRate)
+    .option('--size <bytes>', 'approximate encoded size of each event (metadata is padded)', parsePositiveInt)
+    .option('--versions <list>', 'schema versions to write, comma separated; flows take them in turn', parseVersions, ['1.3.0'] as SchemaVersion[])
+    .option('--event-types <list>', 'only these event types, comma separated (default: every type)', parseEventTypes)
+    .option('--kafka <bootstrap>', 'Kafka bootstrap servers (default: KAFKA_BROKERS)')
+    .option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL, else an embedded registry stored in Kafka)')
+    .option('--partitions <n>', 'partitions of the topic when it is created', parsePositiveInt, 3)
+    .option('--sample-rate <rate>', 'sample every event type at this rate (failures are always kept; needs 1.2.0 or later)', parseSampleRate)
+    .option('--seed <n>', 'seed of the synthetic events', parsePositiveInt, 1)
+    .action(async (opts: ProduceOptions) => {
+      const summary = await produce(opts);
+      process.stdout.write(`${JSON.stringify(summary.summary)}\n`);
+      if (summary.firstError) {
+        const e = summary.firstError;
+        process.stderr.write(`${e.code}: ${summary.summary.rejected} of ${opts.count} events were rejected; the first: ${e.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary; firstError: OnexError | undefined }> {
+  const config = kafkaConfigFromEnv(process.env, { brokers: opts.kafka, clientId: 'onex-produce' });
+  if (opts.sampleRate !== undefined && opts.sampleRate < 1 && opts.versions.some((v) => v < '1.2.0')) {
+    throw onexError('ONEX_CLI_300', `--sample-rate needs versions that record the rate (1.2.0 or later); --versions has ${opts.versions.join(', ')}`);
+  }
+  const kafka = createKafka(config);
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: opts.topic, partitions: opts.partitions }]);
+  } catch (err) {
+    throw isOnexError(err) ? err : onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+
+  let embedded: RunningRegistry | undefined;
+  let registryUrl = opts.registry ?? process.env.SCHEMA_REGISTRY_URL;
+  if (!registryUrl) {
+    embedded = await startRegistry({ port: 0, host: '127.0.0.1', store: { kind: 'kafka', brokers: config.brokers } });
+    registryUrl = embedded.url;
+  }
+
+  const producers = new Map<SchemaVersion, OnexProducer>();
+  try {
+    for (const version of opts.versions) {
+      const sampling = opts.sampleRate === undefined ? undefined : { defaultRate: opts.sampleRate };
+      producers.set(version, new OnexProducer({ kafka: config, registry: registryUrl, topic: opts.topic, schemaVersion: version, sampling }));
+    }
+    await Promise.all([...producers.values()].map((p) => p.start()));
+    const synthetic = new SyntheticEvents({ versions: opts.versions, eventTypes: opts.eventTypes, sizeBytes: opts.size, seed: opts.seed });
+
+    let sent = 0;
+    let sampledOut = 0;
+    let rejected = 0;
+    let bytes = 0;
+    let firstError: OnexError | undefined;
+    let outstanding = 0;
+    let wake: (() => void) | undefined;
+    const settle = () => {
+      outstanding--;
+      if (wake && outstanding < WINDOW / 2) {
+        const w = wake;
+        wake = undefined;
+        w();
+      }
+    };
+    const onResult = (r: EmitResult) => {
+      if (r.status === 'sent') {
+        sent++;
+        bytes += r.bytes;
+      } else sampledOut++;
+      settle();
+    };
+    const onError = (err: unknown) => {
+      rejected++;
+      firstError ??= isOnexError(err) ? err : onexError('ONEX_SYS_904', String(err));
+      settle();
+    };
+
+    const t0 = performance.now();
+    for (let i = 0; i < opts.count; i++) {
+      if (opts.rate !== undefined) {
+        const due = t0 + (i / opts.rate) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
+      if (outstanding >= WINDOW) await new Promise<void>((r) => (wake = r));
+      const { event, version } = synthetic.next();
+      outstanding++;
+      producers.get(version)!.emit(event).then(onResult, onError);
+    }
+    await Promise.all([...producers.values()].map((p) => p.close()));
+    while (outstanding > 0) await new Promise((r) => setImmediate(r));
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      summary: {
+        sent,
+        sampled_out: sampledOut,
+        rejected,
+        bytes,
+        seconds: Math.round(seconds * 1000) / 1000,
+        events_per_second: Math.round((sent + sampledOut) / seconds),
+      },
+      firstError,
+    };
+  } finally {
+    await Promise.all([...producers.values()].map((p) => p.close().catch(() => undefined)));
+    await embedded?.close();
+  }
+}
