@@ -36,7 +36,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ONEX_CODE = /^ONEX_[A-Z]+_\d{3}$/;
 
 /** Top-level fields by the version that introduced them. */
-const FIELDS_SINCE: Readonly<Record<string, SchemaVersion>> = {
+export const FIELDS_SINCE: Readonly<Record<string, SchemaVersion>> = Object.freeze({
   event_id: '1.0.0',
   timestamp: '1.0.0',
   node_id: '1.0.0',
@@ -52,9 +52,9 @@ const FIELDS_SINCE: Readonly<Record<string, SchemaVersion>> = {
   trace: '2.0.0',
   error: '2.0.0',
   security: '2.0.0',
-};
+});
 /** Fields a MAJOR version removed, by that version. */
-const FIELDS_UNTIL: Readonly<Record<string, SchemaVersion>> = { error_code: '2.0.0', trace_id: '2.0.0' };
+export const FIELDS_UNTIL: Readonly<Record<string, SchemaVersion>> = Object.freeze({ error_code: '2.0.0', trace_id: '2.0.0' });
 
 const SEVERITIES = ['CRITICAL', 'ERROR', 'WARNING', 'INFO'];
 const RECOVERABILITIES = ['No', 'Yes', 'Retry'];

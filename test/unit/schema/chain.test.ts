@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isOnexError } from '../../../src/errors/index.js';
 import { SCHEMA_VERSIONS, type SchemaVersion } from '../../../src/event/index.js';
 import { DEFAULT_CHAIN, TransformChain, defaultSteps, transformEvent, type TransformStep } from '../../../src/schema/index.js';
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isOnexError(err) ? `${err.code}: ${err.message}` : String(err);
-  }
-  return 'no error';
-}
+import { failure } from './support.js';
 
 const without = (from: string, to: string) => defaultSteps().filter((s) => !(s.from === from && s.to === to));
 

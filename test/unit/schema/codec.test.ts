@@ -1,21 +1,11 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { isOnexError } from '../../../src/errors/index.js';
 import { SCHEMA_VERSIONS } from '../../../src/event/index.js';
 import { avroType, createDecoder, decodeAs, decodeEvent, encodeEvent, loadSchema } from '../../../src/schema/index.js';
 import { generateEvent, rng } from '../../fixtures/events/generate.js';
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isOnexError(err) ? `${err.code}: ${err.message}` : String(err);
-  }
-  return 'no error';
-}
+import { failure, plain } from './support.js';
 
 const base = { event_id: '00000000-0000-4000-8000-000000000005', timestamp: '2025-05-25T14:17:21.178483Z', node_id: 'n_node-1' };
-const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
 
 describe('Avro codec', () => {
   for (const version of SCHEMA_VERSIONS) {

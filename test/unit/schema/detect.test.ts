@@ -1,17 +1,8 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { isOnexError } from '../../../src/errors/index.js';
 import { SCHEMA_VERSIONS } from '../../../src/event/index.js';
 import { createDecoder, detectEventVersion, detectVersion, loadSchema, schemaText } from '../../../src/schema/index.js';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isOnexError(err) ? err.code : String(err);
-  }
-  return 'no error';
-}
+import { errorCode } from './support.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -29,10 +20,10 @@ describe('detectEventVersion from a raw JSON event', () => {
   });
 
   it('refuses a newer major with ONEX_SCHEMA_701 and nonsense with ONEX_SCHEMA_704', () => {
-    expect(code(() => detectEventVersion({ schema_version: '3.0.0' }))).toBe('ONEX_SCHEMA_701');
-    expect(code(() => detectEventVersion({ schema_version: '0.9.0' }))).toBe('ONEX_SCHEMA_704');
-    expect(code(() => detectEventVersion({ schema_version: 'v1' }))).toBe('ONEX_SCHEMA_704');
-    expect(code(() => detectEventVersion({ schema_version: 1 }))).toBe('ONEX_SCHEMA_704');
+    expect(errorCode(() => detectEventVersion({ schema_version: '3.0.0' }))).toBe('ONEX_SCHEMA_701');
+    expect(errorCode(() => detectEventVersion({ schema_version: '0.9.0' }))).toBe('ONEX_SCHEMA_704');
+    expect(errorCode(() => detectEventVersion({ schema_version: 'v1' }))).toBe('ONEX_SCHEMA_704');
+    expect(errorCode(() => detectEventVersion({ schema_version: 1 }))).toBe('ONEX_SCHEMA_704');
   });
 });
 
@@ -63,17 +54,17 @@ describe('detectEventVersion from a writer schema', () => {
     const newerMinor = { ...clone(edited), 'onex.version': '1.5.0' };
     expect(detectVersion({ schema: newerMinor })).toMatchObject({ version: '1.3.0', declared: '1.5.0', exact: false });
     const newerMajor = { ...clone(edited), 'onex.version': '3.1.0' };
-    expect(code(() => detectEventVersion({ schema: newerMajor }))).toBe('ONEX_SCHEMA_701');
+    expect(errorCode(() => detectEventVersion({ schema: newerMajor }))).toBe('ONEX_SCHEMA_701');
   });
 
   it('refuses a schema that is none of ours and names no version', () => {
-    expect(code(() => detectEventVersion({ schema: { type: 'record', name: 'Other', fields: [] } }))).toBe('ONEX_SCHEMA_704');
+    expect(errorCode(() => detectEventVersion({ schema: { type: 'record', name: 'Other', fields: [] } }))).toBe('ONEX_SCHEMA_704');
   });
 
   it('looks a schema id up, and says so when the id is unknown', () => {
     const byId = new Map<number, object>([[11, loadSchema('1.1.0')]]);
     expect(detectEventVersion({ schemaId: 11, lookup: (id: number) => byId.get(id) })).toBe('1.1.0');
-    expect(code(() => detectEventVersion({ schemaId: 12, lookup: (id: number) => byId.get(id) }))).toBe('ONEX_EVENT_605');
+    expect(errorCode(() => detectEventVersion({ schemaId: 12, lookup: (id: number) => byId.get(id) }))).toBe('ONEX_EVENT_605');
   });
 
   it('never takes the version from a reader-side default', () => {

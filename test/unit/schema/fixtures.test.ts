@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPES, majorOf, SCHEMA_VERSIONS, type SchemaVersion } from '../../../src/event/index.js';
-import { isOnexError } from '../../../src/errors/index.js';
+import { EVENT_TYPES, FIELDS_SINCE, majorOf, SCHEMA_VERSIONS, type SchemaVersion } from '../../../src/event/index.js';
 import { decodeAs, decodeEvent, detectEventVersion, encodeEvent, loadSchema, transformEvent } from '../../../src/schema/index.js';
 import type { EventFixture } from '../../fixtures/events/make-fixtures.js';
+import { errorCode, plain } from './support.js';
 
 /**
  * Backward compatibility: the bytes every version wrote decode with every newer reader. Forward compatibility:
@@ -14,17 +14,8 @@ const fixtures = Object.fromEntries(
   SCHEMA_VERSIONS.map((v) => [v, JSON.parse(readFileSync(new URL(`../../fixtures/events/v${v}.json`, import.meta.url), 'utf8')) as EventFixture[]]),
 ) as Record<SchemaVersion, EventFixture[]>;
 
-const FIELDS_SINCE: Record<string, SchemaVersion> = {
-  schema_version: '1.1.0',
-  error_code: '1.1.0',
-  parent_correlation_id: '1.1.0',
-  trace_id: '1.1.0',
-  sample_rate: '1.2.0',
-  replay: '1.3.0',
-};
 const DEFAULTS: Record<string, unknown> = { error_code: null, parent_correlation_id: null, trace_id: null, sample_rate: 1, replay: null };
 const has = (version: SchemaVersion, field: string) => !FIELDS_SINCE[field] || version >= FIELDS_SINCE[field]!;
-const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
 
 describe('fixtures', () => {
   for (const version of SCHEMA_VERSIONS) {
@@ -149,16 +140,8 @@ describe('forward compatibility: older readers read newer writers of the same ma
   it('an unknown newer MAJOR is refused with ONEX_SCHEMA_701, never mis-read', () => {
     const v3 = { ...(loadSchema('2.0.0') as object), 'onex.version': '3.0.0', doc: 'a future major' } as Record<string, unknown>;
     v3.fields = [...(v3.fields as unknown[]), { name: 'x', type: 'int', default: 0 }];
-    const code = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (err) {
-        return isOnexError(err) ? err.code : String(err);
-      }
-      return 'no error';
-    };
-    expect(code(() => decodeAs(v3, Buffer.alloc(10), '2.0.0'))).toBe('ONEX_SCHEMA_701');
-    expect(code(() => detectEventVersion({ schema: v3 }))).toBe('ONEX_SCHEMA_701');
-    expect(code(() => transformEvent({ ...fixtures['2.0.0'][0]!.event, schema_version: '3.0.0' }, '2.0.0'))).toBe('ONEX_SCHEMA_701');
+    expect(errorCode(() => decodeAs(v3, Buffer.alloc(10), '2.0.0'))).toBe('ONEX_SCHEMA_701');
+    expect(errorCode(() => detectEventVersion({ schema: v3 }))).toBe('ONEX_SCHEMA_701');
+    expect(errorCode(() => transformEvent({ ...fixtures['2.0.0'][0]!.event, schema_version: '3.0.0' }, '2.0.0'))).toBe('ONEX_SCHEMA_701');
   });
 });

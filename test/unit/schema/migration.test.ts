@@ -8,22 +8,12 @@ import {
   type SchemaVersion,
   type TypedEventType,
 } from '../../../src/event/index.js';
-import { isOnexError } from '../../../src/errors/index.js';
 import { decodeAs, encodeEvent, flattenMetadata, transformEvent, typeMetadata } from '../../../src/schema/index.js';
 import { generateEvent, rng, standardMetadata } from '../../fixtures/events/generate.js';
+import { errorCode, plain } from './support.js';
 
-const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
 const V1: SchemaVersion[] = SCHEMA_VERSIONS.filter((v) => v.startsWith('1.'));
 const SHARED_WITH_13 = ['event_id', 'timestamp', 'node_id', 'event_type', 'correlation_id', 'metadata', 'error_code', 'parent_correlation_id', 'trace_id', 'sample_rate', 'replay'];
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isOnexError(err) ? err.code : String(err);
-  }
-  return 'no error';
-}
 
 describe('migration 1.x -> 2.0.0 -> 1.3.0', () => {
   for (const version of V1) {
@@ -174,13 +164,13 @@ describe('envelope mapping between 1.x and 2.0.0', () => {
 
   it('refuses to downcast an event with encrypted fields (1.3.0 could not mark them)', () => {
     const v2 = { ...transformEvent({ ...base, event_type: 'STRUCTURED_LOG' }, '2.0.0'), security: { key_id: 'k', algorithm: 'aes-256-gcm', signature: null, encrypted_fields: ['metadata.secret'] } };
-    expect(code(() => transformEvent(v2, '1.3.0'))).toBe('ONEX_SCHEMA_702');
+    expect(errorCode(() => transformEvent(v2, '1.3.0'))).toBe('ONEX_SCHEMA_702');
   });
 
   it('refuses an event that does not fit its own version with ONEX_SCHEMA_702', () => {
-    expect(code(() => transformEvent({ ...base, event_type: 'STRUCTURED_LOG', node_id: 42 }, '1.2.0'))).toBe('ONEX_SCHEMA_702');
-    expect(code(() => transformEvent({ ...base, schema_version: '2.0.0', event_type: 'STRUCTURED_LOG', metadata: { a: 1 } }, '1.3.0'))).toBe('ONEX_SCHEMA_702');
-    expect(code(() => transformEvent({ ...base, event_type: 'STRUCTURED_LOG' }, '9.9.9' as SchemaVersion))).toBe('ONEX_SCHEMA_704');
+    expect(errorCode(() => transformEvent({ ...base, event_type: 'STRUCTURED_LOG', node_id: 42 }, '1.2.0'))).toBe('ONEX_SCHEMA_702');
+    expect(errorCode(() => transformEvent({ ...base, schema_version: '2.0.0', event_type: 'STRUCTURED_LOG', metadata: { a: 1 } }, '1.3.0'))).toBe('ONEX_SCHEMA_702');
+    expect(errorCode(() => transformEvent({ ...base, event_type: 'STRUCTURED_LOG' }, '9.9.9' as SchemaVersion))).toBe('ONEX_SCHEMA_704');
   });
 
   it('reads a PATCH or a newer MINOR as the known version, dropping fields it does not know', () => {

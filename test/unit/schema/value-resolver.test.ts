@@ -1,22 +1,12 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { isOnexError } from '../../../src/errors/index.js';
 import { SCHEMA_VERSIONS, type SchemaVersion } from '../../../src/event/index.js';
 import { decodeAs, encodeEvent, knownSchema, parseSchema, transformEvent } from '../../../src/schema/index.js';
 import { compileValueResolver } from '../../../src/schema/value-resolver.js';
 import { generateEvent, rng } from '../../fixtures/events/generate.js';
+import { failure, plain } from './support.js';
 
-const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
 const V1 = SCHEMA_VERSIONS.filter((v) => v.startsWith('1.'));
-
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return isOnexError(err) ? `${err.code}: ${err.message}` : String(err);
-  }
-  return 'no error';
-}
 
 describe('in-memory Avro resolution', () => {
   for (const from of V1) {
