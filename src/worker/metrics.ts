@@ -57,7 +57,7 @@ export class WorkerMetrics {
   readonly deadLetters: Counter<string>;
   readonly unknownTypes: Counter<string>;
   readonly lag: Gauge<string>;
-  private readonly incCache = new Map<string, Inc>();
+  private readonly children = new Map<Counter<string>, Map<string | undefined, Map<string | undefined, Inc>>>();
   private readonly observeCache = new Map<string, Observe>();
 
   constructor(registry: Registry = client.register) {
@@ -72,26 +72,30 @@ export class WorkerMetrics {
     this.lag = gauge(registry, 'onex_worker_consumer_lag', 'Records behind the high watermark after the last handled batch', ['topic', 'partition']);
   }
 
-  private child(metric: Counter<string>, labels: string[]): Inc {
-    const key = `${(metric as unknown as { name: string }).name}\u0000${labels.join('\u0000')}`;
-    let c = this.incCache.get(key);
+  /** Label children by metric and label values, so the per-record path never builds a key string. */
+  private child(metric: Counter<string>, a?: string, b?: string): Inc {
+    let byA = this.children.get(metric);
+    if (!byA) this.children.set(metric, (byA = new Map()));
+    let byB = byA.get(a);
+    if (!byB) byA.set(a, (byB = new Map()));
+    let c = byB.get(b);
     if (!c) {
-      c = labels.length === 0 ? metric : metric.labels(...labels);
-      this.incCache.set(key, c);
+      c = a === undefined ? metric : b === undefined ? metric.labels(a) : metric.labels(a, b);
+      byB.set(b, c);
     }
     return c;
   }
 
   recordProcessed(eventType: unknown, status: ProcessedStatus): void {
-    this.child(this.processed, [eventTypeLabel(eventType), status]).inc();
+    this.child(this.processed, eventTypeLabel(eventType), status).inc();
   }
 
   recordWriterVersion(version: SchemaVersion): void {
-    this.child(this.writerVersions, [versionLabel(version)]).inc();
+    this.child(this.writerVersions, versionLabel(version)).inc();
   }
 
   recordDeprecated(version: SchemaVersion): void {
-    this.child(this.deprecatedUse, [versionLabel(version)]).inc();
+    this.child(this.deprecatedUse, versionLabel(version)).inc();
   }
 
   recordLatency(version: SchemaVersion, seconds: number): void {
@@ -105,15 +109,15 @@ export class WorkerMetrics {
   }
 
   recordError(stage: string, code: string): void {
-    this.child(this.errors, [stage, code]).inc();
+    this.child(this.errors, stage, code).inc();
   }
 
   recordDeadLetter(code: string): void {
-    this.child(this.deadLetters, [code]).inc();
+    this.child(this.deadLetters, code).inc();
   }
 
   recordUnknownType(): void {
-    this.child(this.unknownTypes, []).inc();
+    this.child(this.unknownTypes).inc();
   }
 
   setLag(topic: string, partition: number, lag: number): void {

@@ -28,6 +28,8 @@ export interface ConsumerTuning {
   maxBytesPerPartition?: number;
   /** How long a fetch waits for data when there is none (default 500 ms: short, so that stop() is quick). */
   maxWaitTimeMs?: number;
+  /** Within a long batch, commit handled offsets at least this often (default 5 s); every batch end commits too. */
+  commitIntervalMs?: number;
 }
 
 export interface WorkerOptions {
@@ -83,6 +85,7 @@ const optionsSchema = z.object({
   rebalanceTimeoutMs: positiveInt,
   maxBytesPerPartition: positiveInt,
   maxWaitTimeMs: z.number().int().min(0),
+  commitIntervalMs: positiveInt,
   shutdownTimeoutMs: positiveInt,
 });
 
@@ -113,6 +116,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     rebalanceTimeoutMs: c.rebalanceTimeoutMs ?? 60_000,
     maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576,
     maxWaitTimeMs: c.maxWaitTimeMs ?? 500,
+    commitIntervalMs: c.commitIntervalMs ?? 5_000,
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
   };
   const parsed = optionsSchema.safeParse(raw);

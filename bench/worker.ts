@@ -1,0 +1,329 @@
+/**
+ * Stream worker benchmarks, against baselines measured in the same run on the same broker:
+ *
+ * 1. Throughput: the worker (fetch, decode by schema id, detect the version, upcast 1.0.0 -> 2.0.0, strict
+ *    validation, no-op handler, commit) beside raw kafkajs eachBatch with JSON.parse of the same events, pre-serialised
+ *    as JSON on their own topic. Both read N records from 4 partitions with the same fetch settings and the same
+ *    partition concurrency; the clock runs from the first record to the last (group join time excluded for both).
+ *    Rounds alternate (raw, worker, raw, worker, ...) so that a noisy neighbour hurts both; the median is reported.
+ * 2. End-to-end latency at a fixed moderate rate: OnexProducer with its default linger emits 1.3.0 events at
+ *    RATE/s; a worker (target 2.0.0, default options) in a child process records emit -> handler time per event.
+ *
+ * Targets (issue): worker throughput at least 0.9x the raw kafkajs consumer; end-to-end p99 under 50 ms at 5,000/s.
+ *
+ *   npx tsx bench/worker.ts     (KAFKA_BROKERS, else a local broker in a temp dir; BENCH_EVENTS, BENCH_ROUNDS,
+ *                                BENCH_RATE, BENCH_SECONDS override the sizes)
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { OnexEventCodec, registryFromUrl } from '../src/codec/index.js';
+import { nowTimestamp, parseTimestamp } from '../src/event/index.js';
+import { createKafka, ensureTopics, startLocalBroker, stopLocalBroker } from '../src/kafka/index.js';
+import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
+import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
+import { createWorker } from '../src/worker/index.js';
+import { generateEvent, rng } from '../test/fixtures/events/generate.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const RATE = Number(process.env.BENCH_RATE ?? 5_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 2;
+const PARTITIONS = 4;
+const FETCH = { maxBytesPerPartition: 1_048_576, maxWaitTimeInMs: 500 };
+
+const say = (line: string) => process.stderr.write(`[bench/worker] ${line}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+if (process.env.BENCH_LATENCY_CHILD) {
+  await latencyChild(process.env.BENCH_LATENCY_CHILD);
+  process.exit(0);
+}
+
+let brokers = process.env.KAFKA_BROKERS;
+let dataDir: string | undefined;
+if (!brokers) {
+  dataDir = mkdtempSync(join(tmpdir(), 'onex-bench-worker-'));
+  const { info } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: say });
+  brokers = info.bootstrap;
+}
+const registryServer = createRegistryServer({ store: new MemoryStore() });
+const registryUrl = await registryServer.listen(0, '127.0.0.1');
+const kafka: Kafka = createKafka({ brokers });
+const codec = new OnexEventCodec({ registry: registryFromUrl(registryUrl) });
+
+try {
+  const throughput = await benchThroughput();
+  const rawLatency = await benchLatency('raw');
+  const latency = await benchLatency('worker');
+  const ratio = throughput.worker / throughput.raw;
+  const ratioNoValidation = throughput.workerNoValidation / throughput.raw;
+  process.stdout.write(
+    [
+      `Worker: ${fmt(EVENTS)} events of ~1 KB (1.0.0, mixed types) per round, ${PARTITIONS} partitions, ${ROUNDS} rounds, median; node ${process.version}, broker ${brokers}`,
+      '',
+      '| consumer | events/s | vs raw kafkajs | target |',
+      '|---|---|---|---|',
+      `| raw kafkajs eachBatch + JSON.parse (baseline) | ${fmt(throughput.raw)} | 1.00x | |`,
+      `| onex worker: decode, upcast 1.0.0 -> 2.0.0, strict validation, no-op handler | ${fmt(throughput.worker)} | ${ratio.toFixed(2)}x | >= 0.9x ${ratio >= 0.9 ? 'met' : 'NOT met'} |`,
+      `| onex worker, validation off | ${fmt(throughput.workerNoValidation)} | ${ratioNoValidation.toFixed(2)}x | |`,
+      '',
+      `End-to-end latency, OnexProducer (default linger) -> broker -> worker handler (default options, strict validation, 1.3.0 -> 2.0.0), ${fmt(RATE)} events/s for ${SECONDS} s (first ${WARMUP_SECONDS} s not counted), producer and worker in separate processes:`,
+      '',
+      '| path | rate | events measured | p50 | p99 | max | target |',
+      '|---|---|---|---|---|---|---|',
+      `| kafkajs producer (JSON, ${PRODUCER_DEFAULTS.batch.lingerMs} ms batches) -> raw kafkajs eachBatch + JSON.parse (baseline) | ${fmt(rawLatency.achievedRate)}/s | ${fmt(rawLatency.count)} | ${rawLatency.p50.toFixed(1)} ms | ${rawLatency.p99.toFixed(1)} ms | ${rawLatency.max.toFixed(1)} ms | |`,
+      `| OnexProducer -> onex worker | ${fmt(latency.achievedRate)}/s | ${fmt(latency.count)} | ${latency.p50.toFixed(1)} ms | ${latency.p99.toFixed(1)} ms | ${latency.max.toFixed(1)} ms | p99 < 50 ms ${latency.p99 < 50 ? 'met' : 'NOT met'} |`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await registryServer.close();
+  if (dataDir) {
+    await stopLocalBroker(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchThroughput(): Promise<{ raw: number; worker: number; workerNoValidation: number }> {
+  const avroTopic = `bench.worker.avro.${randomUUID().slice(0, 8)}`;
+  const jsonTopic = `bench.worker.json.${randomUUID().slice(0, 8)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [
+    { topic: avroTopic, partitions: PARTITIONS },
+    { topic: jsonTopic, partitions: PARTITIONS },
+    { topic: `${avroTopic}.dlq`, partitions: 1 },
+  ]);
+  await admin.disconnect();
+  await codec.prepare('1.0.0');
+  const r = rng(42);
+  const events = Array.from({ length: 1000 }, () => generateEvent(r, '1.0.0', { targetBytes: 1024 }));
+  const producer = kafka.producer();
+  await producer.connect();
+  say(`writing ${fmt(EVENTS)} events to each topic`);
+  for (let i = 0; i < EVENTS; i += 1000) {
+    const slice = Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => events[(i + j) % events.length]!);
+    const keys = slice.map((e) => String(e.correlation_id ?? e.event_id));
+    await producer.send({ topic: avroTopic, messages: slice.map((e, j) => ({ key: keys[j]!, value: codec.encode(e, '1.0.0') })) });
+    await producer.send({ topic: jsonTopic, messages: slice.map((e, j) => ({ key: keys[j]!, value: Buffer.from(JSON.stringify(e)) })) });
+  }
+  await producer.disconnect();
+
+  const raw: number[] = [];
+  const worker: number[] = [];
+  const workerNoValidation: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    raw.push(await rawRound(jsonTopic));
+    worker.push(await workerRound(avroTopic, 'strict'));
+    workerNoValidation.push(await workerRound(avroTopic, 'off'));
+    say(`round ${round + 1}: raw ${fmt(raw.at(-1)!)}/s, worker ${fmt(worker.at(-1)!)}/s, worker without validation ${fmt(workerNoValidation.at(-1)!)}/s`);
+  }
+  return { raw: median(raw), worker: median(worker), workerNoValidation: median(workerNoValidation) };
+}
+
+/** Records per second from the first record to the N-th. */
+function clock() {
+  let first = 0;
+  let n = 0;
+  let resolve!: (rate: number) => void;
+  const done = new Promise<number>((r) => (resolve = r));
+  return {
+    done,
+    tick(count = 1) {
+      if (n === 0) first = performance.now();
+      n += count;
+      if (n >= EVENTS) resolve((EVENTS / (performance.now() - first)) * 1000);
+    },
+  };
+}
+
+async function rawRound(topic: string): Promise<number> {
+  const c = clock();
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, ...FETCH });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let sink = 0;
+  await consumer.run({
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatchAutoResolve: false,
+    // The eachBatch loop of the kafkajs documentation, with JSON.parse as the processing.
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        const e = JSON.parse(m.value!.toString('utf8')) as { event_type: string };
+        if (e.event_type) sink++;
+        resolveOffset(m.offset);
+        c.tick();
+        await heartbeat();
+      }
+    },
+  });
+  const rate = await c.done;
+  await consumer.disconnect();
+  return sink > 0 ? rate : 0;
+}
+
+async function workerRound(topic: string, validation: 'strict' | 'off'): Promise<number> {
+  const c = clock();
+  const w = createWorker({
+    kafka,
+    groupId: `bench-worker-${randomUUID()}`,
+    topics: topic,
+    decoder: codec,
+    targetVersion: '2.0.0',
+    fromBeginning: true,
+    concurrency: PARTITIONS,
+    validation,
+    metricsRegistry: new Registry(),
+    consumer: { maxBytesPerPartition: FETCH.maxBytesPerPartition, maxWaitTimeMs: FETCH.maxWaitTimeInMs },
+    handlers: { '*': () => c.tick() },
+  });
+  await w.start();
+  const rate = await c.done;
+  await w.stop();
+  const s = w.stats();
+  if (s.deadLettered > 0) throw new Error(`${s.deadLettered} events were dead-lettered in the benchmark: the input is wrong`);
+  return rate;
+}
+
+/**
+ * The consumer runs in a child process (as in production: producers and workers are different services), so that the
+ * two do not take turns on one event loop. Latency = handler time - the event's timestamp, set when the event is
+ * emitted; both clocks are this machine's wall clock. Baseline: the same events as JSON, sent by a plain kafkajs
+ * producer in batches every LINGER ms (the OnexProducer default), read by raw kafkajs eachBatch + JSON.parse.
+ */
+type Latency = { p50: number; p99: number; max: number; count: number; achievedRate: number };
+
+async function benchLatency(mode: 'worker' | 'raw'): Promise<Latency> {
+  const topic = `bench.worker.latency.${mode}.${randomUUID().slice(0, 8)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic, partitions: PARTITIONS }, { topic: `${topic}.dlq`, partitions: 1 }]);
+  await admin.disconnect();
+  const total = RATE * SECONDS;
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_LATENCY_CHILD: mode, BENCH_TOPIC: topic, KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl, BENCH_EXPECT: String(total) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = new Promise<void>((resolve) => lines.once('line', () => resolve()));
+  const result = new Promise<string>((resolve) => lines.on('line', (l) => l.startsWith('{') && resolve(l)));
+  await ready;
+  const r = rng(7);
+  const templates = Array.from({ length: 1000 }, () => {
+    const e = generateEvent(r, '1.3.0', { targetBytes: 1024 });
+    delete e.timestamp;
+    delete e.event_id;
+    return e;
+  });
+  const onex = mode === 'worker' ? new OnexProducer({ kafka, codec, topic, metricsRegistry: new Registry() }) : undefined;
+  const plain = mode === 'raw' ? kafka.producer({ idempotent: true, maxInFlightRequests: 1 }) : undefined;
+  await onex?.start();
+  await plain?.connect();
+  say(`${mode}: emitting ${fmt(RATE)} events/s for ${SECONDS} s, consumer in a child process`);
+  const start = performance.now();
+  let emitted = 0;
+  let failed = 0;
+  let lastFlush = start;
+  let pending: Array<{ key: string; value: Buffer }> = [];
+  const sends: Promise<unknown>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * RATE));
+      while (emitted < due) {
+        const event = { ...templates[emitted % templates.length]! };
+        if (onex) onex.emit(event).catch(() => failed++);
+        else {
+          const e: Record<string, unknown> = { ...event, event_id: randomUUID(), timestamp: nowTimestamp() };
+          pending.push({ key: String(e.correlation_id ?? e.event_id), value: Buffer.from(JSON.stringify(e)) });
+        }
+        emitted++;
+      }
+      if (plain && pending.length > 0 && (now - lastFlush >= PRODUCER_DEFAULTS.batch.lingerMs || emitted >= total)) {
+        sends.push(plain.send({ topic, acks: -1, messages: pending }).catch(() => (failed += pending.length)));
+        pending = [];
+        lastFlush = now;
+      }
+      if (emitted >= total && pending.length === 0) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 1);
+  });
+  const achievedRate = emitted / ((performance.now() - start) / 1000);
+  await onex?.close();
+  await Promise.all(sends);
+  await plain?.disconnect();
+  if (failed > 0) say(`${failed} sends failed`);
+  const out = JSON.parse(await result) as Omit<Latency, 'achievedRate'>;
+  return { ...out, achievedRate };
+}
+
+/** The child side of benchLatency: a worker with default options (or raw kafkajs) recording latencies. */
+async function latencyChild(mode: string): Promise<void> {
+  const expect = Number(process.env.BENCH_EXPECT);
+  const skip = WARMUP_SECONDS * RATE;
+  const childKafka = createKafka({ brokers: process.env.KAFKA_BROKERS! });
+  const topic = process.env.BENCH_TOPIC!;
+  const latencies: number[] = [];
+  let seen = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const record = (timestamp: string) => {
+    const nowMicros = (performance.timeOrigin + performance.now()) * 1000;
+    if (seen++ >= skip) latencies.push((nowMicros - parseTimestamp(timestamp)!.micros) / 1000);
+    if (seen >= expect) finish();
+  };
+  let stop: () => Promise<void>;
+  if (mode === 'worker') {
+    const w = createWorker({
+      kafka: childKafka,
+      groupId: `bench-latency-${randomUUID()}`,
+      topics: topic,
+      decoder: new OnexEventCodec({ registry: registryFromUrl(process.env.SCHEMA_REGISTRY_URL!) }),
+      targetVersion: '2.0.0',
+      handlers: { '*': (event) => record(event.timestamp) },
+    });
+    await w.start();
+    await w.joined();
+    stop = () => w.stop();
+  } else {
+    const consumer = childKafka.consumer({ groupId: `bench-latency-raw-${randomUUID()}`, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic] });
+    let joined!: () => void;
+    const isJoined = new Promise<void>((resolve) => (joined = resolve));
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    await consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          record((JSON.parse(m.value!.toString('utf8')) as { timestamp: string }).timestamp);
+          resolveOffset(m.offset);
+          await heartbeat();
+        }
+      },
+    });
+    await isJoined;
+    stop = () => consumer.disconnect();
+  }
+  process.stdout.write('ready\n');
+  await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, (SECONDS + 60) * 1000))]);
+  await stop();
+  const sorted = latencies.sort((a, b) => a - b);
+  const q = (x: number) => sorted[Math.min(sorted.length - 1, Math.floor(x * sorted.length))] ?? NaN;
+  process.stdout.write(`${JSON.stringify({ p50: q(0.5), p99: q(0.99), max: sorted.at(-1) ?? NaN, count: sorted.length })}\n`);
+}
