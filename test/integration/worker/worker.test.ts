@@ -307,4 +307,39 @@ describe('stream worker on a real broker and registry', () => {
     // Evicted from the group, the worker would have rejoined and been handed the slow record again.
     expect(calls).toEqual(sent.map((s) => s.id));
   });
+
+  it('a member joining mid-stream (a rebalance) neither loses an event nor re-runs one', async () => {
+    const topic = uniqueTopic('worker-rebalance');
+    await createTopic(p, topic, 4);
+    const groupId = `g-${topic}`;
+    const ids: string[] = [];
+    const inputs = [];
+    for (let i = 0; i < 400; i++) {
+      const e = encoded(p, SCHEMA_VERSIONS[i % SCHEMA_VERSIONS.length]!);
+      ids.push(e.id);
+      inputs.push(e.input);
+    }
+    await produce(p, topic, inputs);
+    const handled: string[] = [];
+    const byB: string[] = [];
+    const slow = (into?: string[]) => async (event: AnyOnexEvent) => {
+      await new Promise((r) => setTimeout(r, 10));
+      handled.push(event.event_id);
+      into?.push(event.event_id);
+    };
+    const consumer = { heartbeatIntervalMs: 500, maxWaitTimeMs: 100 };
+    const a = worker({ groupId, topics: topic, concurrency: 2, consumer, handlers: { '*': slow() } });
+    await a.start();
+    await waitFor('the first member to be mid-run', () => handled.length >= 40);
+    const b = worker({ groupId, topics: topic, concurrency: 2, consumer, handlers: { '*': slow(byB) } });
+    await b.start();
+    await waitFor('every event', () => new Set(handled).size >= 400);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(byB.length).toBeGreaterThan(0);
+    expect(new Set(handled)).toEqual(new Set(ids));
+    // kafkajs commits the resolved offsets before it rejoins, and the worker resolves each record as soon as its
+    // handler finished: nothing handled is handed out again.
+    expect(handled.length).toBe(400);
+    expect(await committedTotal(p, groupId, topic)).toBe(400);
+  });
 });
