@@ -1,101 +1,106 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Command } from 'commander';
-import kafkajs from 'kafkajs';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
-import { brokerAnswers, createKafka, ensureTopics, splitBrokers, startLocalBroker, stopLocalBroker } from '../../kafka/index.js';
+import { SCHEMA_VERSIONS, type SchemaVersion } from '../../event/index.js';
+import { setLogLevel } from '../../telemetry/index.js';
+import { DevSession } from '../dev/session.js';
+import { createDevView } from '../dev/view.js';
 import { parsePositiveInt } from './kafka.js';
 
+function parsePortOrZero(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 (any free port) to 65535');
+  return n;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
+}
+
+interface DevFlags {
+  duration?: number;
+  rate: number;
+  registryPort: number;
+  metricsPort: number;
+  targetVersion: SchemaVersion;
+  largeEvery: number;
+  poisonEvery: number;
+}
+
 /**
- * `onex dev`: everything on embedded defaults. For now a smoke run of the foundation: a local broker (unless
- * KAFKA_BROKERS is set), a topic, N records produced with LZ4 and consumed back through a consumer group, a summary,
- * and the broker stopped again. The full pipeline (registry, worker, producer SDK) replaces the smoke load as it lands.
+ * `onex dev`: the whole pipeline on embedded defaults, with a live view. Ctrl-C (or --duration) stops everything in
+ * order and prints the summary as one JSON line on stdout; the exit code is 0 when every delivered event was handled
+ * (consumed = produced - sampled out) and every poison record was dead-lettered.
  */
 export function registerDevCommands(program: Command): void {
   program
     .command('dev')
-    .description('run the pipeline on embedded defaults: local broker, smoke produce/consume, summary')
-    .option('--count <n>', 'records to send through the broker', parsePositiveInt, 10_000)
-    .action(async (opts: { count: number }) => {
+    .description('run the whole pipeline on embedded defaults: local broker, registry, worker, demo load, live view')
+    .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)', parsePositiveInt)
+    .option('--rate <events-per-second>', 'demo load, all schema versions together', parsePositiveInt, 2_000)
+    .option('--registry-port <port>', 'schema registry port (0: any free port)', parsePortOrZero, 8081)
+    .option('--metrics-port <port>', '/metrics port (0: any free port)', parsePortOrZero, 9464)
+    .addOption(new Option('--target-version <version>', 'the version the demo handlers receive').choices([...SCHEMA_VERSIONS]).default('2.0.0'))
+    .option('--large-every <n>', 'one in n events carries a payload over 10 KB (LZ4 lane); 0 for none', parseCount, 50)
+    .option('--poison-every <n>', 'one raw poison record per n events, to show the dead-letter path; 0 for none', parseCount, 5_000)
+    .action(async (flags: DevFlags) => {
+      // The live view owns the terminal: only warnings and errors are logged unless ONEX_LOG_LEVEL asks for more.
+      setLogLevel(process.env.ONEX_LOG_LEVEL ?? 'warn');
+      const view = createDevView(process.stderr);
       const say = (line: string) => process.stderr.write(`${line}\n`);
-      let stop: () => Promise<void> = async () => undefined;
-      let brokers = process.env.KAFKA_BROKERS;
-      if (brokers) {
-        if (!(await brokerAnswers(splitBrokers(brokers)[0]!, 5_000))) {
-          throw onexError('ONEX_EVENT_600', `KAFKA_BROKERS=${brokers} does not answer; start that cluster or unset KAFKA_BROKERS to use a local broker`);
+      const session = new DevSession({ ...flags, say });
+
+      let stopping: Promise<void> | undefined;
+      let resolveStop!: () => void;
+      const stopRequested = new Promise<void>((r) => (resolveStop = r));
+      const onSignal = () => {
+        if (stopping) {
+          say('second interrupt: stopping now without draining');
+          void session.close().finally(() => process.exit(130));
+          return;
         }
-      } else {
-        const dataDir = mkdtempSync(join(tmpdir(), 'onex-dev-kafka-'));
-        const { info, startMs } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: say });
-        say(`local Apache Kafka ${info.kafkaVersion} ready at ${info.bootstrap} in ${(startMs / 1000).toFixed(1)} s`);
-        brokers = info.bootstrap;
-        stop = async () => {
-          await stopLocalBroker(dataDir);
-          rmSync(dataDir, { recursive: true, force: true });
-        };
-      }
+        resolveStop();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
-        const summary = await smokeRoundTrip(brokers, opts.count, say);
-        process.stdout.write(`${JSON.stringify(summary)}\n`);
-        if (summary.consumed !== summary.produced) process.exitCode = 1;
-      } finally {
-        say('stopping...');
-        await stop();
+        await session.start();
+      } catch (err) {
+        await session.close();
+        throw err;
+      }
+      session.startLoad();
+      say(flags.duration ? `running for ${flags.duration} s...` : 'running; Ctrl-C stops everything in order');
+
+      const tick = setInterval(() => view.update(session.snapshot()), 500);
+      const lagTick = setInterval(() => void session.refreshLag(), 2_000);
+      const timer = flags.duration ? setTimeout(resolveStop, flags.duration * 1000) : undefined;
+      await stopRequested;
+      clearInterval(tick);
+      clearInterval(lagTick);
+      if (timer) clearTimeout(timer);
+      view.update(session.snapshot());
+      view.done();
+
+      let summary;
+      stopping = session.stop().then((s) => void (summary = s));
+      await stopping;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      const s = summary!;
+      say(
+        `produced ${s.produced} (sampled out ${s.sampled_out}), consumed ${s.consumed}, dead-lettered ${s.dead_lettered} of ${s.poison_injected} poison records, rejected ${s.rejected}`,
+      );
+      if (!s.balanced) {
+        throw onexError(
+          'ONEX_EVENT_600',
+          `the run did not balance: consumed ${s.consumed} of ${s.produced - s.sampled_out} delivered events and dead-lettered ${s.dead_lettered} of ${s.poison_injected} poison records`,
+        );
+      }
+      if (s.rejected > 0) {
+        throw session.rejection ?? onexError('ONEX_EVENT_600', `${s.rejected} demo events were rejected by the producer`);
       }
     });
-}
-
-async function smokeRoundTrip(brokers: string, count: number, say: (line: string) => void) {
-  const kafka = createKafka({ brokers, clientId: 'onex-dev' });
-  const topic = `onex.dev.smoke.${Date.now()}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic, partitions: 3 }]);
-  await admin.disconnect();
-
-  const t0 = Date.now();
-  const producer = kafka.producer({ idempotent: true, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const batch = 1_000;
-  for (let i = 0; i < count; i += batch) {
-    const n = Math.min(batch, count - i);
-    await producer.send({
-      topic,
-      acks: -1,
-      compression: kafkajs.CompressionTypes.LZ4,
-      messages: Array.from({ length: n }, () => {
-        const correlation = randomUUID();
-        return { key: correlation, value: JSON.stringify({ event_id: randomUUID(), event_type: 'NODE_START', correlation_id: correlation, timestamp: new Date().toISOString() }) };
-      }),
-    });
-  }
-  await producer.disconnect();
-  const produceSeconds = (Date.now() - t0) / 1000;
-  say(`produced ${count} events to ${topic} in ${produceSeconds.toFixed(2)} s`);
-
-  const t1 = Date.now();
-  let consumed = 0;
-  const consumer = kafka.consumer({ groupId: `${topic}.group` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(), 120_000);
-    consumer
-      .run({
-        eachBatch: async ({ batch: b }) => {
-          consumed += b.messages.length;
-          if (consumed >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
-  const consumeSeconds = (Date.now() - t1) / 1000;
-  say(`consumed ${consumed} events in ${consumeSeconds.toFixed(2)} s`);
-  return { topic, produced: count, consumed, produce_seconds: produceSeconds, consume_seconds: consumeSeconds };
 }
