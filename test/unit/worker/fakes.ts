@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { onexError, type OnexCode, type SchemaVersion } from '../../../src/event/index.js';
-import { logger } from '../../../src/telemetry/logger.js';
+import { logger, type Logger } from '../../../src/telemetry/logger.js';
 import {
   DEFAULT_RETRY_POLICY,
   HandlerRouter,
@@ -111,7 +111,7 @@ export interface Rig {
 
 export function rig(
   handlers: HandlerMap,
-  opts: { retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion } = {},
+  opts: { retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger } = {},
 ): Rig {
   const registry = new Registry();
   const metrics = new WorkerMetrics(registry);
@@ -129,7 +129,7 @@ export function rig(
     groupId: 'g1',
     metrics,
     deprecatedVersions: new Set(opts.deprecated ?? []),
-    log: logger('worker-test'),
+    log: opts.log ?? logger('worker-test'),
     onFailure: (f) => failures.push(f),
   });
   return { processor, decoder, sink, registry, metrics, failures };

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { onexError, type AnyOnexEvent } from '../../../src/event/index.js';
 import { DLQ_HEADERS, headerText, type HandlerContext } from '../../../src/worker/index.js';
@@ -178,5 +179,14 @@ describe('RecordProcessor: one record through decode, validate, route, handle', 
     const latency = await r.registry.getSingleMetric('onex_worker_processing_seconds')!.get();
     const count = latency.values.find((v) => (v as { metricName?: string }).metricName === 'onex_worker_processing_seconds_count' && v.labels.version === '1.0.0');
     expect(count?.value).toBe(3);
+  });
+
+  it('warns once per deprecated writer version, however many of its events arrive', async () => {
+    const lines: Array<{ msg: string; version?: string }> = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as { msg: string; version?: string }) });
+    const r = rig({ '*': () => undefined }, { deprecated: ['1.0.0', '1.1.0'], log });
+    for (const v of ['1.0.0', '1.0.0', '1.1.0', '1.0.0', '1.1.0', '1.2.0'] as const) await r.processor.process(record(encodeFake(eventV2(), v)), new FakeControl());
+    const warnings = lines.filter((l) => l.msg.includes('deprecated'));
+    expect(warnings.map((w) => w.version)).toEqual(['1.0.0', '1.1.0']);
   });
 });
