@@ -342,4 +342,27 @@ describe('stream worker on a real broker and registry', () => {
     expect(handled.length).toBe(400);
     expect(await committedTotal(p, groupId, topic)).toBe(400);
   });
+
+  it('an event type the target version does not know reaches the catch-all as UNKNOWN and is counted, not refused', async () => {
+    const topic = uniqueTopic('worker-unknown');
+    await createTopic(p, topic);
+    const profile = encoded(p, '1.3.0', { event_type: 'PERFORMANCE_PROFILE', metadata: { operation: 'stamp', duration_ms: 12.5 } });
+    const start = encoded(p, '1.0.0');
+    await produce(p, topic, [profile.input, start.input]);
+    const own: string[] = [];
+    const caught: Array<[string, string]> = [];
+    const w = worker({
+      groupId: `g-${topic}`,
+      topics: topic,
+      targetVersion: '1.0.0',
+      handlers: { NODE_START: (e) => void own.push(e.event_id), '*': (e) => void caught.push([e.event_id, e.event_type]) },
+    });
+    await w.start();
+    await waitFor('both events', () => own.length + caught.length >= 2);
+    await w.stop();
+    expect(caught).toEqual([[profile.id, 'UNKNOWN']]);
+    expect(own).toEqual([start.id]);
+    expect((await w.metrics.unknownTypes.get()).values[0]?.value).toBe(1);
+    expect(w.stats()).toMatchObject({ handled: 2, deadLettered: 0 });
+  });
 });
