@@ -23,8 +23,9 @@ function hasSchemaVersionField(version: SchemaVersion): boolean {
 /** Event form -> avsc value of `version`: schema_version written truthfully, 2.0.0 metadata wrapped. */
 function toAvroValue(event: Record<string, unknown>, version: SchemaVersion): Record<string, unknown> {
   let value = event;
-  if (hasSchemaVersionField(version) && event.schema_version !== version) {
-    const stated = event.schema_version;
+  const stated = event.schema_version;
+  if (stated !== version) {
+    // Encoding with another version's schema would drop or default fields silently.
     if (stated !== undefined && stated !== null && !sameMinor(stated, version)) {
       throw onexError(
         'ONEX_VALID_107',
@@ -32,7 +33,7 @@ function toAvroValue(event: Record<string, unknown>, version: SchemaVersion): Re
       );
     }
     // Left out, the reader would see the field default 1.0.0: write the version the bytes really have.
-    value = { ...event, schema_version: version };
+    if (hasSchemaVersionField(version)) value = { ...event, schema_version: version };
   }
   if (majorOf(version) === 2) {
     const metadata = value.metadata;

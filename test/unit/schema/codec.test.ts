@@ -42,6 +42,7 @@ describe('Avro codec', () => {
       'ONEX_VALID_107: The event says schema_version 1.1.0 but is being encoded with schema 1.2.0; transform it first.',
     );
     expect(encodeEvent({ ...event, schema_version: '1.2.9' }, '1.2.0').length).toBeGreaterThan(0);
+    expect(failure(() => encodeEvent({ ...event, schema_version: '1.2.0' }, '1.0.0'))).toMatch(/^ONEX_VALID_107: /);
     // without a version, the event's own decides
     expect(decodeEvent(encodeEvent({ ...event, schema_version: '1.3.0' }), '1.3.0').schema_version).toBe('1.3.0');
   });
