@@ -47,6 +47,9 @@ export interface Route {
 export class HandlerRouter {
   private readonly byType = new Map<string, EventHandler>();
   private readonly catchAll: EventHandler | undefined;
+  /** Routes are looked up per record: built once per type, not per call. */
+  private readonly routes = new Map<string, Route>();
+  private readonly unknownRoute: Route;
 
   constructor(handlers: HandlerMap) {
     for (const [type, handler] of Object.entries(handlers)) {
@@ -60,12 +63,15 @@ export class HandlerRouter {
       this.byType.set(type, handler);
     }
     this.catchAll = handlers['*'];
+    this.unknownRoute = { handler: this.byType.get(UNKNOWN_EVENT_TYPE) ?? this.catchAll, known: false };
   }
 
   route(eventType: unknown): Route {
     const known = typeof eventType === 'string' && KNOWN_TYPES.has(eventType) && eventType !== UNKNOWN_EVENT_TYPE;
-    const own = known ? this.byType.get(eventType as string) : this.byType.get(UNKNOWN_EVENT_TYPE);
-    return { handler: own ?? this.catchAll, known };
+    if (!known) return this.unknownRoute;
+    let r = this.routes.get(eventType as string);
+    if (!r) this.routes.set(eventType as string, (r = { handler: this.byType.get(eventType as string) ?? this.catchAll, known: true }));
+    return r;
   }
 }
 

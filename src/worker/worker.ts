@@ -133,6 +133,8 @@ export function createWorker(options: WorkerOptions): Worker {
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     stats.batches++;
+    const first = batch.messages[0];
+    if (first) metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(first.offset));
     const isStopping = () => stopping || !isRunning() || isStale();
     // A handler may run longer than the session timeout allows between heartbeats: a timer keeps the membership
     // alive meanwhile. A failed heartbeat (the group is rebalancing) ends the batch at the next record: kafkajs then
@@ -177,6 +179,8 @@ export function createWorker(options: WorkerOptions): Worker {
         const now = Date.now();
         if (now - lastCommitCheck >= COMMIT_CHECK_MS) {
           lastCommitCheck = now;
+          // Lag is reported during a long batch too: a slow worker is exactly the one whose lag matters.
+          metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(m.offset) - 1);
           await commitOffsetsIfNecessary();
         }
         if (now - lastBeat >= heartbeatCheckMs) {
