@@ -20,7 +20,7 @@ export interface PendingRecord {
   readonly eventId: string;
   readonly acceptedAt: number;
   /** Called once: undefined when Kafka acknowledged the record, the error otherwise. */
-  readonly settle: (error: OnexError | undefined) => void;
+  settle(error: OnexError | undefined): void;
 }
 
 export interface Batch {
@@ -41,11 +41,23 @@ export interface BatchLimits {
 
 class OpenBatch {
   readonly records: PendingRecord[] = [];
-  /** Keys present, so an event of the other lane with the same key can force this batch out first. */
-  readonly keys = new Set<string>();
+  /**
+   * Keys of the lz4 lane's open batch, so a plain event with the same key can force it out first. The plain lane
+   * keeps no set (it would cost a Set insert per event on the hot path): a large event, rare and costly anyway,
+   * scans the plain batch's keys instead.
+   */
+  readonly keys: Set<string> | undefined;
   bytes = 0;
   timer: NodeJS.Timeout | undefined;
-  constructor(readonly lane: Lane) {}
+  constructor(readonly lane: Lane) {
+    this.keys = lane === 'lz4' ? new Set() : undefined;
+  }
+
+  hasKey(key: string): boolean {
+    if (this.keys) return this.keys.has(key);
+    for (const r of this.records) if (r.keyText === key) return true;
+    return false;
+  }
 }
 
 /**
@@ -67,7 +79,7 @@ export class Batcher {
 
   add(record: PendingRecord, lane: Lane): void {
     const other = this.open[lane === 'plain' ? 'lz4' : 'plain'];
-    if (other?.keys.has(record.keyText)) this.seal(other);
+    if (other && other.records.length > 0 && other.hasKey(record.keyText)) this.seal(other);
 
     let batch = this.open[lane];
     if (batch && batch.records.length > 0 && batch.bytes + record.bytes > this.limits.maxBytes) {
@@ -83,7 +95,7 @@ export class Batcher {
       }
     }
     batch.records.push(record);
-    batch.keys.add(record.keyText);
+    batch.keys?.add(record.keyText);
     batch.bytes += record.bytes;
     if (batch.records.length >= this.limits.maxEvents || batch.bytes >= this.limits.maxBytes || this.limits.lingerMs === 0) {
       this.seal(batch);

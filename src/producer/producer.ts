@@ -38,12 +38,39 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-interface Prepared {
-  readonly record: Omit<PendingRecord, 'settle' | 'acceptedAt'>;
-  readonly lane: Lane;
-  readonly sampleRate: number;
+/** One accepted event on its way to Kafka: the record kafkajs sends, and how to tell the emitter the outcome. */
+class OutgoingEvent implements PendingRecord {
+  acceptedAt = 0;
+  resolve: ((result: EmitResult) => void) | undefined;
+  reject: ((error: OnexError) => void) | undefined;
+
+  constructor(
+    readonly key: Buffer,
+    readonly keyText: string,
+    readonly value: Buffer,
+    readonly headers: Record<string, Buffer>,
+    readonly bytes: number,
+    readonly eventType: string,
+    readonly eventId: string,
+    readonly sampleRate: number,
+    readonly lane: Lane,
+    /** The caller's object, for failure reports. */
+    readonly input: object,
+    private readonly onSettled: (event: OutgoingEvent, error: OnexError | undefined) => void,
+  ) {}
+
+  settle(error: OnexError | undefined): void {
+    this.onSettled(this, error);
+  }
 }
-type PrepareOutcome = Prepared | { readonly sampledOut: true; readonly eventId: string; readonly sampleRate: number; readonly eventType: string };
+
+interface SampledOut {
+  readonly sampledOut: true;
+  readonly eventId: string;
+  readonly sampleRate: number;
+  readonly eventType: string;
+}
+type PrepareOutcome = OutgoingEvent | SampledOut;
 
 /**
  * The ONEX producer SDK: emit(event) fills event_id and timestamp, validates, samples, encodes (Avro, Confluent wire
@@ -158,12 +185,11 @@ export class OnexProducer {
       this.metrics.sampledOut.inc({ event_type: prepared.eventType });
       return Promise.resolve({ status: 'sampled_out', eventId: prepared.eventId, sampleRate: prepared.sampleRate });
     }
+    const outgoing = prepared;
     return new Promise<EmitResult>((resolve, reject) => {
-      const { record, lane, sampleRate } = prepared;
-      this.enqueue(record, lane, event, (error) => {
-        if (error) reject(error);
-        else resolve({ status: 'sent', eventId: record.eventId, sampleRate, bytes: record.bytes - RECORD_OVERHEAD });
-      }, false);
+      outgoing.resolve = resolve;
+      outgoing.reject = reject;
+      this.enqueue(outgoing, false);
     });
   }
 
@@ -196,9 +222,7 @@ export class OnexProducer {
       this.metrics.sampledOut.inc({ event_type: prepared.eventType });
       return;
     }
-    this.enqueue(prepared.record, prepared.lane, event, (error) => {
-      if (error) this.reportDetached(error, event, false);
-    }, true);
+    this.enqueue(prepared, true);
   }
 
   /** Resolves when every event accepted before the call is acknowledged or failed. */
@@ -280,7 +304,7 @@ export class OnexProducer {
     }
     const lane: Lane = this.settings.compression.enabled && value.length > this.settings.compression.thresholdBytes ? 'lz4' : 'plain';
     this.metrics.recordSize(lane, value.length);
-    return { record: { key, keyText, value, headers, bytes: size + RECORD_OVERHEAD, eventType, eventId }, lane, sampleRate: decision.rate };
+    return new OutgoingEvent(key, keyText, value, headers, size + RECORD_OVERHEAD, eventType, eventId, decision.rate, lane, input, this.settled);
   }
 
   /** Fills schema_version with the written version, or converts an event written against another version. */
@@ -290,7 +314,7 @@ export class OnexProducer {
       if (this.writesSchemaVersion) event.schema_version = this.version;
       return event;
     }
-    if (typeof declared !== 'string') return event; // validation names the problem
+    if (declared === this.version || typeof declared !== 'string') return event; // else validation names the problem
     const d = parseVersion(declared);
     const w = parseVersion(this.version)!;
     if (!d || (d.major === w.major && d.minor === w.minor)) return event;
@@ -310,34 +334,43 @@ export class OnexProducer {
     return b;
   }
 
-  private enqueue(
-    prepared: Prepared['record'],
-    lane: Lane,
-    event: object,
-    done: (error: OnexError | undefined) => void,
-    detached: boolean,
-  ): void {
-    const settle = (error: OnexError | undefined) => {
-      if (error) this.failed(error, prepared.eventType, event);
-      done(error);
-    };
-    const admit = () => {
-      this.batcher.add({ ...prepared, acceptedAt: Date.now(), settle }, lane);
-    };
-    if (this.buffer.tryReserve(prepared.bytes)) {
-      admit();
+  private enqueue(outgoing: OutgoingEvent, detached: boolean): void {
+    if (this.buffer.tryReserve(outgoing.bytes)) {
+      this.admit(outgoing);
       return;
     }
     if (detached || this.settings.buffer.overflow === 'reject') {
-      settle(this.buffer.fullError(prepared.bytes, detached ? 'a fire-and-forget emit does not wait' : 'the overflow policy is reject'));
+      outgoing.settle(this.buffer.fullError(outgoing.bytes, detached ? 'a fire-and-forget emit does not wait' : 'the overflow policy is reject'));
       return;
     }
     this.blocked++;
-    this.buffer.reserve(prepared.bytes).then(admit, settle).finally(() => {
-      this.blocked--;
-      if (this.blocked === 0) for (const r of this.blockedDone.splice(0)) r();
-    });
+    this.buffer
+      .reserve(outgoing.bytes)
+      .then(
+        () => this.admit(outgoing),
+        (error: OnexError) => outgoing.settle(error),
+      )
+      .finally(() => {
+        this.blocked--;
+        if (this.blocked === 0) for (const r of this.blockedDone.splice(0)) r();
+      });
   }
+
+  private admit(outgoing: OutgoingEvent): void {
+    outgoing.acceptedAt = Date.now();
+    this.batcher.add(outgoing, outgoing.lane);
+  }
+
+  /** Every outcome of an accepted or refused OutgoingEvent comes through here, once. */
+  private readonly settled = (outgoing: OutgoingEvent, error: OnexError | undefined): void => {
+    if (error) {
+      this.failed(error, outgoing.eventType, outgoing.input);
+      if (outgoing.reject) outgoing.reject(error);
+      else this.reportDetached(error, outgoing.input, false);
+    } else if (outgoing.resolve) {
+      outgoing.resolve({ status: 'sent', eventId: outgoing.eventId, sampleRate: outgoing.sampleRate, bytes: outgoing.bytes - RECORD_OVERHEAD });
+    }
+  };
 
   // ---- the sending side ----
 

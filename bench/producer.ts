@@ -1,0 +1,217 @@
+/**
+ * Producer throughput for 1 KB ONEX events, beside three baselines measured in the same run on the same broker:
+ *   (a) raw kafkajs sending pre-serialised JSON of the same events, batches of the same size, one send after another;
+ *   (b) kafkajs + @kafkajs/confluent-schema-registry, encoding and sending message by message (the usual first code);
+ *   (c) Kafka's Java ProducerPerformance with the same record size: the ceiling of the broker on this machine.
+ * Prints a markdown table with ratios. `npx tsx bench/producer.ts` (KAFKA_BROKERS, or a local broker started here).
+ * Knobs: BENCH_EVENTS (default 100000), BENCH_REGISTRY_EVENTS (default 3000), BENCH_SKIP_JAVA=1.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import kafkajs from 'kafkajs';
+import { Registry } from 'prom-client';
+import { nowTimestamp, parseTimestamp } from '../src/event/index.js';
+import { createKafka, ensureTopics, resolveKafkaClasspath, startLocalBroker, stopLocalBroker } from '../src/kafka/index.js';
+import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
+import { SyntheticEvents } from '../src/producer/synthetic.js';
+import { MemoryStore } from '../src/registry/memory-store.js';
+import { createRegistryServer } from '../src/registry/server.js';
+import { loadSchema } from '../src/schema/index.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const REGISTRY_EVENTS = Number(process.env.BENCH_REGISTRY_EVENTS ?? 3_000);
+const WARMUP = 10_000;
+const BATCH = PRODUCER_DEFAULTS.batch.maxEvents;
+const EVENT_BYTES = 1024;
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Row {
+  name: string;
+  events: number;
+  seconds: number;
+  bytes: number;
+  note: string;
+}
+
+let brokers = process.env.KAFKA_BROKERS;
+let dataDir: string | undefined;
+if (!brokers) {
+  dataDir = mkdtempSync(join(tmpdir(), 'onex-bench-producer-'));
+  const { info } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: say });
+  brokers = info.bootstrap;
+}
+const registryServer = createRegistryServer({ store: new MemoryStore() });
+const registryUrl = await registryServer.listen(0, '127.0.0.1');
+const kafka = createKafka({ brokers, clientId: 'bench-producer' });
+const admin = kafka.admin();
+await admin.connect();
+const run = Date.now().toString(36);
+async function topic(name: string): Promise<string> {
+  const t = `bench.producer.${run}.${name}`;
+  await ensureTopics(admin, [{ topic: t, partitions: 3 }]);
+  return t;
+}
+
+// The same events for every contender: complete (ids, timestamps), so the raw baseline sends exactly what we send.
+function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
+  const g = new SyntheticEvents({ versions: ['1.3.0'], sizeBytes: EVENT_BYTES, seed });
+  return Array.from({ length: n }, () => ({ ...g.next().event, event_id: randomUUID(), timestamp: nowTimestamp() }));
+}
+const warmEvents = makeEvents(WARMUP, 1);
+const events = makeEvents(EVENTS, 2);
+
+async function onexProducer(list: Array<Record<string, unknown>>, t: string): Promise<{ seconds: number; bytes: number }> {
+  const producer = new OnexProducer({ kafka, registry: registryUrl, topic: t, metricsRegistry: new Registry() });
+  await producer.start();
+  let bytes = 0;
+  const t0 = performance.now();
+  // emit() resolves on acknowledgement; a window of outstanding emits keeps the batches full and memory bounded.
+  const window = 20_000;
+  let pending: Promise<unknown>[] = [];
+  for (const e of list) {
+    pending.push(producer.emit(e).then((r) => (bytes += r.status === 'sent' ? r.bytes : 0)));
+    if (pending.length >= window) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  await producer.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  await producer.close();
+  return { seconds, bytes };
+}
+
+async function rawKafkajs(list: Array<Record<string, unknown>>, t: string): Promise<{ seconds: number; bytes: number }> {
+  const messages = list.map((e) => ({ key: String(e.correlation_id), value: Buffer.from(JSON.stringify(e)) }));
+  const bytes = messages.reduce((n, m) => n + m.value.length + m.key.length, 0);
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const t0 = performance.now();
+  for (let i = 0; i < messages.length; i += BATCH) {
+    await producer.send({ topic: t, acks: -1, messages: messages.slice(i, i + BATCH) });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await producer.disconnect();
+  return { seconds, bytes };
+}
+
+/** The event in the Avro form avsc writes without our logical types: micros, JSON text. */
+function avroForm(e: Record<string, unknown>): Record<string, unknown> {
+  return {
+    event_id: e.event_id,
+    timestamp: parseTimestamp(String(e.timestamp))!.micros,
+    node_id: e.node_id,
+    event_type: e.event_type,
+    correlation_id: e.correlation_id ?? null,
+    metadata: e.metadata == null ? null : JSON.stringify(e.metadata),
+    schema_version: e.schema_version ?? '1.3.0',
+    error_code: e.error_code ?? null,
+    parent_correlation_id: e.parent_correlation_id ?? null,
+    trace_id: e.trace_id ?? null,
+    sample_rate: 1,
+    replay: null,
+  };
+}
+
+async function registryPerMessage(list: Array<Record<string, unknown>>, t: string): Promise<{ seconds: number; bytes: number }> {
+  const registry = new SchemaRegistry({ host: registryUrl });
+  const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(loadSchema('1.3.0')) }, { subject: `bench-${run}-value` });
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let bytes = 0;
+  const t0 = performance.now();
+  for (const e of list) {
+    const value = await registry.encode(id, avroForm(e));
+    bytes += value.length;
+    await producer.send({ topic: t, acks: -1, messages: [{ key: String(e.correlation_id), value }] });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await producer.disconnect();
+  return { seconds, bytes };
+}
+
+function javaProducerPerformance(t: string, n: number): Promise<{ seconds: number; bytes: number; line: string }> {
+  const classpath = resolveKafkaClasspath();
+  return new Promise((resolve, reject) => {
+    const child = spawn('java', ['-Xmx512m', '-cp', classpath, 'org.apache.kafka.tools.ProducerPerformance',
+      '--topic', t, '--num-records', String(n), '--record-size', String(EVENT_BYTES), '--throughput', '-1',
+      '--producer-props', `bootstrap.servers=${brokers}`, 'acks=all', 'enable.idempotence=true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', () => undefined);
+    child.on('error', reject);
+    child.on('close', () => {
+      const last = out.trim().split('\n').filter((l) => l.includes('records sent')).pop() ?? '';
+      const m = /([\d.]+) records\/sec/.exec(last);
+      if (!m) return reject(new Error(`ProducerPerformance printed no summary: ${out.slice(-400)}`));
+      const rate = Number(m[1]);
+      resolve({ seconds: n / rate, bytes: n * EVENT_BYTES, line: last });
+    });
+  });
+}
+
+const rows: Row[] = [];
+try {
+  say(`broker ${brokers}, registry ${registryUrl}; ${EVENTS} events of ~${EVENT_BYTES} bytes; warming up`);
+  await onexProducer(warmEvents, await topic('warm-onex'));
+  await rawKafkajs(warmEvents, await topic('warm-raw'));
+  await registryPerMessage(warmEvents.slice(0, 500), await topic('warm-registry'));
+
+  // The machine is shared (2 cores, a broker, other processes): OnexProducer and raw kafkajs alternate in rounds of
+  // a third of the events each, and each keeps its best round, so a burst of outside load does not decide the ratio.
+  const rounds = 3;
+  const per = Math.ceil(EVENTS / rounds);
+  const best = { ours: { seconds: Infinity, bytes: 0, events: 0 }, raw: { seconds: Infinity, bytes: 0, events: 0 } };
+  for (let r = 0; r < rounds; r++) {
+    const slice = events.slice(r * per, (r + 1) * per);
+    say(`round ${r + 1}/${rounds}: OnexProducer...`);
+    const o = await onexProducer(slice, await topic(`onex-${r}`));
+    say(`round ${r + 1}/${rounds}: raw kafkajs...`);
+    const w = await rawKafkajs(slice, await topic(`raw-${r}`));
+    say(`  OnexProducer ${Math.round(slice.length / o.seconds)}/s, raw kafkajs ${Math.round(slice.length / w.seconds)}/s`);
+    if (slice.length / o.seconds > best.ours.events / best.ours.seconds || r === 0) best.ours = { ...o, events: slice.length };
+    if (slice.length / w.seconds > best.raw.events / best.raw.seconds || r === 0) best.raw = { ...w, events: slice.length };
+  }
+  rows.push({ name: 'OnexProducer.emit (validate, sample, Avro, registry id, batch, idempotent, acks=all)', ...best.ours, note: `best of ${rounds} rounds; batches of up to ${BATCH}` });
+  rows.push({ name: '(a) raw kafkajs, pre-serialised JSON, send() per batch', ...best.raw, note: `best of ${rounds} rounds; batches of ${BATCH}, acks=all` });
+  say('kafkajs + confluent-schema-registry, message by message...');
+  const reg = await registryPerMessage(events.slice(0, REGISTRY_EVENTS), await topic('registry'));
+  rows.push({ name: '(b) kafkajs + @kafkajs/confluent-schema-registry, encode + send per message', events: REGISTRY_EVENTS, ...reg, note: 'acks=all' });
+  if (process.env.BENCH_SKIP_JAVA !== '1') {
+    say('Java ProducerPerformance...');
+    const java = await javaProducerPerformance(await topic('java'), EVENTS);
+    rows.push({ name: `(c) Kafka ProducerPerformance (Java), ${EVENT_BYTES}-byte records`, events: EVENTS, seconds: java.seconds, bytes: java.bytes, note: 'acks=all, idempotent, Kafka defaults' });
+  }
+} finally {
+  await admin.disconnect();
+  await registryServer.close();
+  if (dataDir) {
+    await stopLocalBroker(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const rate = (r: Row) => r.events / r.seconds;
+const ours = rows[0]!;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const lines = [
+  '| producer | events | events/s | MB/s | OnexProducer relative to it | notes |',
+  '|---|---:|---:|---:|---:|---|',
+  ...rows.map((r, i) =>
+    `| ${r.name} | ${fmt(r.events)} | ${fmt(rate(r))} | ${(r.bytes / r.seconds / 1e6).toFixed(1)} | ${i === 0 ? '1.00x' : `${(rate(ours) / rate(r)).toFixed(2)}x`} | ${r.note} |`,
+  ),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+const raw = rows.find((r) => r.name.startsWith('(a)'));
+const reg = rows.find((r) => r.name.startsWith('(b)'));
+const java = rows.find((r) => r.name.startsWith('(c)'));
+process.stdout.write(
+  `\nnode ${process.version}; OnexProducer: ${raw ? `${(rate(ours) / rate(raw)).toFixed(2)}x raw kafkajs (target >= 1.0x)` : ''}` +
+    `${reg ? `, ${(rate(ours) / rate(reg)).toFixed(1)}x message-by-message registry usage (target >= 5x)` : ''}` +
+    `${java ? `, ${((rate(ours) / rate(java)) * 100).toFixed(0)}% of the Java ceiling` : ''}\n`,
+);
