@@ -1,5 +1,6 @@
 import type { IHeaders, Message } from 'kafkajs';
 import type { OnexError } from '../errors/index.js';
+import type { SourceRecord } from './record-processor.js';
 
 /**
  * The dead-letter record: the original key, value and headers, byte for byte, plus headers that say what failed and
@@ -22,15 +23,6 @@ const DLQ_PREFIX = 'onex.dlq.';
 /** A reason is one sentence for a person; a handler's error message could be megabytes of stack or payload. */
 export const MAX_REASON_BYTES = 1_000;
 
-export interface DeadLetterSource {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers?: IHeaders;
-}
-
 export interface DeadLetterFailure {
   error: OnexError;
   attempts: number;
@@ -48,7 +40,7 @@ export function truncateReason(text: string): string {
 }
 
 /** The record to write to the dead-letter topic for a source record that failed for good. */
-export function buildDeadLetter(source: DeadLetterSource, failure: DeadLetterFailure): Message {
+export function buildDeadLetter(source: SourceRecord, failure: DeadLetterFailure): Message {
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(source.headers ?? {})) {
     // A redriven record that failed again: its previous failure headers are replaced, its redrive count kept.

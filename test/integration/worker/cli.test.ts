@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onexError, SCHEMA_VERSIONS } from '../../../src/event/index.js';
+import { onexError } from '../../../src/event/index.js';
 import { freePort } from '../../../src/kafka/index.js';
 import { buildDeadLetter } from '../../../src/worker/index.js';
 import { REPO_ROOT, runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { committedTotal, createTopic, encoded, produce, startPipeline, waitFor, type Pipeline } from './pipeline.js';
+import { committedTotal, createTopic, encoded, produce, produceEvents, startPipeline, waitFor, type Pipeline } from './pipeline.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const RECORDER = fileURLToPath(new URL('../../fixtures/handlers/record-events.mjs', import.meta.url));
@@ -52,25 +52,13 @@ function lines(file: string): string[][] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
 }
 
-async function mixedEvents(topic: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  const inputs = [];
-  for (let i = 0; i < count; i++) {
-    const e = encoded(p, SCHEMA_VERSIONS[i % SCHEMA_VERSIONS.length]!);
-    ids.push(e.id);
-    inputs.push(e.input);
-  }
-  await produce(p, topic, inputs);
-  return ids;
-}
-
 describe('onex consume', () => {
   it('prints decoded events upcast to the target version as JSON lines, exits after --max, and a bad record is one line on stderr', async () => {
     const topic = uniqueTopic('cli-consume');
     await createTopic(p, topic);
-    const ids = await mixedEvents(topic, 5);
+    const ids = await produceEvents(p, topic, 5);
     await produce(p, topic, [{ key: 'bad', value: Buffer.from('not avro') }]);
-    await mixedEvents(topic, 5).then((more) => ids.push(...more));
+    await produceEvents(p, topic, 5).then((more) => ids.push(...more));
     const group = `g-${topic}`;
     const first = await runOnex(['consume', '--topic', topic, '--group', group, '--from-beginning', '--max', '7'], { env: env() });
     expect(first.code, first.stderr).toBe(0);
@@ -98,7 +86,7 @@ describe('onex worker', () => {
   it('killed with SIGKILL mid-run, a fresh worker of the group finishes: every event processed at least once, none lost', async () => {
     const topic = uniqueTopic('cli-kill');
     await createTopic(p, topic, 3);
-    const ids = await mixedEvents(topic, 300);
+    const ids = await produceEvents(p, topic, 300);
     const file = join(dir, `${topic}.log`);
     const group = `g-${topic}`;
     const args = ['--topic', topic, '--group', group, '--from-beginning', '--session-timeout', '6000'];
@@ -127,7 +115,7 @@ describe('onex worker', () => {
   it('SIGTERM drains: the worker exits 0, and exactly the records it handled are committed', async () => {
     const topic = uniqueTopic('cli-term');
     await createTopic(p, topic, 2);
-    await mixedEvents(topic, 200);
+    await produceEvents(p, topic, 200);
     const file = join(dir, `${topic}.log`);
     const group = `g-${topic}`;
     const port = await freePort();

@@ -86,6 +86,13 @@ export async function produce(p: Pipeline, topic: string, inputs: Input[], parti
   }
 }
 
+/** Writes `count` valid events, of `version` or cycling through all five versions; returns their ids in order. */
+export async function produceEvents(p: Pipeline, topic: string, count: number, version?: SchemaVersion): Promise<string[]> {
+  const sent = Array.from({ length: count }, (_, i) => encoded(p, version ?? SCHEMA_VERSIONS[i % SCHEMA_VERSIONS.length]!));
+  await produce(p, topic, sent.map((e) => e.input));
+  return sent.map((e) => e.id);
+}
+
 /** The poison of every kind the worker must dead-letter, with the code each must carry. */
 export async function poisonRecords(p: Pipeline): Promise<Array<{ name: string; code: string; input: Input }>> {
   const good = p.codec.encode(eventOf('1.2.0'), '1.2.0');

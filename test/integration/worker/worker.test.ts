@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onexError, SCHEMA_VERSIONS, type AnyOnexEvent, type SchemaVersion } from '../../../src/event/index.js';
 import { createWorker, DLQ_HEADERS, headerText, readDeadLetterHeaders, redriveDeadLetters, type HandlerContext, type Worker, type WorkerOptions } from '../../../src/worker/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { committedTotal, createTopic, encoded, poisonRecords, produce, readTopic, startPipeline, waitFor, type Pipeline } from './pipeline.js';
+import { committedTotal, createTopic, encoded, poisonRecords, produce, produceEvents, readTopic, startPipeline, waitFor, type Pipeline } from './pipeline.js';
 
 let p: Pipeline;
 const running: Worker[] = [];
@@ -195,14 +195,7 @@ describe('stream worker on a real broker and registry', () => {
       const pb = b.assignment()[topic] ?? [];
       return pa.length > 0 && pb.length > 0 && pa.length + pb.length === 4;
     });
-    const ids: string[] = [];
-    const inputs = [];
-    for (let i = 0; i < 200; i++) {
-      const e = encoded(p, '1.2.0');
-      ids.push(e.id);
-      inputs.push(e.input);
-    }
-    await produce(p, topic, inputs);
+    const ids = await produceEvents(p, topic, 200, '1.2.0');
     await waitFor('all 200 handled', () => new Set([...byWorker[0]!, ...byWorker[1]!]).size >= 200);
     await Promise.all([a.stop(), b.stop()]);
     expect(new Set([...byWorker[0]!, ...byWorker[1]!])).toEqual(new Set(ids));
@@ -215,14 +208,7 @@ describe('stream worker on a real broker and registry', () => {
   it('stop() finishes the record in hand, commits it, and a new worker of the group continues after it (nothing twice, nothing lost)', async () => {
     const topic = uniqueTopic('worker-stop');
     await createTopic(p, topic);
-    const ids = [];
-    const inputs = [];
-    for (let i = 0; i < 30; i++) {
-      const e = encoded(p, '1.0.0');
-      ids.push(e.id);
-      inputs.push(e.input);
-    }
-    await produce(p, topic, inputs);
+    const ids = await produceEvents(p, topic, 30, '1.0.0');
     const groupId = `g-${topic}`;
     const first: string[] = [];
     let stopping: Promise<void> | undefined;
@@ -312,14 +298,7 @@ describe('stream worker on a real broker and registry', () => {
     const topic = uniqueTopic('worker-rebalance');
     await createTopic(p, topic, 4);
     const groupId = `g-${topic}`;
-    const ids: string[] = [];
-    const inputs = [];
-    for (let i = 0; i < 400; i++) {
-      const e = encoded(p, SCHEMA_VERSIONS[i % SCHEMA_VERSIONS.length]!);
-      ids.push(e.id);
-      inputs.push(e.input);
-    }
-    await produce(p, topic, inputs);
+    const ids = await produceEvents(p, topic, 400);
     const handled: string[] = [];
     const byB: string[] = [];
     const slow = (into?: string[]) => async (event: AnyOnexEvent) => {
