@@ -96,19 +96,25 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 /** Microseconds since the epoch as 2025-05-25T14:17:21.178483Z. */
 export function formatTimestamp(micros: number): string {
   if (!Number.isSafeInteger(micros)) throw onexError('ONEX_VALID_105', `The timestamp ${micros} is not a whole number of microseconds.`);
-  const days = Math.floor(micros / 86_400_000_000);
-  let rest = micros - days * 86_400_000_000;
-  const [year, month, day] = civilFromDays(days);
-  if (year < 0 || year > 9999) throw onexError('ONEX_VALID_105', `The timestamp ${micros} µs falls in year ${year}, outside 0000-9999.`);
-  const hour = Math.floor(rest / 3_600_000_000);
-  rest -= hour * 3_600_000_000;
-  const minute = Math.floor(rest / 60_000_000);
-  rest -= minute * 60_000_000;
+  // Events of a stream share their minute: the calendar part is computed once per minute.
+  const minute = Math.floor(micros / 60_000_000);
+  if (minute !== minuteCache.minute) minuteCache = { minute, prefix: minutePrefix(minute) };
+  const rest = micros - minute * 60_000_000;
   const second = Math.floor(rest / 1_000_000);
   const fraction = rest - second * 1_000_000;
+  return `${minuteCache.prefix}${pad2(second)}.${fraction < 100000 ? String(fraction).padStart(6, '0') : fraction}Z`;
+}
+
+let minuteCache = { minute: Number.NaN, prefix: '' };
+
+/** "YYYY-MM-DDTHH:MM:" of a minute since the epoch. */
+function minutePrefix(minute: number): string {
+  const days = Math.floor(minute / 1440);
+  const inDay = minute - days * 1440;
+  const [year, month, day] = civilFromDays(days);
+  if (year < 0 || year > 9999) throw onexError('ONEX_VALID_105', `The timestamp falls in year ${year}, outside 0000-9999.`);
   const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
-  const f = fraction < 100000 ? String(fraction).padStart(6, '0') : String(fraction);
-  return `${y}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${f}Z`;
+  return `${y}-${pad2(month)}-${pad2(day)}T${pad2(Math.floor(inDay / 60))}:${pad2(inDay % 60)}:`;
 }
 
 /** Now, with microsecond precision where the clock has it. */
