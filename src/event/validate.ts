@@ -215,21 +215,22 @@ function checkLimits(metadata: Record<string, unknown>, limits: EventLimits, iss
     issues.add('ONEX_VALID_104', shape.problem.path, `metadata is not JSON-serialisable: ${shape.problem.reason} at ${shape.problem.path}.`);
     return false;
   }
-  let total = 2; // braces
-  for (const [key, value] of Object.entries(metadata)) {
-    if (value === undefined) continue;
-    const size = jsonByteSize(value);
-    if (size === undefined) {
-      issues.add('ONEX_VALID_104', `${base}.${key}`, `${base}.${key} is not JSON-serialisable.`);
-      return false;
-    }
-    if (size > limits.maxValueBytes) {
-      issues.add('ONEX_VALID_105', `${base}.${key}`, `${base}.${key} is ${kb(size)} serialised, over the ${kb(limits.maxValueBytes)} limit.`);
-    }
-    total += size + Buffer.byteLength(JSON.stringify(key)) + 2;
+  const total = jsonByteSize(metadata);
+  if (total === undefined) {
+    issues.add('ONEX_VALID_104', base, `${base} is not JSON-serialisable.`);
+    return false;
   }
   if (total >= limits.maxMetadataBytes) {
     issues.add('ONEX_VALID_105', base, `metadata is ${kb(total)} serialised; it must stay under ${kb(limits.maxMetadataBytes)}.`);
+  }
+  // No single value can be over the per-value limit when the whole metadata is not: one serialisation suffices.
+  if (total > limits.maxValueBytes) {
+    for (const [key, value] of Object.entries(metadata)) {
+      const size = value === undefined ? 0 : (jsonByteSize(value) ?? 0);
+      if (size > limits.maxValueBytes) {
+        issues.add('ONEX_VALID_105', `${base}.${key}`, `${base}.${key} is ${kb(size)} serialised, over the ${kb(limits.maxValueBytes)} limit.`);
+      }
+    }
   }
   return true;
 }
