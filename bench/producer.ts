@@ -65,7 +65,7 @@ const warmEvents = makeEvents(WARMUP, 1);
 const events = makeEvents(EVENTS, 2);
 
 async function onexProducer(list: Array<Record<string, unknown>>, t: string): Promise<{ seconds: number; bytes: number }> {
-  const producer = new OnexProducer({ kafka, registry: registryUrl, topic: t, metricsRegistry: new Registry() });
+  const producer = new OnexProducer({ kafka: { brokers: brokers!, clientId: 'bench-onex' }, registry: registryUrl, topic: t, metricsRegistry: new Registry() });
   await producer.start();
   let bytes = 0;
   const t0 = performance.now();

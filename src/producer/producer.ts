@@ -1,17 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
-import { asOnexError, isOnexError, onexError, type OnexError } from '../errors/index.js';
-import { nowTimestamp, parseVersion, validateEvent, type SchemaVersion } from '../event/index.js';
-import { transformEvent } from '../schema/index.js';
+import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
+import type { SchemaVersion } from '../event/index.js';
 import { logger, type Logger } from '../telemetry/logger.js';
 import { Batcher, type Batch, type Lane, type PendingRecord } from './batcher.js';
 import { ProducerBuffer } from './buffer.js';
 import { compressionLabel, eventTypeLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
+import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, type Prepared, type PreparedRecord } from './prepare.js';
 import { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
-import { carriesError, flowKeyOf, traceparentOf } from './trace-context.js';
+import { activeTraceparent } from './trace-context.js';
 
 export type EmitResult =
   /** Kafka acknowledged the event (acks=all). */
@@ -21,22 +20,6 @@ export type EmitResult =
 
 /** Record framing next to value, key and headers: length, attributes, deltas, header names (an upper bound). */
 const RECORD_OVERHEAD = 64;
-const HEADER_EVENT_TYPE = 'onex-event-type';
-const HEADER_SCHEMA_VERSION = 'onex-schema-version';
-const HEADER_TRACEPARENT = 'traceparent';
-
-/** Versions that have the field, by field (an event of an older version must not carry it). */
-function since(version: SchemaVersion, minimum: string): boolean {
-  const v = parseVersion(version)!;
-  const m = parseVersion(minimum)!;
-  return v.major !== m.major ? v.major > m.major : v.minor >= m.minor;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n % 1_000_000 === 0 ? 0 : 2)} MB`;
-  if (n >= 1_000) return `${(n / 1_000).toFixed(n % 1_000 === 0 ? 0 : 1)} KB`;
-  return `${n} bytes`;
-}
 
 /** One accepted event on its way to Kafka: the record kafkajs sends, and how to tell the emitter the outcome. */
 class OutgoingEvent implements PendingRecord {
@@ -64,14 +47,6 @@ class OutgoingEvent implements PendingRecord {
   }
 }
 
-interface SampledOut {
-  readonly sampledOut: true;
-  readonly eventId: string;
-  readonly sampleRate: number;
-  readonly eventType: string;
-}
-type PrepareOutcome = OutgoingEvent | SampledOut;
-
 /**
  * The ONEX producer SDK: emit(event) fills event_id and timestamp, validates, samples, encodes (Avro, Confluent wire
  * format, writer schema registered once at start), checks the size, batches (two lanes: plain and LZ4) and sends
@@ -85,14 +60,13 @@ export class OnexProducer {
   readonly sampler: Sampler;
   readonly metrics: ProducerMetrics;
   private readonly codec: EventEncoder;
+  private readonly preparer: EventPreparer;
   private readonly sender: KafkaSender;
   private readonly buffer: ProducerBuffer;
   private readonly batcher: Batcher;
   private readonly log: Logger;
   private readonly onError: OnexProducerOptions['onError'];
   private readonly version: SchemaVersion;
-  private readonly writesSampleRate: boolean;
-  private readonly writesSchemaVersion: boolean;
   private readonly typeHeaders = new Map<string, Buffer>();
   private readonly versionHeader: Buffer;
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -104,12 +78,13 @@ export class OnexProducer {
   /** Emits waiting for buffer space; close() lets them in before it finishes. */
   private blocked = 0;
   private readonly blockedDone: Array<() => void> = [];
-
   private readonly failureListeners = new Set<(error: OnexError, event: object) => void>();
 
   constructor(options: OnexProducerOptions) {
     this.settings = parseProducerSettings(options);
-    const codec = options.codec ?? (options.registry ? new OnexEventCodec({ registry: typeof options.registry === 'string' ? registryFromUrl(options.registry) : options.registry }) : undefined);
+    const codec =
+      options.codec ??
+      (options.registry ? new OnexEventCodec({ registry: typeof options.registry === 'string' ? registryFromUrl(options.registry) : options.registry }) : undefined);
     if (!codec || typeof codec.encode !== 'function' || typeof codec.prepare !== 'function') {
       throw onexError('ONEX_RT_407', 'invalid producer option registry: a schema registry (client or URL) or a codec with prepare(version) and encode(event, version) is needed');
     }
@@ -119,11 +94,10 @@ export class OnexProducer {
     this.codec = codec;
     this.onError = options.onError;
     this.version = s.schemaVersion;
-    this.writesSampleRate = since(this.version, '1.2.0');
-    this.writesSchemaVersion = since(this.version, '1.1.0');
     this.versionHeader = Buffer.from(this.version);
     this.log = logger('producer');
     this.sampler = new Sampler(s.sampling);
+    this.preparer = new EventPreparer(s, (event, version) => codec.encode(event, version));
     this.metrics = new ProducerMetrics(options.metricsRegistry);
     this.buffer = new ProducerBuffer(s.buffer.maxBytes, s.buffer.blockTimeoutMs, (used) => this.metrics.setBuffered(used));
     this.batcher = new Batcher(s.batch, () => this.pump());
@@ -175,28 +149,13 @@ export class OnexProducer {
       if (this.state === 'closing' || this.state === 'closed') return this.failEarly(this.closedError(), event);
       return this.start().then(() => this.emit(event));
     }
-    let prepared: PrepareOutcome;
-    try {
-      prepared = this.prepare(event);
-    } catch (err) {
-      return this.failEarly(asOnexError(err, 'ONEX_EVENT_603'), event);
-    }
-    if ('sampledOut' in prepared) {
-      this.metrics.sampledOut.inc({ event_type: prepared.eventType });
-      return Promise.resolve({ status: 'sampled_out', eventId: prepared.eventId, sampleRate: prepared.sampleRate });
-    }
-    const outgoing = prepared;
-    return new Promise<EmitResult>((resolve, reject) => {
-      outgoing.resolve = resolve;
-      outgoing.reject = reject;
-      this.enqueue(outgoing, false);
-    });
+    return new Promise<EmitResult>((resolve, reject) => this.submit(event, resolve, reject));
   }
 
   /**
    * Fire and forget: emit() without waiting. Every failure still reaches the onError option (or the log when there
-   * is none), the 'failed' event and onex_events_failed_total. A caller that does not wait cannot be slowed down, so
-   * when the buffer is full the event fails at once with ONEX_EVENT_608 whatever the overflow policy: holding it
+   * is none), onFailure listeners and onex_events_failed_total. A caller that does not wait cannot be slowed down,
+   * so when the buffer is full the event fails at once with ONEX_EVENT_608 whatever the overflow policy: holding it
    * would make memory unbounded.
    */
   emitAndForget(event: object): void {
@@ -211,21 +170,10 @@ export class OnexProducer {
       );
       return;
     }
-    let prepared: PrepareOutcome;
-    try {
-      prepared = this.prepare(event);
-    } catch (err) {
-      this.reportDetached(asOnexError(err, 'ONEX_EVENT_603'), event);
-      return;
-    }
-    if ('sampledOut' in prepared) {
-      this.metrics.sampledOut.inc({ event_type: prepared.eventType });
-      return;
-    }
-    this.enqueue(prepared, true);
+    this.submit(event, undefined, undefined);
   }
 
-  /** Resolves when every event accepted before the call is acknowledged or failed. */
+  /** Resolves when every event emitted before the call is acknowledged or failed. */
   async flush(): Promise<void> {
     const seq = this.batcher.sealAll();
     if (seq <= this.settledSeq) return;
@@ -253,76 +201,49 @@ export class OnexProducer {
 
   // ---- the path of one event ----
 
-  private prepare(input: object): PrepareOutcome {
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-      throw onexError('ONEX_VALID_104', `an event must be an object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+  private submit(event: object, resolve: ((r: EmitResult) => void) | undefined, reject: ((e: OnexError) => void) | undefined): void {
+    let outcome: Prepared | OnexError;
+    try {
+      outcome = this.preparer.prepare(event, activeTraceparent());
+    } catch (err) {
+      outcome = asOnexError(err, 'ONEX_EVENT_603');
     }
-    let event: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-    if (event.event_id === undefined || event.event_id === null) event.event_id = randomUUID();
-    if (event.timestamp === undefined || event.timestamp === null) event.timestamp = nowTimestamp();
-    event = this.toWrittenVersion(event);
-
-    const mode = this.settings.validation;
-    const result = validateEvent(event, { mode });
-    const eventType = eventTypeLabel(event.event_type);
-    if (!result.valid) {
-      for (const e of result.errors) this.metrics.validationIssues.inc({ event_type: eventType, code: e.code });
-      this.log.warn({ event_id: event.event_id, violations: result.errors.map((e) => `${e.code} ${e.details?.path}: ${e.message}`) }, 'event violates the ONEX standard; sending it anyway (non-strict)');
-    }
-
-    const prior = typeof event.sample_rate === 'number' ? event.sample_rate : undefined;
-    const decision = this.sampler.decide({
-      eventType: String(event.event_type),
-      flowKey: flowKeyOf(event),
-      eventId: String(event.event_id),
-      hasError: carriesError(event),
-      priorRate: prior,
-    });
-    if (!decision.keep) return { sampledOut: true, eventId: String(event.event_id), sampleRate: decision.rate, eventType };
-    if (this.writesSampleRate && (decision.rate !== 1 || prior !== undefined)) event.sample_rate = decision.rate;
-
-    const value = this.codec.encode(event, this.version);
-    const eventId = String(event.event_id);
-    const keyText = typeof event.correlation_id === 'string' && event.correlation_id !== '' ? event.correlation_id : eventId;
-    const key = Buffer.from(keyText, 'utf8');
-    const headers: Record<string, Buffer> = {
-      [HEADER_EVENT_TYPE]: this.typeHeader(String(event.event_type)),
-      [HEADER_SCHEMA_VERSION]: this.versionHeader,
-    };
-    const traceparent = traceparentOf(event);
-    let headerBytes = HEADER_EVENT_TYPE.length + headers[HEADER_EVENT_TYPE]!.length + HEADER_SCHEMA_VERSION.length + this.versionHeader.length;
-    if (traceparent) {
-      headers[HEADER_TRACEPARENT] = Buffer.from(traceparent, 'latin1');
-      headerBytes += HEADER_TRACEPARENT.length + traceparent.length;
-    }
-    const size = value.length + key.length + headerBytes;
-    const limit = this.settings.maxEventBytes;
-    if (size > limit) {
-      throw onexError('ONEX_EVENT_602', `event ${eventId} is ${formatBytes(size)} (${size} bytes) encoded, over the ${formatBytes(limit)} (${limit} bytes) limit; split its metadata or store the payload elsewhere and reference it`, {
-        details: { eventId, sizeBytes: size, limitBytes: limit, eventType },
-      });
-    }
-    const lane: Lane = this.settings.compression.enabled && value.length > this.settings.compression.thresholdBytes ? 'lz4' : 'plain';
-    this.metrics.recordSize(lane, value.length);
-    return new OutgoingEvent(key, keyText, value, headers, size + RECORD_OVERHEAD, eventType, eventId, decision.rate, lane, input, this.settled);
+    this.handle(outcome, event, resolve, reject);
   }
 
-  /** Fills schema_version with the written version, or converts an event written against another version. */
-  private toWrittenVersion(event: Record<string, unknown>): Record<string, unknown> {
-    const declared = event.schema_version;
-    if (declared === undefined || declared === null) {
-      if (this.writesSchemaVersion) event.schema_version = this.version;
-      return event;
+  /** Where a prepared event (or its failure) goes: counted, then refused, dropped by sampling, or accepted. */
+  private handle(outcome: Prepared | OnexError, input: object, resolve: ((r: EmitResult) => void) | undefined, reject: ((e: OnexError) => void) | undefined): void {
+    if (outcome instanceof OnexError) {
+      const label = eventTypeLabel((input as { event_type?: unknown } | null)?.event_type);
+      this.failed(outcome, label, input);
+      if (reject) reject(outcome);
+      else this.reportDetached(outcome, input, false);
+      return;
     }
-    if (declared === this.version || typeof declared !== 'string') return event; // else validation names the problem
-    const d = parseVersion(declared);
-    const w = parseVersion(this.version)!;
-    if (!d || (d.major === w.major && d.minor === w.minor)) return event;
-    try {
-      return { ...(transformEvent(event, this.version) as unknown as Record<string, unknown>) };
-    } catch (err) {
-      throw asOnexError(err, 'ONEX_SCHEMA_702', `event ${String(event.event_id)} is schema ${declared} and could not be converted to ${this.version}, the version this producer writes: ${(err as Error).message}`);
+    const prepared = outcome;
+    if (prepared.issues) {
+      for (const i of prepared.issues) this.metrics.validationIssues.inc({ event_type: prepared.typeLabel, code: i.code });
+      this.log.warn({ event_id: prepared.eventId, violations: prepared.issues.map((i) => `${i.code} ${i.path}: ${i.message}`) }, 'event violates the ONEX standard; sending it anyway (non-strict)');
     }
+    if (prepared.kind === 'sampled_out') {
+      this.metrics.sampledOut.inc({ event_type: prepared.typeLabel });
+      resolve?.({ status: 'sampled_out', eventId: prepared.eventId, sampleRate: prepared.sampleRate });
+      return;
+    }
+    const outgoing = this.toOutgoing(prepared, input);
+    outgoing.resolve = resolve;
+    outgoing.reject = reject;
+    this.enqueue(outgoing, resolve === undefined);
+  }
+
+  private toOutgoing(p: PreparedRecord, input: object): OutgoingEvent {
+    const headers: Record<string, Buffer> = {
+      [HEADER_EVENT_TYPE]: this.typeHeader(p.eventType),
+      [HEADER_SCHEMA_VERSION]: this.versionHeader,
+    };
+    if (p.traceparent) headers[HEADER_TRACEPARENT] = Buffer.from(p.traceparent, 'latin1');
+    this.metrics.recordSize(p.lane, p.value.length);
+    return new OutgoingEvent(Buffer.from(p.keyText, 'utf8'), p.keyText, p.value, headers, p.size + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);
   }
 
   private typeHeader(eventType: string): Buffer {

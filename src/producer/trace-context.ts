@@ -12,11 +12,15 @@ const SPAN_ID = /^[0-9a-f]{16}$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
-export function traceparentOf(event: Record<string, unknown>): string | undefined {
+/** The caller's active OpenTelemetry span as a traceparent; read on the caller's thread, at emit() time. */
+export function activeTraceparent(): string | undefined {
   const active = trace.getSpanContext(context.active());
-  if (active && isSpanContextValid(active)) {
-    return `00-${active.traceId}-${active.spanId}-${(active.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
-  }
+  if (!active || !isSpanContextValid(active)) return undefined;
+  return `00-${active.traceId}-${active.spanId}-${(active.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** The trace the event itself names, as a traceparent. */
+export function traceparentOf(event: Record<string, unknown>): string | undefined {
   const t = event.trace as { trace_id?: unknown; span_id?: unknown; trace_flags?: unknown } | null | undefined;
   const traceId = (t && typeof t === 'object' ? t.trace_id : event.trace_id) as unknown;
   if (typeof traceId !== 'string' || !TRACE_ID.test(traceId) || traceId === ZERO_TRACE) return undefined;
