@@ -143,14 +143,16 @@ export function createWorker(options: WorkerOptions): Worker {
     const beat = () => heartbeat().catch((e: unknown) => void (heartbeatError ??= e));
     const timer = setInterval(beat, o.heartbeatIntervalMs);
     timer.unref();
+    // During a rebalance a record in backoff is given back rather than retried: its partition may be moving.
+    const mustYield = () => isStopping() || heartbeatError !== undefined;
     const control: ProcessControl = {
-      heartbeat: async () => {
-        await heartbeat();
-      },
-      stopping: isStopping,
+      // A handler's heartbeat never throws into the handler (that would count as a handler failure); a rebalance it
+      // meets ends the batch at the next record instead.
+      heartbeat: beat,
+      stopping: mustYield,
       wait: async (ms) => {
         const until = Date.now() + ms;
-        while (!isStopping()) {
+        while (!mustYield()) {
           const left = until - Date.now();
           if (left <= 0) return true;
           await Promise.race([sleep(Math.min(left, o.heartbeatIntervalMs)), stopSignal]);
