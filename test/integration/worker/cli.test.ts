@@ -74,6 +74,28 @@ describe('onex consume', () => {
     expect(rest.every((e) => e.schema_version === '1.3.0')).toBe(true);
   });
 
+  it('SIGINT stops it cleanly: exit 0, and the group has committed exactly what was printed', async () => {
+    const topic = uniqueTopic('cli-consume-int');
+    await createTopic(p, topic);
+    await produceEvents(p, topic, 20);
+    const group = `g-${topic}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'consume', '--topic', topic, '--group', group, '--from-beginning'], {
+      cwd: REPO_ROOT,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.resume();
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await waitFor('all 20 printed', () => stdout.split('\n').filter(Boolean).length >= 20, 60_000, 50);
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(20);
+    expect(await committedTotal(p, group, topic)).toBe(20);
+  });
+
   it('without a schema registry it fails with one ONEX line', async () => {
     const { SCHEMA_REGISTRY_URL: _, ...rest } = env();
     const r = await runOnex(['consume', '--topic', 'x', '--group', 'g', '--max', '1'], { env: rest });
