@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 
 declare module 'vitest' {
@@ -21,4 +22,34 @@ export function kafkaBrokers(): string[] {
 export function uniqueTopic(prefix: string): string {
   const worker = process.env.VITEST_POOL_ID ?? '0';
   return `t.${prefix}.${worker}.${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Reads `count` messages of a topic from the beginning with a fresh consumer group, in the order each partition
+ * holds them, then leaves the group. Fails if they do not all arrive within timeoutMs.
+ */
+export async function consumeMessages(kafka: Kafka, topic: string, count: number, timeoutMs = 120_000): Promise<KafkaMessage[]> {
+  const messages: KafkaMessage[] = [];
+  const consumer = kafka.consumer({ groupId: `${topic}.reader.${randomBytes(3).toString('hex')}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${messages.length} of ${count} messages of ${topic} arrived within ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            messages.push(...batch.messages);
+            if (messages.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
 }

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
-import { SCHEMA_VERSIONS, type SchemaVersion } from '../../event/index.js';
+import { SCHEMA_VERSIONS } from '../../event/index.js';
 import { setLogLevel } from '../../telemetry/index.js';
-import { DevSession } from '../dev/session.js';
+import { DevSession, type DevOptions } from '../dev/session.js';
 import { createDevView } from '../dev/view.js';
 import { parsePositiveInt } from './kafka.js';
 
@@ -18,15 +18,7 @@ function parseCount(value: string): number {
   return n;
 }
 
-interface DevFlags {
-  duration?: number;
-  rate: number;
-  registryPort: number;
-  metricsPort: number;
-  targetVersion: SchemaVersion;
-  largeEvery: number;
-  poisonEvery: number;
-}
+type DevFlags = Omit<DevOptions, 'say'> & { duration?: number };
 
 /**
  * `onex dev`: the whole pipeline on embedded defaults, with a live view. Ctrl-C (or --duration) stops everything in

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnexEventCodec, readWireFormat, registryFromUrl } from '../../../src/codec/index.js';
 import { createKafka, ensureTopics } from '../../../src/kafka/index.js';
 import { SCHEMA_VERSIONS, transformEvent } from '../../../src/schema/index.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
+import { consumeMessages, kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
 
 describe('events of every version through the real registry and broker', () => {
@@ -39,19 +39,7 @@ describe('events of every version through the real registry and broker', () => {
     });
     await producer.disconnect();
 
-    const values: Buffer[] = [];
-    const consumer = kafka.consumer({ groupId: `${topic}.g` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          values.push(message.value!);
-          if (values.length === SCHEMA_VERSIONS.length) resolve();
-        },
-      }).catch(reject);
-    });
-    await consumer.disconnect();
+    const values = (await consumeMessages(kafka, topic, SCHEMA_VERSIONS.length)).map((m) => m.value!);
 
     // A second codec has no cache: it learns every writer schema from the registry by id.
     const reader = new OnexEventCodec({ registry: registryFromUrl(registry.url) });

@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics } from '../../../src/kafka/index.js';
 import { runKafkaJavaTool } from '../../support/java-tools.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
+import { consumeMessages, kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 import { fetchRecordBatchHeaders } from '../../support/record-batches.js';
 
 const { CompressionTypes } = kafkajs;
@@ -62,21 +62,7 @@ describe("our LZ4 is Kafka's LZ4", () => {
     // Real batching: the Java producer packed several records into at least one LZ4 batch.
     expect(Math.max(...batches.map((b) => b.recordCount))).toBeGreaterThan(1);
 
-    const received: string[] = [];
-    const consumer = kafka.consumer({ groupId: `${topic}.g` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            received.push(message.value!.toString());
-            if (received.length >= sent.length) resolve();
-          },
-        })
-        .catch(reject);
-    });
-    await consumer.disconnect();
+    const received = (await consumeMessages(kafka, topic, sent.length)).map((m) => m.value!.toString());
     expect(received).toEqual(sent);
   });
 });

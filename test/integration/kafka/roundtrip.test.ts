@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics } from '../../../src/kafka/index.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
+import { consumeMessages, kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -41,26 +41,13 @@ describe('a real broker carries records both ways', () => {
     const seen = new Set<number>();
     const lastByKey = new Map<string, number>();
     let outOfOrder = 0;
-    const consumer = kafka.consumer({ groupId: `${topic}.g` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) {
-              const { n } = JSON.parse(m.value!.toString()) as { n: number };
-              const key = m.key!.toString();
-              if ((lastByKey.get(key) ?? -1) > n) outOfOrder++;
-              lastByKey.set(key, n);
-              seen.add(n);
-            }
-            if (seen.size >= total) resolve();
-          },
-        })
-        .catch(reject);
-    });
-    await consumer.disconnect();
+    for (const m of await consumeMessages(kafka, topic, total)) {
+      const { n } = JSON.parse(m.value!.toString()) as { n: number };
+      const key = m.key!.toString();
+      if ((lastByKey.get(key) ?? -1) > n) outOfOrder++;
+      lastByKey.set(key, n);
+      seen.add(n);
+    }
 
     expect(seen.size).toBe(total);
     expect(Math.min(...seen)).toBe(0);
