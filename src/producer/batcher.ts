@@ -6,13 +6,20 @@ import type { OnexError } from '../errors/index.js';
  */
 export type Lane = 'plain' | 'lz4';
 
-/** One encoded event waiting for Kafka. */
-export interface PendingRecord {
+/** What kafkajs gets for one record: only these fields, because kafkajs copies each message object it encodes. */
+export interface KafkaMessage {
   readonly key: Buffer;
-  /** The key as text: correlation id, else event id. */
-  readonly keyText: string;
   readonly value: Buffer;
   readonly headers: Record<string, Buffer>;
+  /** Kafka's murmur2 of the key, computed once (see partitioner.ts). */
+  readonly keyHash: number;
+}
+
+/** One encoded event waiting for Kafka. */
+export interface PendingRecord {
+  readonly message: KafkaMessage;
+  /** The key as text: correlation id, else event id. */
+  readonly keyText: string;
   /** What the record costs in the buffer and in a batch: value, key, headers and the record framing. */
   readonly bytes: number;
   /** Bounded metric label: a known event type or 'other'. */

@@ -3,13 +3,14 @@ import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
 import type { SchemaVersion } from '../event/index.js';
 import { logger, type Logger } from '../telemetry/logger.js';
-import { Batcher, type Batch, type Lane, type PendingRecord } from './batcher.js';
+import { Batcher, type Batch, type KafkaMessage, type Lane, type PendingRecord } from './batcher.js';
 import { ProducerBuffer } from './buffer.js';
 import { compressionLabel, eventTypeLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
 import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, type Prepared, type PreparedRecord } from './prepare.js';
 import { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
+import { murmur2 } from './partitioner.js';
 import { activeTraceparent } from './trace-context.js';
 
 export type EmitResult =
@@ -27,11 +28,13 @@ class OutgoingEvent implements PendingRecord {
   resolve: ((result: EmitResult) => void) | undefined;
   reject: ((error: OnexError) => void) | undefined;
 
+  readonly message: KafkaMessage;
+
   constructor(
-    readonly key: Buffer,
+    key: Buffer,
     readonly keyText: string,
-    readonly value: Buffer,
-    readonly headers: Record<string, Buffer>,
+    value: Buffer,
+    headers: Record<string, Buffer>,
     readonly bytes: number,
     readonly eventType: string,
     readonly eventId: string,
@@ -40,7 +43,9 @@ class OutgoingEvent implements PendingRecord {
     /** The caller's object, for failure reports. */
     readonly input: object,
     private readonly onSettled: (event: OutgoingEvent, error: OnexError | undefined) => void,
-  ) {}
+  ) {
+    this.message = { key, value, headers, keyHash: murmur2(key) };
+  }
 
   settle(error: OnexError | undefined): void {
     this.onSettled(this, error);

@@ -3,8 +3,9 @@ import { onexError, type OnexError } from '../errors/index.js';
 import { parseKafkaConfig, registerLz4Codec, toKafkaJsConfig, type KafkaConfigInput } from '../kafka/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Batch, PendingRecord } from './batcher.js';
+import { KeyHashPartitioner } from './partitioner.js';
 
-const { CompressionTypes, Kafka: KafkaClient, Partitioners } = kafkajs;
+const { CompressionTypes, Kafka: KafkaClient } = kafkajs;
 
 const LIMITED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
@@ -119,8 +120,8 @@ export class KafkaSender {
         const t0 = performance.now();
         try {
           const producer = await this.ensureProducer();
-          // PendingRecord has the fields of a kafkajs message (key, value, headers); no copy per record.
-          await producer.send({ topic: this.options.topic, acks: -1, timeout: this.options.ackTimeoutMs, compression, messages: records });
+          const messages = records.map((r) => r.message);
+          await producer.send({ topic: this.options.topic, acks: -1, timeout: this.options.ackTimeoutMs, compression, messages });
           let bytes = 0;
           for (const r of records) bytes += r.bytes;
           report.sent(batch, records.length, bytes, (performance.now() - t0) / 1000);
@@ -174,7 +175,7 @@ export class KafkaSender {
         idempotent: true,
         retry: KAFKAJS_RETRY,
         // Murmur2 of the key, as the Java client: a flow lands on the same partition whichever client wrote it.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyHashPartitioner,
       });
       try {
         await p.connect();

@@ -4,7 +4,7 @@ import { Batcher, type Batch, type Lane, type PendingRecord } from '../../../src
 let n = 0;
 function rec(key: string, bytes = 100): PendingRecord {
   n++;
-  return { key: Buffer.from(key), keyText: key, value: Buffer.alloc(0), headers: {}, bytes, eventType: 'NODE_START', eventId: `e${n}`, acceptedAt: Date.now(), settle: () => undefined };
+  return { message: { key: Buffer.from(key), value: Buffer.alloc(0), headers: {}, keyHash: 0 }, keyText: key, bytes, eventType: 'NODE_START', eventId: `e${n}`, acceptedAt: Date.now(), settle: () => undefined };
 }
 function drain(b: Batcher): Batch[] {
   const out: Batch[] = [];
