@@ -77,6 +77,7 @@ const optionsSchema = z.object({
     multiplier: z.number().min(1),
     maxBackoffMs: z.number().int().min(0),
     jitter: z.number().min(0).max(1),
+    outageCodes: z.array(z.string().regex(/^ONEX_[A-Z]+_\d{3}$/, 'an ONEX code such as ONEX_REG_206')),
   }),
   deadLetterPartitions: positiveInt,
   deprecatedVersions: z.array(z.enum(SCHEMA_VERSIONS as [SchemaVersion, ...SchemaVersion[]])),

@@ -151,7 +151,9 @@ export class RecordProcessor {
         const error = classifyFailure(stage, thrown);
         o.metrics.recordError(stage, error.code);
         if (shouldRetry(o.retry, error, attempts)) {
-          o.log.debug({ code: error.code, stage, attempts, topic: record.topic, partition: record.partition, offset: record.offset }, 'retrying a failed record');
+          const where = { code: error.code, stage, attempts, topic: record.topic, partition: record.partition, offset: record.offset };
+          if (o.retry.outageCodes.includes(error.code)) o.log.warn(where, `waiting for a dependency: ${error.message}`);
+          else o.log.debug(where, 'retrying a failed record');
           if (!(await control.wait(backoffDelay(o.retry, attempts + 1)))) return { status: 'interrupted', attempts };
           continue;
         }

@@ -17,6 +17,12 @@ export interface RetryPolicy {
   maxBackoffMs: number;
   /** 0..1: each delay is shortened by up to this fraction at random, so that workers do not retry in lockstep. */
   jitter: number;
+  /**
+   * Codes that say a dependency of the worker is down (the schema registry, the network), not that the record is bad.
+   * These are retried without the maxAttempts bound, at maxBackoffMs at most, until they clear or the worker stops:
+   * dead-lettering them would move every record of an outage into the dead-letter topic.
+   */
+  outageCodes: readonly string[];
 }
 
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
@@ -25,6 +31,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   multiplier: 2,
   maxBackoffMs: 5_000,
   jitter: 0.2,
+  outageCodes: Object.freeze(['ONEX_REG_206', 'ONEX_SYS_902']),
 });
 
 /** The delay before attempt `nextAttempt` (2 = the first retry). */
@@ -36,6 +43,7 @@ export function backoffDelay(policy: RetryPolicy, nextAttempt: number, random: (
 
 /** Whether a failure after `attempts` attempts deserves another one. */
 export function shouldRetry(policy: RetryPolicy, error: OnexError, attempts: number): boolean {
+  if (policy.outageCodes.includes(error.code)) return true;
   return error.retriable && attempts < policy.maxAttempts;
 }
 

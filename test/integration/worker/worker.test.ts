@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onexError, SCHEMA_VERSIONS, type AnyOnexEvent, type SchemaVersion } from '../../../src/event/index.js';
 import { createWorker, DLQ_HEADERS, headerText, readDeadLetterHeaders, redriveDeadLetters, type HandlerContext, type Worker, type WorkerOptions } from '../../../src/worker/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { committedTotal, createTopic, encoded, poisonRecords, produce, produceEvents, readTopic, startPipeline, waitFor, type Pipeline } from './pipeline.js';
+import { OnexEventCodec, registryFromUrl } from '../../../src/codec/index.js';
+import { freePort } from '../../../src/kafka/index.js';
+import { createRegistryServer, MemoryStore } from '../../../src/registry/index.js';
+import { committedTotal, createTopic, encoded, eventOf, poisonRecords, produce, produceEvents, readTopic, startPipeline, waitFor, type Pipeline } from './pipeline.js';
 
 let p: Pipeline;
 const running: Worker[] = [];
@@ -343,5 +346,49 @@ describe('stream worker on a real broker and registry', () => {
     expect(own).toEqual([start.id]);
     expect((await w.metrics.unknownTypes.get()).values[0]?.value).toBe(1);
     expect(w.stats()).toMatchObject({ handled: 2, deadLettered: 0 });
+  });
+
+  it('waits out a schema registry outage instead of dead-lettering every record, then handles them all', async () => {
+    const topic = uniqueTopic('worker-outage');
+    await createTopic(p, topic);
+    await createTopic(p, `${topic}.dlq`);
+    const port = await freePort();
+    const serve = async () => {
+      const server = createRegistryServer({ store: new MemoryStore() });
+      const url = await server.listen(port, '127.0.0.1');
+      // A fresh store gives the first schema registered id 1 again, so records written before the outage decode after it.
+      const id = await new OnexEventCodec({ registry: registryFromUrl(url) }).prepare('1.1.0');
+      return { server, url, id };
+    };
+    const first = await serve();
+    const writer = new OnexEventCodec({ registry: registryFromUrl(first.url) });
+    await writer.prepare('1.1.0');
+    const events = Array.from({ length: 5 }, () => eventOf('1.1.0'));
+    await first.server.close();
+    await produce(p, topic, events.map((e) => ({ key: e.correlation_id as string, value: writer.encode(e, '1.1.0') })));
+
+    const handled: string[] = [];
+    const w = worker({
+      groupId: `g-${topic}`,
+      topics: topic,
+      decoder: new OnexEventCodec({ registry: registryFromUrl(first.url, { retries: 0, timeoutMs: 1_000 }) }),
+      retry: { maxAttempts: 2, initialBackoffMs: 50, maxBackoffMs: 200 },
+      handlers: { '*': (e) => void handled.push(e.event_id) },
+    });
+    await w.start();
+    await waitFor('several failed attempts', async () => ((await w.metrics.errors.get()).values.find((v) => v.labels.code === 'ONEX_REG_206')?.value ?? 0) >= 4);
+    expect(handled).toEqual([]);
+    const second = await serve();
+    try {
+      expect(second.id).toBe(first.id);
+      await waitFor('all 5 handled after the registry came back', () => handled.length >= 5);
+    } finally {
+      await w.stop();
+      await second.server.close();
+    }
+    expect(handled).toEqual(events.map((e) => e.event_id));
+    expect(w.stats().deadLettered).toBe(0);
+    const [dlq] = await p.admin.fetchTopicOffsets(`${topic}.dlq`);
+    expect(dlq?.high).toBe('0');
   });
 });

@@ -107,6 +107,29 @@ describe('RecordProcessor: one record through decode, validate, route, handle', 
     expect(handled).toEqual([ev.event_id]);
   });
 
+  it('waits out a registry outage longer than maxAttempts instead of dead-lettering the record', async () => {
+    const handled: string[] = [];
+    const r = rig({ '*': (e) => void handled.push(e.event_id) }, { retry: { maxAttempts: 3, initialBackoffMs: 100, maxBackoffMs: 400 } });
+    const ev = eventV2();
+    r.decoder.transient.set(ev.event_id as string, { code: 'ONEX_REG_206', times: 6 });
+    const control = new FakeControl();
+    const out = await r.processor.process(record(encodeFake(ev)), control);
+    expect(out).toMatchObject({ status: 'handled', attempts: 7 });
+    expect(control.waits).toEqual([100, 200, 400, 400, 400, 400]);
+    expect(r.sink.sent).toHaveLength(0);
+    expect(handled).toEqual([ev.event_id]);
+  });
+
+  it('gives a record back uncommitted when the worker stops during an outage', async () => {
+    const r = rig({ '*': () => undefined });
+    const ev = eventV2();
+    r.decoder.transient.set(ev.event_id as string, { code: 'ONEX_REG_206', times: 1_000 });
+    const control = new FakeControl();
+    control.stopAfterWaits = 5;
+    expect(await r.processor.process(record(encodeFake(ev)), control)).toEqual({ status: 'interrupted', attempts: 5 });
+    expect(r.sink.sent).toHaveLength(0);
+  });
+
   it('strict validation: an invalid event is dead-lettered with its ONEX_VALID code, not retried', async () => {
     let ran = false;
     const r = rig({ '*': () => void (ran = true) });

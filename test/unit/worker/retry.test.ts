@@ -25,6 +25,12 @@ describe('retry policy', () => {
     expect(shouldRetry({ ...policy, maxAttempts: 1 }, retriable, 1)).toBe(false);
   });
 
+  it('retries outage codes (the registry or the network is down) beyond maxAttempts: the record is not at fault', () => {
+    const outage = onexError('ONEX_REG_206', 'registry unreachable');
+    expect(shouldRetry({ ...policy, maxAttempts: 3 }, outage, 50)).toBe(true);
+    expect(shouldRetry({ ...policy, maxAttempts: 3, outageCodes: [] }, outage, 3)).toBe(false);
+  });
+
   it('gives every failure an ONEX code: a plain handler exception is ONEX_EVENT_610, an OnexError keeps its code', () => {
     const plain = classifyFailure('handle', new TypeError('boom'));
     expect(plain.code).toBe('ONEX_EVENT_610');
