@@ -1,21 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/index.js';
 import { runOnex } from '../../support/cli.js';
 import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
-import { consumeAll, decoderFor, recordCount } from './helpers.js';
+import { consumeAll, decoderFor, recordCount, useTestRegistry } from './helpers.js';
 
 describe('onex produce', () => {
-  let registry: TestRegistry;
-  beforeAll(async () => {
-    registry = await startTestRegistry();
-  });
-  afterAll(() => registry.stop());
+  const registryUrl = useTestRegistry();
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'produce-cli-test' });
 
   it('writes --count valid events of the given versions and prints one JSON summary line', async () => {
     const topic = uniqueTopic('produce-cli');
-    const r = await runOnex(['produce', '--topic', topic, '--count', '3000', '--versions', '1.0.0,2.0.0', '--kafka', kafkaBrokers().join(','), '--registry', registry.url]);
+    const r = await runOnex(['produce', '--topic', topic, '--count', '3000', '--versions', '1.0.0,2.0.0', '--kafka', kafkaBrokers().join(','), '--registry', registryUrl()]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -26,7 +21,7 @@ describe('onex produce', () => {
     expect(summary.events_per_second).toBeGreaterThan(0);
 
     expect(await recordCount(kafka, topic)).toBe(3000);
-    const decode = decoderFor(registry.url);
+    const decode = decoderFor(registryUrl());
     const records = await consumeAll(kafka, topic);
     const versions = new Map<string, number>();
     const flows = new Map<string, number>();
@@ -42,7 +37,7 @@ describe('onex produce', () => {
 
   it('samples with --sample-rate, keeping every failure, and accounts for every event', async () => {
     const topic = uniqueTopic('produce-cli-sampled');
-    const r = await runOnex(['produce', '--topic', topic, '--count', '2000', '--sample-rate', '0.3', '--event-types', 'NODE_START,NODE_FAILURE', '--kafka', kafkaBrokers().join(','), '--registry', registry.url]);
+    const r = await runOnex(['produce', '--topic', topic, '--count', '2000', '--sample-rate', '0.3', '--event-types', 'NODE_START,NODE_FAILURE', '--kafka', kafkaBrokers().join(','), '--registry', registryUrl()]);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, number>;
     expect(summary.sent! + summary.sampled_out!).toBe(2000);
@@ -54,7 +49,7 @@ describe('onex produce', () => {
     const r = await runOnex(['produce', '--versions', '1.0.0,9.9.9']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^ONEX_CLI_300: .*9\.9\.9/);
-    const s = await runOnex(['produce', '--sample-rate', '0.5', '--versions', '1.1.0', '--kafka', kafkaBrokers().join(','), '--registry', registry.url]);
+    const s = await runOnex(['produce', '--sample-rate', '0.5', '--versions', '1.1.0', '--kafka', kafkaBrokers().join(','), '--registry', registryUrl()]);
     expect(s.code).toBe(1);
     expect(s.stderr.trim().split('\n').pop()).toMatch(/^ONEX_CLI_300: --sample-rate needs versions that record the rate/);
   });

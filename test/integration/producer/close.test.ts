@@ -1,26 +1,21 @@
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isOnexError } from '../../../src/errors/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
 import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
-import { consumeAll, createTopic, decoderFor } from './helpers.js';
+import { consumeAll, createTopic, decoderFor, useTestRegistry } from './helpers.js';
 
 describe('close() right after emit() on a real broker', () => {
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'producer-close' });
-  let registry: TestRegistry;
-  beforeAll(async () => {
-    registry = await startTestRegistry();
-  });
-  afterAll(() => registry.stop());
+  const registryUrl = useTestRegistry();
 
   it('delivers every event emitted before close(), awaited or fire-and-forget, and refuses later ones with ONEX_EVENT_609', async () => {
     const topic = uniqueTopic('producer-close');
     await createTopic(kafka, topic, 3);
     // A long linger: without close() sealing the open batches, nothing would be sent for a minute.
-    const producer = new OnexProducer({ kafka, registry: registry.url, topic, batch: { lingerMs: 60_000 }, metricsRegistry: new Registry() });
+    const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, batch: { lingerMs: 60_000 }, metricsRegistry: new Registry() });
     await producer.start();
     const g = new SyntheticEvents({ versions: ['1.3.0'], sizeBytes: 600, seed: 7 });
     const ids = new Set<string>();
@@ -41,7 +36,7 @@ describe('close() right after emit() on a real broker', () => {
     const late = await producer.emit(g.next().event).catch((e: unknown) => e);
     expect(isOnexError(late, 'ONEX_EVENT_609')).toBe(true);
 
-    const decode = decoderFor(registry.url);
+    const decode = decoderFor(registryUrl());
     const records = await consumeAll(kafka, topic);
     expect(records).toHaveLength(ids.size);
     const got = new Set<string>();

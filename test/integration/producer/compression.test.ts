@@ -1,12 +1,11 @@
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isOnexError } from '../../../src/errors/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 import { fetchRecordBatchHeaders } from '../../support/record-batches.js';
-import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
-import { consumeAll, createTopic, decoderFor, recordCount } from './helpers.js';
+import { consumeAll, createTopic, decoderFor, recordCount, useTestRegistry } from './helpers.js';
 
 /** Metadata of about `bytes` in values under the 100 KB per-value limit, with text that compresses like real text. */
 function bulkyMetadata(bytes: number, tag: string): Record<string, unknown> {
@@ -31,16 +30,12 @@ const event = (metadata: Record<string, unknown>, correlation: string) => ({
 
 describe('OnexProducer sizes on a real broker', () => {
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'producer-sizes' });
-  let registry: TestRegistry;
-  beforeAll(async () => {
-    registry = await startTestRegistry();
-  });
-  afterAll(() => registry.stop());
+  const registryUrl = useTestRegistry();
 
   it('writes events over 10 KB in LZ4 record batches and smaller ones uncompressed, as the broker stores them', async () => {
     const topic = uniqueTopic('producer-lz4');
     await createTopic(kafka, topic, 1);
-    const producer = new OnexProducer({ kafka, registry: registry.url, topic, metricsRegistry: new Registry() });
+    const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, metricsRegistry: new Registry() });
     const small = Array.from({ length: 40 }, (_, i) => event({ input_state: { i } }, `small-${i}`));
     const large = Array.from({ length: 6 }, (_, i) => event(bulkyMetadata(30_000 + i * 10_000, `large-${i}`), `large-${i}`));
     // Interleaved, so both lanes are busy at once.
@@ -56,7 +51,7 @@ describe('OnexProducer sizes on a real broker', () => {
     expect(batches.every((b) => b.compression === 'lz4' || b.compression === 'none')).toBe(true);
 
     // And they read back whole: every large event's metadata survives LZ4 and Avro.
-    const decode = decoderFor(registry.url);
+    const decode = decoderFor(registryUrl());
     const records = await consumeAll(kafka, topic);
     const decoded = await Promise.all(records.map((r) => decode(r.value, '1.3.0')));
     for (const l of large) {
@@ -68,7 +63,7 @@ describe('OnexProducer sizes on a real broker', () => {
   it('rejects an event over the 1 MB default limit with ONEX_EVENT_602, and delivers one just under it', async () => {
     const topic = uniqueTopic('producer-limit');
     await createTopic(kafka, topic, 1);
-    const producer = new OnexProducer({ kafka, registry: registry.url, topic, metricsRegistry: new Registry() });
+    const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, metricsRegistry: new Registry() });
     // 1.03 MB of metadata: under the protocol's 1 MiB metadata limit (validation passes) but over the 1 MB hard limit.
     const err = await producer.emit(event(bulkyMetadata(1_030_000, 'too-big'), 'too-big')).catch((e: unknown) => e);
     expect(isOnexError(err, 'ONEX_EVENT_602')).toBe(true);
@@ -87,7 +82,7 @@ describe('OnexProducer sizes on a real broker', () => {
     await createTopic(kafka, topic, 1);
     const producer = new OnexProducer({
       kafka,
-      registry: registry.url,
+      registry: registryUrl(),
       topic,
       maxEventBytes: 50_000,
       compression: { thresholdBytes: 1_000 },

@@ -1,11 +1,12 @@
 import type { IHeaders, Kafka } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
 import { OnexEventCodec, registryFromUrl } from '../../../src/codec/index.js';
 import type { SchemaVersion } from '../../../src/event/index.js';
 import { ensureTopics } from '../../../src/kafka/index.js';
+import { consumeMessages } from '../../support/kafka.js';
+import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
 
 export interface ConsumedRecord {
-  partition: number;
-  offset: string;
   key: string | undefined;
   value: Buffer;
   headers: Record<string, string>;
@@ -42,32 +43,21 @@ function headerText(headers: IHeaders | undefined): Record<string, string> {
 /** Reads every record of the topic (as many as its watermarks say) through a fresh consumer group. */
 export async function consumeAll(kafka: Kafka, topic: string, timeoutMs = 120_000): Promise<ConsumedRecord[]> {
   const expected = await recordCount(kafka, topic);
-  const records: ConsumedRecord[] = [];
-  if (expected === 0) return records;
-  const consumer = kafka.consumer({ groupId: `${topic}.reader.${Date.now()}`, maxBytes: 50 * 1024 * 1024 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${records.length} of ${expected} records of ${topic} in ${timeoutMs} ms`)), timeoutMs);
-      consumer
-        .run({
-          eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) {
-              records.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString(), value: m.value!, headers: headerText(m.headers) });
-            }
-            if (records.length >= expected) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
+  if (expected === 0) return [];
+  const messages = await consumeMessages(kafka, topic, expected, timeoutMs);
+  return messages.map((m) => ({ key: m.key?.toString(), value: m.value!, headers: headerText(m.headers) }));
+}
+
+/** A real registry server on 127.0.0.1 for the test file (started before its tests, stopped after); returns its URL. */
+export function useTestRegistry(): () => string {
+  let registry: TestRegistry | undefined;
+  beforeAll(async () => {
+    registry = await startTestRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  return () => registry!.url;
 }
 
 /** Decodes with the real codec over the real registry (target version = what the test expects to read). */

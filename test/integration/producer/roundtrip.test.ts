@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, nowTimestamp, SCHEMA_VERSIONS, type OnexEventType } from '../../../src/event/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
 import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
-import { consumeAll, createTopic, decoderFor } from './helpers.js';
+import { consumeAll, createTopic, decoderFor, useTestRegistry } from './helpers.js';
 
 /** Drops undefined fields, as the wire does: what the decoded event must contain. */
 function defined(event: Record<string, unknown>): Record<string, unknown> {
@@ -16,17 +15,13 @@ function defined(event: Record<string, unknown>): Record<string, unknown> {
 
 describe('OnexProducer on a real broker and registry: every event type of every version round-trips', () => {
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'producer-roundtrip' });
-  let registry: TestRegistry;
-  beforeAll(async () => {
-    registry = await startTestRegistry();
-  });
-  afterAll(() => registry.stop());
+  const registryUrl = useTestRegistry();
 
   for (const version of SCHEMA_VERSIONS) {
     it(`writes schema ${version}: each of its ${EVENT_TYPES[version].length} event types decodes to what was emitted, with key and headers`, async () => {
       const topic = uniqueTopic(`producer-rt-${version}`);
       await createTopic(kafka, topic, 3);
-      const producer = new OnexProducer({ kafka, registry: registry.url, topic, schemaVersion: version, metricsRegistry: new Registry() });
+      const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, schemaVersion: version, metricsRegistry: new Registry() });
       await producer.start();
       const sent = new Map<string, Record<string, unknown>>();
       for (const type of EVENT_TYPES[version] as readonly OnexEventType[]) {
@@ -44,7 +39,7 @@ describe('OnexProducer on a real broker and registry: every event type of every 
 
       const records = await consumeAll(kafka, topic);
       expect(records).toHaveLength(sent.size);
-      const decode = decoderFor(registry.url);
+      const decode = decoderFor(registryUrl());
       const seenTypes = new Set<string>();
       for (const rec of records) {
         const { event, writerVersion } = await decode(rec.value, version);

@@ -1,11 +1,10 @@
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
 import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
-import { consumeAll, createTopic, decoderFor } from './helpers.js';
+import { consumeAll, createTopic, decoderFor, useTestRegistry } from './helpers.js';
 
 const FAILURE_TYPES = new Set(['NODE_FAILURE', 'TELEMETRY_OPERATION_ERROR', 'NODE_ANNOUNCE_REJECTED', 'ALERT_TRIGGERED']);
 /** A failure type, or an error code on the envelope or in the metadata: never sampled out. */
@@ -14,11 +13,7 @@ const isError = (e: Record<string, unknown>) =>
 
 describe('sampling on a real broker keeps whole flows and never drops errors', () => {
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'producer-sampling' });
-  let registry: TestRegistry;
-  beforeAll(async () => {
-    registry = await startTestRegistry();
-  });
-  afterAll(() => registry.stop());
+  const registryUrl = useTestRegistry();
 
   it('12,000 flows through two producer instances at rate 0.2: whole flows kept at the rate, errors always', async () => {
     const topic = uniqueTopic('producer-sampling');
@@ -27,7 +22,7 @@ describe('sampling on a real broker keeps whole flows and never drops errors', (
     // Two instances, as two replicas of a service: each flow's events alternate between them, so a flow is only kept
     // whole if both decide the same way.
     const producers = [0, 1].map(
-      () => new OnexProducer({ kafka, registry: registry.url, topic, sampling: { defaultRate: rate }, metricsRegistry: new Registry() }),
+      () => new OnexProducer({ kafka, registry: registryUrl(), topic, sampling: { defaultRate: rate }, metricsRegistry: new Registry() }),
     );
     const g = new SyntheticEvents({ versions: ['1.3.0'], failureRate: 0.1, seed: 42 });
     const flows = 12_000;
@@ -54,7 +49,7 @@ describe('sampling on a real broker keeps whole flows and never drops errors', (
     await Promise.all(pending);
     await Promise.all(producers.map((p) => p.close()));
 
-    const decode = decoderFor(registry.url);
+    const decode = decoderFor(registryUrl());
     const records = await consumeAll(kafka, topic);
     const received = new Map<string, { total: number; errors: number; rates: Set<number> }>();
     for (const rec of records) {
