@@ -15,7 +15,11 @@ import { buildRedriveRecord, readDeadLetterHeaders } from './dead-letter.js';
 export interface RedriveOptions {
   kafka: Kafka;
   deadLetterTopic: string;
-  /** Consumer group that remembers the redrive's progress (default `onex-dlq-redrive`). */
+  /**
+   * Consumer group that remembers the redrive's progress. Default `onex-dlq-redrive`, and with `codes`
+   * `onex-dlq-redrive.<codes>`: a filtered redrive passes over the letters it skips, so it keeps its own progress and
+   * a later redrive of other codes still finds them.
+   */
   groupId?: string;
   /** Republish to this topic instead of each letter's source topic. */
   toTopic?: string;
@@ -49,9 +53,9 @@ export interface RedriveResult {
 
 export async function redriveDeadLetters(options: RedriveOptions): Promise<RedriveResult> {
   const log = options.logger ?? rootLogger('dlq-redrive');
-  const groupId = options.groupId ?? 'onex-dlq-redrive';
   const maxRedrives = options.maxRedrives ?? 5;
   const codes = options.codes && options.codes.length > 0 ? new Set(options.codes) : undefined;
+  const groupId = options.groupId ?? (codes ? `onex-dlq-redrive.${[...codes].sort().join('+')}` : 'onex-dlq-redrive');
   const max = options.max ?? Infinity;
   const { kafka, deadLetterTopic } = options;
   const result: RedriveResult = { redriven: 0, skipped: 0, byCode: {} };

@@ -6,7 +6,7 @@ import { kafkaFrom, type ConnectionFlags } from './consume.js';
 interface RedriveCliOptions extends Pick<ConnectionFlags, 'brokers'> {
   topic: string;
   to?: string;
-  group: string;
+  group?: string;
   code?: string[];
   max?: number;
   maxRedrives: number;
@@ -21,7 +21,7 @@ export function registerDlqCommands(program: Command): void {
     .description('re-publish dead letters (original key, value, headers) to their source topic, where workers decode and upcast them again')
     .requiredOption('--topic <topic>', 'the dead-letter topic, e.g. onex.events.dlq')
     .option('--to <topic>', 'publish to this topic instead of each letter\'s source topic')
-    .option('--group <group>', 'consumer group that remembers how far redrive got', 'onex-dlq-redrive')
+    .option('--group <group>', 'consumer group that remembers how far redrive got (default: onex-dlq-redrive, one per --code filter)')
     .option('--code <code>', 'only letters with this ONEX error code (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max <n>', 'stop after this many letters', parsePositiveInt)
     .option('--max-redrives <n>', 'skip letters already redriven this often', parsePositiveInt, 5)
@@ -31,7 +31,7 @@ export function registerDlqCommands(program: Command): void {
       const result = await redriveDeadLetters({
         kafka: kafkaFrom(opts),
         deadLetterTopic: opts.topic,
-        groupId: opts.group,
+        ...(opts.group ? { groupId: opts.group } : {}),
         ...(opts.to ? { toTopic: opts.to } : {}),
         ...(opts.code ? { codes: opts.code } : {}),
         ...(opts.max ? { max: opts.max } : {}),

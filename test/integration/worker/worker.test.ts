@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onexError, SCHEMA_VERSIONS, type AnyOnexEvent, type SchemaVersion } from '../../../src/event/index.js';
-import { createWorker, DLQ_HEADERS, headerText, readDeadLetterHeaders, redriveDeadLetters, type HandlerContext, type Worker, type WorkerOptions } from '../../../src/worker/index.js';
+import { buildDeadLetter, createWorker, DLQ_HEADERS, headerText, readDeadLetterHeaders, redriveDeadLetters, type HandlerContext, type Worker, type WorkerOptions } from '../../../src/worker/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { OnexEventCodec, registryFromUrl } from '../../../src/codec/index.js';
 import { freePort } from '../../../src/kafka/index.js';
@@ -390,5 +390,29 @@ describe('stream worker on a real broker and registry', () => {
     expect(w.stats().deadLettered).toBe(0);
     const [dlq] = await p.admin.fetchTopicOffsets(`${topic}.dlq`);
     expect(dlq?.high).toBe('0');
+  });
+
+  it('a redrive filtered by code keeps its own progress, so a later redrive of another code still finds its letters', async () => {
+    const source = uniqueTopic('worker-redrive-codes');
+    const dlqTopic = `${source}.dlq`;
+    const target = `${source}.again`;
+    await createTopic(p, dlqTopic);
+    await createTopic(p, target);
+    const letter = (code: 'ONEX_EVENT_605' | 'ONEX_EVENT_610', offset: number) => {
+      const m = buildDeadLetter(
+        { topic: source, partition: 0, offset: String(offset), key: null, value: encoded(p, '1.0.0').input.value },
+        { error: onexError(code, 'failed'), attempts: 1, groupId: 'g' },
+      );
+      return { value: m.value as Buffer, headers: m.headers! };
+    };
+    await produce(p, dlqTopic, [letter('ONEX_EVENT_605', 0), letter('ONEX_EVENT_610', 1), letter('ONEX_EVENT_605', 2)]);
+    const first = await redriveDeadLetters({ kafka: p.kafka, deadLetterTopic: dlqTopic, toTopic: target, codes: ['ONEX_EVENT_605'] });
+    expect(first).toEqual({ redriven: 2, skipped: 1, byCode: { ONEX_EVENT_605: 2 } });
+    const second = await redriveDeadLetters({ kafka: p.kafka, deadLetterTopic: dlqTopic, toTopic: target, codes: ['ONEX_EVENT_610'] });
+    expect(second).toEqual({ redriven: 1, skipped: 2, byCode: { ONEX_EVENT_610: 1 } });
+    const again = await redriveDeadLetters({ kafka: p.kafka, deadLetterTopic: dlqTopic, toTopic: target, codes: ['ONEX_EVENT_605'] });
+    expect(again.redriven).toBe(0);
+    const [t] = await p.admin.fetchTopicOffsets(target);
+    expect(t?.high).toBe('3');
   });
 });
