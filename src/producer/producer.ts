@@ -84,6 +84,7 @@ export class OnexProducer {
   private blocked = 0;
   private readonly blockedDone: Array<() => void> = [];
   private readonly failureListeners = new Set<(error: OnexError, event: object) => void>();
+  private invalidSeen = 0;
 
   constructor(options: OnexProducerOptions) {
     this.settings = parseProducerSettings(options);
@@ -228,7 +229,12 @@ export class OnexProducer {
     const prepared = outcome;
     if (prepared.issues) {
       for (const i of prepared.issues) this.metrics.validationIssues.inc({ event_type: prepared.typeLabel, code: i.code });
-      this.log.warn({ event_id: prepared.eventId, violations: prepared.issues.map((i) => `${i.code} ${i.path}: ${i.message}`) }, 'event violates the ONEX standard; sending it anyway (non-strict)');
+      // Every violation is counted; the log gets the first ten and then one in a thousand, so a misbehaving emitter
+      // cannot flood it.
+      const n = ++this.invalidSeen;
+      if (n <= 10 || n % 1000 === 0) {
+        this.log.warn({ event_id: prepared.eventId, invalid_events_so_far: n, violations: prepared.issues.map((i) => `${i.code} ${i.path}: ${i.message}`) }, 'event violates the ONEX standard; sending it anyway (non-strict)');
+      }
     }
     if (prepared.kind === 'sampled_out') {
       this.metrics.sampledOut.inc({ event_type: prepared.typeLabel });

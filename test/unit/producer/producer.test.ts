@@ -68,6 +68,17 @@ describe('OnexProducer.emit', () => {
     expect(event).toEqual(start());
   });
 
+  it('converts an event written against another schema version to the version it writes', async () => {
+    const fake = new FakeKafka();
+    const { p } = make(fake, { schemaVersion: '1.3.0' });
+    await p.emit(start({ schema_version: '1.0.0' }));
+    await p.emit(start({ schema_version: '2.0.0', trace: { trace_id: 'ab'.repeat(16) } }));
+    const [older, newer] = fake.messages.map((m) => decode(m.value));
+    expect(older).toMatchObject({ schema_version: '1.3.0', event_type: 'NODE_START', metadata: { input_state: { path: 'a.py' } } });
+    expect(newer).toMatchObject({ schema_version: '1.3.0', trace_id: 'ab'.repeat(16) });
+    expect(fake.messages.every((m) => m.headers['onex-schema-version']!.toString() === '1.3.0')).toBe(true);
+  });
+
   it('strict: rejects an invalid event with its ONEX_VALID code and counts it as failed', async () => {
     const fake = new FakeKafka();
     const { p, registry } = make(fake);
