@@ -112,7 +112,7 @@ describe('onex worker', () => {
     const file = join(dir, `${topic}.log`);
     const group = `g-${topic}`;
     const args = ['--topic', topic, '--group', group, '--from-beginning', '--session-timeout', '6000'];
-    const first = startWorker(args, { ONEX_TEST_RECORD_FILE: file, ONEX_TEST_HANDLER_DELAY_MS: '10' });
+    const first = startWorker(args, { ONEX_TEST_RECORD_FILE: file, ONEX_TEST_HANDLER_DELAY_MS: '20' });
     await waitFor('the first worker to be mid-run', () => lines(file).length >= 60, 90_000, 50);
     first.child.kill('SIGKILL');
     await first.exit;
