@@ -6,6 +6,7 @@ import {
   type ErrorInfo,
   type JsonObject,
   type MetadataFieldKind,
+  type MetadataRule,
   type MetadataV2,
   type OnexEventV1_3,
   type OnexEventV2_0,
@@ -25,47 +26,57 @@ import {
  * ciphertext.
  */
 
-interface CompiledRule {
-  readonly required: readonly (readonly [string, MetadataFieldKind])[];
-  readonly optional: readonly (readonly [string, MetadataFieldKind])[];
-  readonly standard: ReadonlySet<string>;
+type TypeFn = (metadata: Record<string, unknown>) => MetadataV2;
+type FlattenFn = (metadata: Record<string, unknown>) => JsonObject;
+
+/**
+ * One generated function per event type and direction (as avsc generates its readers): object literals with the
+ * standard's field names give every typed record one hidden class and keep the reads monomorphic; a loop over the
+ * rule's keys would store through a different key each time.
+ */
+function compileRule(rule: MetadataRule): { type: TypeFn; flatten: FlattenFn } {
+  const q = JSON.stringify;
+  const required = Object.entries(rule.required).map(([k, f]) => [k, f.kind] as const);
+  const optional = Object.entries(rule.optional).map(([k, f]) => [k, f.kind] as const);
+  const standard = new Set([...required, ...optional].map(([k]) => k));
+  const kinds = [...new Set([...required, ...optional].map(([, kind]) => kind))];
+  const is = (kind: MetadataFieldKind) => `is${kinds.indexOf(kind)}`;
+  const local = (i: number) => `f${i}`;
+  const typeSource = [
+    ...required.map(([key, kind], i) => `const ${local(i)} = m[${q(key)}]; if (!${is(kind)}(${local(i)})) return { untyped: m };`),
+    'let extra = null;',
+    ...optional.map(([key, kind], j) => {
+      const v = local(required.length + j);
+      // An explicit null or a value of the wrong type: the typed field stays null, the key keeps its value in extra.
+      return `let ${v} = m[${q(key)}]; if (${v} === undefined) ${v} = null; else if (${v} === null || !${is(kind)}(${v})) { (extra ??= {})[${q(key)}] = ${v}; ${v} = null; }`;
+    }),
+    'for (const key in m) if (!standard.has(key) && m[key] !== undefined) (extra ??= {})[key] = m[key];',
+    `return { ${[...required, ...optional].map(([key], i) => `${q(key)}: ${local(i)}`).join(', ')}, extra };`,
+  ].join('\n');
+  const flattenSource = [
+    `const flat = { ${required.map(([key]) => `${q(key)}: m[${q(key)}]`).join(', ')} };`,
+    ...optional.map(([key]) => `if (m[${q(key)}] !== null && m[${q(key)}] !== undefined) flat[${q(key)}] = m[${q(key)}];`),
+    'const extra = m.extra;',
+    'if (isPlainObject(extra)) for (const key in extra) if (!(key in flat)) flat[key] = extra[key];',
+    'return flat;',
+  ].join('\n');
+  const checks = kinds.map((kind) => (value: unknown) => matchesKind(value, kind));
+  const names = ['standard', 'isPlainObject', ...kinds.map((_, i) => `is${i}`)];
+  const values = [standard, isPlainObject, ...checks];
+  return {
+    type: new Function(...names, `return function typeMetadata(m) {\n${typeSource}\n};`)(...values) as TypeFn,
+    flatten: new Function(...names, `return function flattenMetadata(m) {\n${flattenSource}\n};`)(...values) as FlattenFn,
+  };
 }
 
-const COMPILED = new Map<string, CompiledRule>(
-  Object.entries(METADATA_RULES).map(([type, rule]) => {
-    const required = Object.entries(rule.required).map(([k, f]) => [k, f.kind] as const);
-    const optional = Object.entries(rule.optional).map(([k, f]) => [k, f.kind] as const);
-    return [type, { required, optional, standard: new Set([...required, ...optional].map(([k]) => k)) }];
-  }),
-);
+const COMPILED = new Map(Object.entries(METADATA_RULES).map(([type, rule]) => [type, compileRule(rule)]));
 
 /** 1.x JSON metadata -> 2.0.0 metadata record for the event type. */
 export function typeMetadata(eventType: string, metadata: unknown): MetadataV2 | null {
   if (metadata === null || metadata === undefined) return null;
   const rule = COMPILED.get(eventType);
   if (!rule || !isPlainObject(metadata)) return { untyped: metadata as JsonObject };
-  const typed: Record<string, unknown> = {};
-  for (const [key, kind] of rule.required) {
-    const value = metadata[key];
-    if (!matchesKind(value, kind)) return { untyped: metadata as JsonObject };
-    typed[key] = value;
-  }
-  let extra: Record<string, unknown> | null = null;
-  for (const [key, kind] of rule.optional) {
-    const value = metadata[key];
-    if (value === undefined) typed[key] = null;
-    else if (value !== null && matchesKind(value, kind)) typed[key] = value;
-    else {
-      // An explicit null or a value of the wrong type: the typed field stays null, the key keeps its value in extra.
-      typed[key] = null;
-      (extra ??= {})[key] = value;
-    }
-  }
-  for (const key in metadata) {
-    if (!rule.standard.has(key) && metadata[key] !== undefined) (extra ??= {})[key] = metadata[key];
-  }
-  typed.extra = extra;
-  return typed as unknown as MetadataV2;
+  return rule.type(metadata);
 }
 
 /** 2.0.0 metadata record -> 1.x JSON metadata. */
@@ -79,17 +90,7 @@ export function flattenMetadata(eventType: string, metadata: unknown): JsonObjec
   if (!rule) {
     throw onexError('ONEX_SCHEMA_702', `${eventType} events have no typed metadata in 2.0.0; their metadata must be { untyped: {...} }.`);
   }
-  const flat: Record<string, unknown> = {};
-  for (const [key] of rule.required) flat[key] = metadata[key];
-  for (const [key] of rule.optional) {
-    const value = metadata[key];
-    if (value !== null && value !== undefined) flat[key] = value;
-  }
-  const extra = metadata.extra;
-  if (isPlainObject(extra)) {
-    for (const key in extra) if (!(key in flat)) flat[key] = extra[key];
-  }
-  return flat as JsonObject;
+  return rule.flatten(metadata);
 }
 
 function errorInfo(code: string): ErrorInfo {

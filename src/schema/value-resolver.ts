@@ -134,43 +134,55 @@ class Compiler {
 
   private record(reader: SchemaNode, writer: Extract<SchemaNode, { kind: 'record' }>, path: string): ValueResolver {
     if (reader.kind !== 'record') throw new Unsupported();
-    type Plan = { name: string; from?: string; resolve?: ValueResolver; fallback?: unknown };
-    const plans: Plan[] = [];
+    // Generated code, as avsc does for its readers: an object literal with the reader's field names builds every
+    // output record with one hidden class, and named reads stay monomorphic. Field names are Avro names
+    // ([A-Za-z_][A-Za-z0-9_]*), quoted all the same.
+    const args: unknown[] = [];
+    const arg = (value: unknown): string => {
+      args.push(value);
+      return `a${args.length - 1}`;
+    };
+    const q = JSON.stringify;
     const used = new Set<string>();
+    const entries: string[] = [];
     for (const field of reader.fields) {
       const source = writer.fields.find((f) => f.name === field.name || field.aliases.includes(f.name));
       if (source) {
         used.add(source.name);
-        const resolve = this.compile(field.type, source.type, `${path}.${source.name}`);
-        const writerDefault = source.hasDefault ? source.default : undefined;
-        plans.push({ name: field.name, from: source.name, resolve, fallback: writerDefault });
+        const resolve = arg(this.compile(field.type, source.type, `${path}.${source.name}`));
+        const read = `v[${q(source.name)}]`;
+        const value = source.hasDefault ? `(${read} === undefined ? ${defaultExpression(source.default, arg)} : ${read})` : read;
+        entries.push(`${q(field.name)}: ${resolve}(${value})`);
       } else {
         // A logical type's default would have to be converted to the event form; the bytes path does that.
         if (field.type.kind === 'primitive' && field.type.logical) throw new Unsupported();
-        plans.push({ name: field.name, fallback: field.default });
+        entries.push(`${q(field.name)}: ${defaultExpression(field.default, arg)}`);
       }
     }
     // Fields the reader drops are still checked, as encoding with the writer schema would.
-    const dropped = writer.fields
+    const checks = writer.fields
       .filter((f) => !used.has(f.name))
-      .map((f) => ({ name: f.name, hasDefault: f.hasDefault, check: this.compile(f.type, f.type, `${path}.${f.name}`) }));
-    return (v) => {
-      if (!isPlainObject(v)) invalid(path, `a ${writer.name} record`, v);
-      const out: Record<string, unknown> = {};
-      for (const p of plans) {
-        if (p.from === undefined) out[p.name] = copyDefault(p.fallback);
-        else {
-          const value = v[p.from];
-          out[p.name] = p.resolve!(value === undefined && p.fallback !== undefined ? copyDefault(p.fallback) : value);
-        }
-      }
-      for (const d of dropped) {
-        const value = v[d.name];
-        if (!(value === undefined && d.hasDefault)) d.check(value);
-      }
-      return out;
-    };
+      .map((f) => {
+        const check = arg(this.compile(f.type, f.type, `${path}.${f.name}`));
+        const read = `v[${q(f.name)}]`;
+        return f.hasDefault ? `if (${read} !== undefined) ${check}(${read});` : `${check}(${read});`;
+      });
+    const notRecord = arg((v: unknown) => invalid(path, `a ${writer.name} record`, v));
+    const isRecord = arg(isPlainObject);
+    const source = `return function resolve(v) {
+  if (!${isRecord}(v)) ${notRecord}(v);
+  ${checks.join('\n  ')}
+  return { ${entries.join(', ')} };
+};`;
+    const names = args.map((_, i) => `a${i}`);
+    return new Function(...names, source)(...args) as ValueResolver;
   }
+}
+
+/** A default as code: the value itself for scalars, a fresh copy per record for arrays and objects. */
+function defaultExpression(value: unknown, arg: (value: unknown) => string): string {
+  if (value === null || typeof value !== 'object') return arg(value);
+  return `${arg(copyDefault)}(${arg(value)})`;
 }
 
 function copyDefault(value: unknown): unknown {
