@@ -118,9 +118,27 @@ export class Batcher {
     return this.nextSeq - 1;
   }
 
-  /** The next batch to send, in sealing order. */
+  /**
+   * The next batch to send, in sealing order. Batches sealed by age while a send was in flight are small; the ones
+   * that follow each other in the same lane go out as one request, up to the batch limits, instead of one round trip
+   * each (at a moderate rate on a slow broker that was the difference between a few and hundreds of milliseconds).
+   */
   take(): Batch | undefined {
-    return this.sealed.shift();
+    const first = this.sealed.shift();
+    if (!first) return undefined;
+    let next = this.sealed[0];
+    if (!next || next.lane !== first.lane) return first;
+    const records = [...first.records];
+    let { bytes, seq, oldestAcceptedAt } = first;
+    while (next && next.lane === first.lane && records.length + next.records.length <= this.limits.maxEvents && bytes + next.bytes <= this.limits.maxBytes) {
+      this.sealed.shift();
+      for (const r of next.records) records.push(r);
+      bytes += next.bytes;
+      seq = next.seq;
+      if (next.oldestAcceptedAt < oldestAcceptedAt) oldestAcceptedAt = next.oldestAcceptedAt;
+      next = this.sealed[0];
+    }
+    return { seq, lane: first.lane, records, bytes, oldestAcceptedAt };
   }
 
   get sealedCount(): number {

@@ -44,6 +44,25 @@ describe('Batcher', () => {
     expect(drain(b).map((x) => x.lane).sort()).toEqual(['lz4', 'plain']);
   });
 
+  it('hands consecutive small batches of one lane out as one, within the limits and without crossing lanes', async () => {
+    const b = new Batcher({ maxEvents: 5, maxBytes: 1_000_000, lingerMs: 1 }, () => undefined);
+    for (let round = 0; round < 4; round++) {
+      b.add(rec(`p${round}`), 'plain');
+      b.add(rec(`q${round}`), 'plain');
+      await new Promise((r) => setTimeout(r, 5)); // each pair sealed by age while "a send is in flight"
+    }
+    b.add(rec('big'), 'lz4');
+    b.sealAll();
+    const out = drain(b);
+    expect(out.map((x) => [x.lane, x.records.length])).toEqual([
+      ['plain', 4],
+      ['plain', 4],
+      ['lz4', 1],
+    ]);
+    // The merged batch answers for the last seq it absorbed, so flush() waiters of either part are released.
+    expect(out.map((x) => x.seq)).toEqual([2, 4, 5]);
+  });
+
   it('keeps the lanes apart but a key in order across them', () => {
     const b = new Batcher({ maxEvents: 100, maxBytes: 1_000_000, lingerMs: 10_000 }, () => undefined);
     const order: Array<[string, Lane]> = [
