@@ -79,7 +79,7 @@ export class EventPreparer {
   private readonly parsedVersion;
   private readonly writesSampleRate: boolean;
   private readonly writesSchemaVersion: boolean;
-  private readonly sampler: Sampler;
+  readonly sampler: Sampler;
   private readonly fixedHeaderBytes: number;
 
   constructor(

@@ -8,7 +8,7 @@ import { ProducerBuffer } from './buffer.js';
 import { compressionLabel, eventTypeLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
 import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, type Prepared, type PreparedRecord } from './prepare.js';
-import { Sampler } from './sampler.js';
+import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
 import { murmur2 } from './partitioner.js';
 import { activeTraceparent } from './trace-context.js';
@@ -102,8 +102,8 @@ export class OnexProducer {
     this.version = s.schemaVersion;
     this.versionHeader = Buffer.from(this.version);
     this.log = logger('producer');
-    this.sampler = new Sampler(s.sampling);
     this.preparer = new EventPreparer(s, (event, version) => codec.encode(event, version));
+    this.sampler = this.preparer.sampler;
     this.metrics = new ProducerMetrics(options.metricsRegistry);
     this.buffer = new ProducerBuffer(s.buffer.maxBytes, s.buffer.blockTimeoutMs, (used) => this.metrics.setBuffered(used));
     this.batcher = new Batcher(s.batch, () => this.pump());
