@@ -10,7 +10,7 @@ export { HandlerRouter, loadHandlerModule } from './handlers.js';
 export type { EventHandler, HandlerContext, HandlerMap, HandlerModule } from './handlers.js';
 export { RecordProcessor } from './record-processor.js';
 export type { DeadLetterSink, DecodedEvent, EventDecoder, ProcessControl, RecordFailure, RecordOutcome, SourceRecord } from './record-processor.js';
-export { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from './retry.js';
+export { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, retryWhileRetriable, shouldRetry } from './retry.js';
 export type { FailureStage, RetryPolicy } from './retry.js';
 export {
   buildDeadLetter,

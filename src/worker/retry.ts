@@ -1,4 +1,4 @@
-import { asOnexError, type OnexCode, type OnexError } from '../errors/index.js';
+import { asOnexError, isOnexError, type OnexCode, type OnexError } from '../errors/index.js';
 
 /**
  * How often and how patiently one record is tried before it goes to the dead-letter topic.
@@ -65,4 +65,20 @@ export function classifyFailure(stage: FailureStage, thrown: unknown): OnexError
     return asOnexError(thrown, 'ONEX_EVENT_610', `the handler failed: ${text}`);
   }
   return asOnexError(thrown, FALLBACK[stage]);
+}
+
+/**
+ * Runs a start-up step again while it fails with a retriable ONEX error, with a growing pause: a broker that just
+ * started (or is moving a controller) answers topic creation with "does not host this topic-partition" for a while
+ * after kafkajs's own retries gave up.
+ */
+export async function retryWhileRetriable<T>(step: () => Promise<T>, attempts = 5, pauseMs = 500): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (i >= attempts || !isOnexError(err) || !err.retriable) throw err;
+      await new Promise((r) => setTimeout(r, pauseMs * i));
+    }
+  }
 }

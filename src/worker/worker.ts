@@ -6,6 +6,7 @@ import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import { RecordProcessor, type ProcessControl, type RecordOutcome } from './record-processor.js';
+import { retryWhileRetriable } from './retry.js';
 
 /**
  * The stream worker: a consumer group that runs every record through RecordProcessor and commits a record's offset
@@ -213,7 +214,7 @@ export function createWorker(options: WorkerOptions): Worker {
           await admin.connect();
           try {
             const dlqTopics = [...new Set(o.topics.map((t) => o.deadLetter!.topicFor(t)))];
-            await ensureTopics(admin, dlqTopics.map((topic) => ({ topic, partitions: o.deadLetter!.partitions })));
+            await retryWhileRetriable(() => ensureTopics(admin, dlqTopics.map((topic) => ({ topic, partitions: o.deadLetter!.partitions }))));
           } finally {
             await admin.disconnect();
           }

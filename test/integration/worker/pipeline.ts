@@ -5,6 +5,7 @@ import { OnexEventCodec, registryFromUrl, writeWireFormat } from '../../../src/c
 import type { SchemaVersion } from '../../../src/event/index.js';
 import { createKafka, ensureTopics } from '../../../src/kafka/index.js';
 import { RegistryClient } from '../../../src/registry/index.js';
+import { retryWhileRetriable } from '../../../src/worker/index.js';
 import { loadSchema, SCHEMA_VERSIONS, VERSION_ATTRIBUTE } from '../../../src/schema/index.js';
 import { kafkaBrokers } from '../../support/kafka.js';
 import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
@@ -27,7 +28,7 @@ export interface Pipeline {
 export async function startPipeline(): Promise<Pipeline> {
   const brokers = kafkaBrokers();
   const kafka = createKafka({ brokers });
-  const registry = await startTestRegistry();
+  const registry = await retryWhileRetriable(() => startTestRegistry());
   const codec = new OnexEventCodec({ registry: registryFromUrl(registry.url) });
   for (const v of SCHEMA_VERSIONS) await codec.prepare(v);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -47,8 +48,9 @@ export async function startPipeline(): Promise<Pipeline> {
   };
 }
 
+/** Creates a topic; a broker that just started can refuse for a moment with a retriable error, so try again. */
 export async function createTopic(p: Pipeline, topic: string, partitions = 1): Promise<void> {
-  await ensureTopics(p.admin, [{ topic, partitions }]);
+  await retryWhileRetriable(() => ensureTopics(p.admin, [{ topic, partitions }]));
 }
 
 /** A valid event of a version, in that version's shape. Metadata follows the NODE_START standard. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { onexError } from '../../../src/event/index.js';
-import { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from '../../../src/worker/index.js';
+import { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, retryWhileRetriable, shouldRetry } from '../../../src/worker/index.js';
 
 describe('retry policy', () => {
   const policy = { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 100, multiplier: 2, maxBackoffMs: 1_000, jitter: 0 };
@@ -40,5 +40,19 @@ describe('retry policy', () => {
     expect(classifyFailure('decode', onexError('ONEX_SCHEMA_701', 'newer major')).code).toBe('ONEX_SCHEMA_701');
     expect(classifyFailure('decode', new Error('avsc: truncated buffer')).code).toBe('ONEX_EVENT_604');
     expect(classifyFailure('validate', new Error('?')).code).toBe('ONEX_VALID_102');
+  });
+
+  it('retryWhileRetriable repeats a start-up step that fails with a retriable code, and not one that fails for good', async () => {
+    let calls = 0;
+    const flaky = () => (++calls < 3 ? Promise.reject(onexError('ONEX_EVENT_600', 'not hosted yet')) : Promise.resolve('ok'));
+    expect(await retryWhileRetriable(flaky, 5, 1)).toBe('ok');
+    expect(calls).toBe(3);
+    let finalCalls = 0;
+    const broken = () => {
+      finalCalls++;
+      return Promise.reject(onexError('ONEX_RT_407', 'bad config'));
+    };
+    await expect(retryWhileRetriable(broken, 5, 1)).rejects.toThrow('bad config');
+    expect(finalCalls).toBe(1);
   });
 });
