@@ -1,7 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
 import { ALL_EVENT_TYPES, isSchemaVersion, type OnexEventType, type SchemaVersion } from '../../event/index.js';
-import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
+import { brokerAnswers, createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { SyntheticEvents } from '../../producer/synthetic.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
@@ -72,7 +72,9 @@ export function registerProduceCommands(program: Command): void {
     .option('--count <n>', 'events to emit', parsePositiveInt, 10_000)
     .option('--rate <events/s>', 'emit at most this many events per second (default: as fast as Kafka takes them)', parseRate)
     .option('--size <bytes>', 'approximate encoded size of each event (metadata is padded)', parsePositiveInt)
-    .option('--versions <list>', 'schema versions to write, comma separated; flows take them in turn', parseVersions, ['1.3.0'] as SchemaVersion[])
+    .addOption(
+      new Option('--versions <list>', 'schema versions to write, comma separated; flows take them in turn').argParser(parseVersions).default(['1.3.0'], '1.3.0'),
+    )
     .option('--event-types <list>', 'only these event types, comma separated (default: every type)', parseEventTypes)
     .option('--kafka <bootstrap>', 'Kafka bootstrap servers (default: KAFKA_BROKERS)')
     .option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL, else an embedded registry stored in Kafka)')
@@ -94,6 +96,11 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
   const config = kafkaConfigFromEnv(process.env, { brokers: opts.kafka, clientId: 'onex-produce' });
   if (opts.sampleRate !== undefined && opts.sampleRate < 1 && opts.versions.some((v) => v < '1.2.0')) {
     throw onexError('ONEX_CLI_300', `--sample-rate needs versions that record the rate (1.2.0 or later); --versions has ${opts.versions.join(', ')}`);
+  }
+  // Ask once, quickly, before kafkajs's start-up retries (a minute with the default backoff) for a cluster that is not
+  // there. brokerAnswers speaks plaintext only, so a TLS or SASL cluster goes straight to the configured client.
+  if (!config.ssl && !config.sasl && !(await brokerAnswers(config.brokers[0]!, 5_000))) {
+    throw onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer; start it (onex kafka start) or point --kafka / KAFKA_BROKERS at a running cluster`);
   }
   const kafka = createKafka(config);
   const admin = kafka.admin();
