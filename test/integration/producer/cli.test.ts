@@ -52,6 +52,9 @@ describe('onex produce', () => {
     const s = await runOnex(['produce', '--sample-rate', '0.5', '--versions', '1.1.0', '--kafka', kafkaBrokers().join(','), '--registry', registryUrl()]);
     expect(s.code).toBe(1);
     expect(s.stderr.trim().split('\n').pop()).toMatch(/^ONEX_CLI_300: --sample-rate needs versions that record the rate/);
+    const down = await runOnex(['produce', '--count', '1', '--kafka', '127.0.0.1:1', '--registry', registryUrl()]);
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim().split('\n').pop()).toMatch(/^ONEX_EVENT_600: Kafka at 127\.0\.0\.1:1 does not answer/);
   });
 });
 
