@@ -32,19 +32,28 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error', ...extra };
 }
 
-/** `onex worker` as its own process, the way it runs in production. */
-function startWorker(args: string[], extra: Record<string, string>): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--handlers', RECORDER, ...args], {
-    cwd: REPO_ROOT,
-    env: env(extra),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** A long-running `onex ...` as its own process (runOnex waits for the end; these are stopped by a signal). */
+function spawnOnex(args: string[], extra: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
+  let stdout = '';
   let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.resume();
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exit };
+  return { child, stdout: () => stdout, stderr: () => stderr, exit };
+}
+
+/** `onex worker` with the recording handler module, the way it runs in production. */
+function startWorker(args: string[], extra: Record<string, string>): Running {
+  return spawnOnex(['worker', '--handlers', RECORDER, ...args], extra);
 }
 
 function lines(file: string): string[][] {
@@ -79,20 +88,11 @@ describe('onex consume', () => {
     await createTopic(p, topic);
     await produceEvents(p, topic, 20);
     const group = `g-${topic}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'consume', '--topic', topic, '--group', group, '--from-beginning'], {
-      cwd: REPO_ROOT,
-      env: env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stdout = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.resume();
-    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await waitFor('all 20 printed', () => stdout.split('\n').filter(Boolean).length >= 20, 60_000, 50);
-    child.kill('SIGINT');
-    expect(await exit).toBe(0);
-    expect(stdout.trim().split('\n')).toHaveLength(20);
+    const consume = spawnOnex(['consume', '--topic', topic, '--group', group, '--from-beginning']);
+    await waitFor('all 20 printed', () => consume.stdout().split('\n').filter(Boolean).length >= 20, 60_000, 50);
+    consume.child.kill('SIGINT');
+    expect(await consume.exit).toBe(0);
+    expect(consume.stdout().trim().split('\n')).toHaveLength(20);
     expect(await committedTotal(p, group, topic)).toBe(20);
   });
 
