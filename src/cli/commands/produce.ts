@@ -2,8 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
 import { ALL_EVENT_TYPES, isSchemaVersion, type OnexEventType, type SchemaVersion } from '../../event/index.js';
 import { brokerAnswers, createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
-import { OnexProducer, type EmitResult } from '../../producer/index.js';
-import { SyntheticEvents } from '../../producer/synthetic.js';
+import { OnexProducer, SyntheticEvents, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { parsePositiveInt } from './kafka.js';
 
