@@ -153,7 +153,10 @@ export class OnexProducer {
   emit(event: object): Promise<EmitResult> {
     if (this.state !== 'running') {
       if (this.state === 'closing' || this.state === 'closed') return this.failEarly(this.closedError(), event);
-      return this.start().then(() => this.emit(event));
+      return this.start().then(
+        () => this.emit(event),
+        (err: unknown) => this.failEarly(asOnexError(err, 'ONEX_EVENT_600'), event),
+      );
     }
     return new Promise<EmitResult>((resolve, reject) => this.submit(event, resolve, reject));
   }
