@@ -94,6 +94,7 @@ export function createWorker(options: WorkerOptions): Worker {
   });
 
   let stopping = false;
+  let abandoned = false;
   let started = false;
   let signalStop!: () => void;
   const stopSignal = new Promise<void>((r) => (signalStop = r));
@@ -141,7 +142,9 @@ export function createWorker(options: WorkerOptions): Worker {
     // alive meanwhile. A failed heartbeat (the group is rebalancing) ends the batch at the next record: kafkajs then
     // commits what was resolved and rejoins.
     let heartbeatError: unknown;
-    const beat = () => heartbeat().catch((e: unknown) => void (heartbeatError ??= e));
+    // Once stop() gave up on a handler that never returns, this member must stop heartbeating: its session then
+    // expires and the partition moves to a live member (the record in hand was not committed, so it is redelivered).
+    const beat = () => (abandoned ? Promise.resolve() : heartbeat().catch((e: unknown) => void (heartbeatError ??= e)));
     const timer = setInterval(beat, o.heartbeatIntervalMs);
     timer.unref();
     // During a rebalance a record in backoff is given back rather than retried: its partition may be moving.
@@ -253,6 +256,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const result = await Promise.race([consumer.disconnect().then(() => 'ok' as const), timeout]);
     clearTimeout(timer);
     if (result === 'timeout') {
+      abandoned = true;
       log.error({ timeoutMs: o.shutdownTimeoutMs }, 'a handler did not finish within the shutdown timeout; its record stays uncommitted and will be redelivered');
     }
     if (producer) await producer.disconnect().catch(() => undefined);

@@ -415,4 +415,41 @@ describe('stream worker on a real broker and registry', () => {
     const [t] = await p.admin.fetchTopicOffsets(target);
     expect(t?.high).toBe('3');
   });
+
+  it('stop() gives up on a handler that never returns after shutdownTimeoutMs; the record is not committed and goes to the next member', async () => {
+    const topic = uniqueTopic('worker-hang');
+    await createTopic(p, topic);
+    const groupId = `g-${topic}`;
+    const [id] = await produceEvents(p, topic, 1, '1.2.0');
+    let entered = false;
+    const consumer = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, maxWaitTimeMs: 100 };
+    const stuck = worker({
+      groupId,
+      topics: topic,
+      consumer,
+      shutdownTimeoutMs: 1_500,
+      handlers: {
+        '*': () => {
+          entered = true;
+          return new Promise(() => undefined);
+        },
+      },
+    });
+    await stuck.start();
+    await waitFor('the handler to hang', () => entered);
+    const t0 = Date.now();
+    await stuck.stop();
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await committedTotal(p, groupId, topic)).toBe(0);
+    const handled: string[] = [];
+    const next = worker({ groupId, topics: topic, consumer, handlers: { '*': (e) => void handled.push(e.event_id) } });
+    const t1 = Date.now();
+    await next.start(); // joins the group: waits for the rebalance, which waits for the stuck member to leave
+    await waitFor('the record at the next member', () => handled.length >= 1, 30_000);
+    // The stuck member's session (6 s) expired because it stopped heartbeating; had it kept heartbeating, only the
+    // 60 s rebalance timeout would have evicted it.
+    expect(Date.now() - t1).toBeLessThan(30_000);
+    await next.stop();
+    expect(handled).toEqual([id]);
+  });
 });
