@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, startLocalBroker, stopLocalBroker } from '../../../src/kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
-import { uniqueTopic } from '../../support/kafka.js';
 import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
-import { consumeAll, createTopic, decoderFor } from './helpers.js';
+import { consumeAll, decoderFor, newTopic } from './helpers.js';
 
 /**
  * A broker of this file's own (the shared one must not go away under other tests), stopped and started again on
@@ -35,8 +34,7 @@ describe('a broker restart during a 50,000-event run', () => {
 
   it('loses nothing and duplicates nothing: the consumer sees exactly the 50,000 accepted event ids', async () => {
     const kafka = createKafka({ brokers: bootstrap, clientId: 'producer-restart' });
-    const topic = uniqueTopic('producer-restart');
-    await createTopic(kafka, topic, 3);
+    const topic = await newTopic(kafka, 'producer-restart', 3);
     const producer = new OnexProducer({
       kafka,
       registry: registry.url,

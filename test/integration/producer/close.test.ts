@@ -4,16 +4,15 @@ import { isOnexError } from '../../../src/errors/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { consumeAll, createTopic, decoderFor, useTestRegistry } from './helpers.js';
+import { kafkaBrokers } from '../../support/kafka.js';
+import { consumeAll, decoderFor, newTopic, useTestRegistry } from './helpers.js';
 
 describe('close() right after emit() on a real broker', () => {
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'producer-close' });
   const registryUrl = useTestRegistry();
 
   it('delivers every event emitted before close(), awaited or fire-and-forget, and refuses later ones with ONEX_EVENT_609', async () => {
-    const topic = uniqueTopic('producer-close');
-    await createTopic(kafka, topic, 3);
+    const topic = await newTopic(kafka, 'producer-close', 3);
     // A long linger: without close() sealing the open batches, nothing would be sent for a minute.
     const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, batch: { lingerMs: 60_000 }, metricsRegistry: new Registry() });
     await producer.start();

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { isOnexError } from '../../../src/errors/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
+import { kafkaBrokers } from '../../support/kafka.js';
 import { fetchRecordBatchHeaders } from '../../support/record-batches.js';
-import { consumeAll, createTopic, decoderFor, recordCount, useTestRegistry } from './helpers.js';
+import { consumeAll, decoderFor, newTopic, recordCount, useTestRegistry } from './helpers.js';
 
 /** Metadata of about `bytes` in values under the 100 KB per-value limit, with text that compresses like real text. */
 function bulkyMetadata(bytes: number, tag: string): Record<string, unknown> {
@@ -33,8 +33,7 @@ describe('OnexProducer sizes on a real broker', () => {
   const registryUrl = useTestRegistry();
 
   it('writes events over 10 KB in LZ4 record batches and smaller ones uncompressed, as the broker stores them', async () => {
-    const topic = uniqueTopic('producer-lz4');
-    await createTopic(kafka, topic, 1);
+    const topic = await newTopic(kafka, 'producer-lz4', 1);
     const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, metricsRegistry: new Registry() });
     const small = Array.from({ length: 40 }, (_, i) => event({ input_state: { i } }, `small-${i}`));
     const large = Array.from({ length: 6 }, (_, i) => event(bulkyMetadata(30_000 + i * 10_000, `large-${i}`), `large-${i}`));
@@ -61,8 +60,7 @@ describe('OnexProducer sizes on a real broker', () => {
   });
 
   it('rejects an event over the 1 MB default limit with ONEX_EVENT_602, and delivers one just under it', async () => {
-    const topic = uniqueTopic('producer-limit');
-    await createTopic(kafka, topic, 1);
+    const topic = await newTopic(kafka, 'producer-limit', 1);
     const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, metricsRegistry: new Registry() });
     // 1.03 MB of metadata: under the protocol's 1 MiB metadata limit (validation passes) but over the 1 MB hard limit.
     const err = await producer.emit(event(bulkyMetadata(1_030_000, 'too-big'), 'too-big')).catch((e: unknown) => e);
@@ -78,8 +76,7 @@ describe('OnexProducer sizes on a real broker', () => {
   });
 
   it('honours a configured limit and threshold', async () => {
-    const topic = uniqueTopic('producer-limit-cfg');
-    await createTopic(kafka, topic, 1);
+    const topic = await newTopic(kafka, 'producer-limit-cfg', 1);
     const producer = new OnexProducer({
       kafka,
       registry: registryUrl(),

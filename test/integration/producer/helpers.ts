@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { OnexEventCodec, registryFromUrl } from '../../../src/codec/index.js';
 import type { SchemaVersion } from '../../../src/event/index.js';
 import { ensureTopics } from '../../../src/kafka/index.js';
-import { consumeMessages } from '../../support/kafka.js';
+import { consumeMessages, uniqueTopic } from '../../support/kafka.js';
 import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
 
 export interface ConsumedRecord {
@@ -20,6 +20,13 @@ export async function createTopic(kafka: Kafka, topic: string, partitions = 3): 
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A topic of its own for one test: a unique name, created with `partitions`. */
+export async function newTopic(kafka: Kafka, prefix: string, partitions = 3): Promise<string> {
+  const topic = uniqueTopic(prefix);
+  await createTopic(kafka, topic, partitions);
+  return topic;
 }
 
 /** How many records the topic holds: the sum of its high watermarks (no compaction, no transactions here). */

@@ -5,8 +5,8 @@ import { EVENT_TYPES, nowTimestamp, SCHEMA_VERSIONS, type OnexEventType } from '
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { consumeAll, createTopic, decoderFor, useTestRegistry } from './helpers.js';
+import { kafkaBrokers } from '../../support/kafka.js';
+import { consumeAll, decoderFor, newTopic, useTestRegistry } from './helpers.js';
 
 /** Drops undefined fields, as the wire does: what the decoded event must contain. */
 function defined(event: Record<string, unknown>): Record<string, unknown> {
@@ -19,8 +19,7 @@ describe('OnexProducer on a real broker and registry: every event type of every 
 
   for (const version of SCHEMA_VERSIONS) {
     it(`writes schema ${version}: each of its ${EVENT_TYPES[version].length} event types decodes to what was emitted, with key and headers`, async () => {
-      const topic = uniqueTopic(`producer-rt-${version}`);
-      await createTopic(kafka, topic, 3);
+      const topic = await newTopic(kafka, `producer-rt-${version}`, 3);
       const producer = new OnexProducer({ kafka, registry: registryUrl(), topic, schemaVersion: version, metricsRegistry: new Registry() });
       await producer.start();
       const sent = new Map<string, Record<string, unknown>>();

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
-import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
-import { consumeAll, createTopic, decoderFor, useTestRegistry } from './helpers.js';
+import { kafkaBrokers } from '../../support/kafka.js';
+import { consumeAll, decoderFor, newTopic, useTestRegistry } from './helpers.js';
 
 const FAILURE_TYPES = new Set(['NODE_FAILURE', 'TELEMETRY_OPERATION_ERROR', 'NODE_ANNOUNCE_REJECTED', 'ALERT_TRIGGERED']);
 /** A failure type, or an error code on the envelope or in the metadata: never sampled out. */
@@ -16,8 +16,7 @@ describe('sampling on a real broker keeps whole flows and never drops errors', (
   const registryUrl = useTestRegistry();
 
   it('12,000 flows through two producer instances at rate 0.2: whole flows kept at the rate, errors always', async () => {
-    const topic = uniqueTopic('producer-sampling');
-    await createTopic(kafka, topic, 3);
+    const topic = await newTopic(kafka, 'producer-sampling', 3);
     const rate = 0.2;
     // Two instances, as two replicas of a service: each flow's events alternate between them, so a flow is only kept
     // whole if both decide the same way.
