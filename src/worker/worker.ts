@@ -260,6 +260,7 @@ export function createWorker(options: WorkerOptions): Worker {
       log.error({ timeoutMs: o.shutdownTimeoutMs }, 'a handler did not finish within the shutdown timeout; its record stays uncommitted and will be redelivered');
     }
     if (producer) await producer.disconnect().catch(() => undefined);
+    metrics.close();
   }
 
   function stop(): Promise<void> {
