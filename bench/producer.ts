@@ -29,11 +29,16 @@ const BATCH = PRODUCER_DEFAULTS.batch.maxEvents;
 const EVENT_BYTES = 1024;
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
+/** CPU this process spent per event (user + system): a measure the machine's other load moves far less than events/s. */
+type Measured = { seconds: number; bytes: number; cpuUs: number };
+
 interface Row {
   name: string;
   events: number;
   seconds: number;
   bytes: number;
+  /** Undefined for the Java tool (another process). */
+  cpuUs?: number;
   note: string;
 }
 
@@ -64,10 +69,11 @@ function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
 const warmEvents = makeEvents(WARMUP, 1);
 const events = makeEvents(EVENTS, 2);
 
-async function onexProducer(list: Array<Record<string, unknown>>, t: string): Promise<{ seconds: number; bytes: number }> {
+async function onexProducer(list: Array<Record<string, unknown>>, t: string): Promise<Measured> {
   const producer = new OnexProducer({ kafka: { brokers: brokers!, clientId: 'bench-onex' }, registry: registryUrl, topic: t, metricsRegistry: new Registry() });
   await producer.start();
   let bytes = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // emit() resolves on acknowledgement; a window of outstanding emits keeps the batches full and memory bounded.
   const window = 20_000;
@@ -82,15 +88,16 @@ async function onexProducer(list: Array<Record<string, unknown>>, t: string): Pr
   await Promise.all(pending);
   await producer.flush();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await producer.close();
-  return { seconds, bytes };
+  return { seconds, bytes, cpuUs: (cpu.user + cpu.system) / list.length };
 }
 
 /**
  * (a) as a service would write it by hand; `guarantees` gives it what OnexProducer's records carry on the wire
  * (idempotent producer, the three ONEX headers), so the difference to OnexProducer is the SDK's own work.
  */
-async function rawKafkajs(list: Array<Record<string, unknown>>, t: string, guarantees = false): Promise<{ seconds: number; bytes: number }> {
+async function rawKafkajs(list: Array<Record<string, unknown>>, t: string, guarantees = false): Promise<Measured> {
   const messages = list.map((e) => ({
     key: String(e.correlation_id),
     value: Buffer.from(JSON.stringify(e)),
@@ -101,13 +108,15 @@ async function rawKafkajs(list: Array<Record<string, unknown>>, t: string, guara
   const bytes = messages.reduce((n, m) => n + m.value.length + m.key.length, 0);
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, idempotent: guarantees });
   await producer.connect();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < messages.length; i += BATCH) {
     await producer.send({ topic: t, acks: -1, messages: messages.slice(i, i + BATCH) });
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await producer.disconnect();
-  return { seconds, bytes };
+  return { seconds, bytes, cpuUs: (cpu.user + cpu.system) / list.length };
 }
 
 /** The event in the Avro form avsc writes without our logical types: micros, JSON text. */
@@ -128,12 +137,13 @@ function avroForm(e: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-async function registryPerMessage(list: Array<Record<string, unknown>>, t: string): Promise<{ seconds: number; bytes: number }> {
+async function registryPerMessage(list: Array<Record<string, unknown>>, t: string): Promise<Measured> {
   const registry = new SchemaRegistry({ host: registryUrl });
   const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(loadSchema('1.3.0')) }, { subject: `bench-${run}-value` });
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   let bytes = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const e of list) {
     const value = await registry.encode(id, avroForm(e));
@@ -141,8 +151,9 @@ async function registryPerMessage(list: Array<Record<string, unknown>>, t: strin
     await producer.send({ topic: t, acks: -1, messages: [{ key: String(e.correlation_id), value }] });
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await producer.disconnect();
-  return { seconds, bytes };
+  return { seconds, bytes, cpuUs: (cpu.user + cpu.system) / list.length };
 }
 
 function javaProducerPerformance(t: string, n: number): Promise<{ seconds: number; bytes: number; line: string }> {
@@ -178,9 +189,9 @@ try {
   const rounds = 3;
   const per = Math.ceil(EVENTS / rounds);
   const best = {
-    ours: { seconds: Infinity, bytes: 0, events: 0 },
-    raw: { seconds: Infinity, bytes: 0, events: 0 },
-    rawGuarantees: { seconds: Infinity, bytes: 0, events: 0 },
+    ours: { seconds: Infinity, bytes: 0, cpuUs: 0, events: 0 },
+    raw: { seconds: Infinity, bytes: 0, cpuUs: 0, events: 0 },
+    rawGuarantees: { seconds: Infinity, bytes: 0, cpuUs: 0, events: 0 },
   };
   for (let r = 0; r < rounds; r++) {
     const slice = events.slice(r * per, (r + 1) * per);
@@ -219,10 +230,10 @@ const rate = (r: Row) => r.events / r.seconds;
 const ours = rows[0]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const lines = [
-  '| producer | events | events/s | MB/s | OnexProducer relative to it | notes |',
-  '|---|---:|---:|---:|---:|---|',
+  '| producer | events | events/s | MB/s | CPU µs/event | OnexProducer relative to it | notes |',
+  '|---|---:|---:|---:|---:|---:|---|',
   ...rows.map((r, i) =>
-    `| ${r.name} | ${fmt(r.events)} | ${fmt(rate(r))} | ${(r.bytes / r.seconds / 1e6).toFixed(1)} | ${i === 0 ? '1.00x' : `${(rate(ours) / rate(r)).toFixed(2)}x`} | ${r.note} |`,
+    `| ${r.name} | ${fmt(r.events)} | ${fmt(rate(r))} | ${(r.bytes / r.seconds / 1e6).toFixed(1)} | ${r.cpuUs === undefined ? 'n/a' : r.cpuUs.toFixed(0)} | ${i === 0 ? '1.00x' : `${(rate(ours) / rate(r)).toFixed(2)}x`} | ${r.note} |`,
   ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
