@@ -14,7 +14,7 @@ import { consumeAll, decoderFor, newTopic } from './helpers.js';
  * the same data dir while 50,000 events are in flight: the same port, the same log, the producer's idempotence state
  * restored from the broker's snapshot.
  */
-describe('a broker restart during a 50,000-event run', () => {
+describe('a broker restart during a 50,000-event run, and a broker that stays down', () => {
   let dataDir: string;
   let bootstrap: string;
   let registry: TestRegistry;
@@ -100,4 +100,33 @@ describe('a broker restart during a 50,000-event run', () => {
     expect(seen.size).toBe(total);
     expect([...accepted].every((id) => seen.has(id))).toBe(true);
   }, 600_000); // a JVM stop and start on a busy 2-core machine can take minutes; the run itself is bounded by its count
+
+  it('with the broker down, reports every event: ONEX_EVENT_608 when the buffer is full (reject policy), ONEX_EVENT_612 at the delivery timeout', async () => {
+    const kafka = createKafka({ brokers: bootstrap, clientId: 'producer-outage' });
+    const topic = await newTopic(kafka, 'producer-outage', 1);
+    const failures: string[] = [];
+    const producer = new OnexProducer({
+      kafka,
+      registry: registry.url,
+      topic,
+      buffer: { maxBytes: 64 * 1024, overflow: 'reject' },
+      maxEventBytes: 16 * 1024,
+      deliveryTimeoutMs: 3_000,
+      metricsRegistry: new Registry(),
+    });
+    producer.onFailure((e) => failures.push(e.code));
+    await producer.start();
+    await stopLocalBroker(dataDir, 30_000); // and it stays down: afterAll has nothing left to stop
+
+    const g = new SyntheticEvents({ versions: ['1.3.0'], seed: 5 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 400 }, () => producer.emit(g.next().event).then((r) => r.status, (e: { code: string }) => e.code)),
+    );
+    await producer.close();
+    const count = (code: string) => outcomes.filter((o) => o === code).length;
+    expect(count('ONEX_EVENT_608')).toBeGreaterThan(0); // the 64 KB buffer holds far fewer than 400 events
+    expect(count('ONEX_EVENT_612')).toBeGreaterThan(0); // the accepted ones, once their 3 s were up
+    expect(count('ONEX_EVENT_608') + count('ONEX_EVENT_612')).toBe(400); // nothing sent, nothing silently dropped
+    expect(failures.sort()).toEqual(outcomes.filter((o) => o !== 'sent').sort());
+  }, 120_000);
 });
