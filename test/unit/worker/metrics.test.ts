@@ -25,4 +25,19 @@ describe('worker metrics', () => {
     expect(await metricValue(registry, 'onex_worker_consumer_lag', { partition: '1' })).toBe(0);
     expect(await registry.metrics()).toContain('onex_worker_dead_letters_total');
   });
+
+  it('counts kept per record reach prom-client at every scrape, from every worker sharing the registry, and at close', async () => {
+    const registry = new Registry();
+    const a = new WorkerMetrics(registry);
+    const b = new WorkerMetrics(registry);
+    a.recordProcessed('NODE_START', 'handled');
+    b.recordProcessed('NODE_START', 'handled');
+    b.recordDeadLetter('ONEX_EVENT_604');
+    expect(await registry.metrics()).toContain('onex_worker_events_processed_total{event_type="NODE_START",status="handled"} 2');
+    a.recordProcessed('NODE_START', 'handled');
+    a.close();
+    a.recordProcessed('NODE_START', 'handled'); // after close: counted only at the next close or flush of its own
+    expect(await metricValue(registry, 'onex_worker_events_processed_total', { event_type: 'NODE_START', status: 'handled' })).toBe(3);
+    expect(await metricValue(registry, 'onex_worker_dead_letters_total', { code: 'ONEX_EVENT_604' })).toBe(1);
+  });
 });
