@@ -172,7 +172,9 @@ export function createWorker(options: WorkerOptions): Worker {
     let lastCommitCheck = lastBeat;
     try {
       for (const m of batch.messages) {
-        if (isStopping()) break;
+        // isStale() (a seek moved the partition) is asked on the clock below, not per record: kafkajs builds a JSON key
+        // for it on every call, and only consumer.seek() sets it, which nothing calls on this private consumer.
+        if (stopping || !isRunning()) break;
         if (heartbeatError) throw heartbeatError;
         const outcome: RecordOutcome = await processor.process(
           { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers },
@@ -191,6 +193,7 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         if (now - lastBeat >= heartbeatCheckMs) {
           lastBeat = now;
+          if (isStale()) break;
           await heartbeat();
         }
       }
