@@ -96,6 +96,15 @@ describe('onex consume', () => {
     expect(await committedTotal(p, group, topic)).toBe(20);
   });
 
+  it('--timeout exits 0 once no record arrived for that long', async () => {
+    const topic = uniqueTopic('cli-consume-idle');
+    await createTopic(p, topic);
+    const ids = await produceEvents(p, topic, 3);
+    const r = await runOnex(['consume', '--topic', topic, '--group', `g-${topic}`, '--from-beginning', '--timeout', '3000'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event_id: string }).event_id)).toEqual(ids);
+  });
+
   it('without a schema registry it fails with one ONEX line', async () => {
     const { SCHEMA_REGISTRY_URL: _, ...rest } = env();
     const r = await runOnex(['consume', '--topic', 'x', '--group', 'g', '--max', '1'], { env: rest });
