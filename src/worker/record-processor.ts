@@ -225,7 +225,13 @@ export class RecordProcessor {
     } else {
       o.metrics.recordProcessed(eventType, 'dropped');
     }
-    o.onFailure?.({ record, error, stage, attempts, deadLetterTopic });
+    try {
+      o.onFailure?.({ record, error, stage, attempts, deadLetterTopic });
+    } catch (err) {
+      // The record is dealt with (dead-lettered or dropped); a failing callback must not make the batch fail and the
+      // record come round again.
+      o.log.error({ ...where, err: (err as Error).message }, 'the onFailure callback threw; ignored');
+    }
     return { status: deadLetterTopic ? 'dead_lettered' : 'dropped', attempts, error, stage };
   }
 }

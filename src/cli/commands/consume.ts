@@ -109,7 +109,17 @@ export function registerConsumeCommands(program: Command): void {
         armIdle();
       },
     });
-    await runUntilStopped(worker, armIdle);
+    // `onex consume ... | head -5`: the reader went away; stop as the console consumers do, without a stack trace.
+    const onStdoutError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') void worker?.stop();
+      else throw err;
+    };
+    process.stdout.on('error', onStdoutError);
+    try {
+      await runUntilStopped(worker, armIdle);
+    } finally {
+      process.stdout.off('error', onStdoutError);
+    }
     clearTimeout(idle);
   });
 }

@@ -96,6 +96,17 @@ describe('onex consume', () => {
     expect(await committedTotal(p, group, topic)).toBe(20);
   });
 
+  it('stops quietly when its reader goes away (onex consume | head)', async () => {
+    const topic = uniqueTopic('cli-consume-pipe');
+    await createTopic(p, topic);
+    await produceEvents(p, topic, 2_000);
+    const consume = spawnOnex(['consume', '--topic', topic, '--group', `g-${topic}`, '--from-beginning']);
+    await waitFor('the first line', () => consume.stdout().includes('\n'), 60_000, 20);
+    consume.child.stdout!.destroy();
+    expect(await consume.exit).toBe(0);
+    expect(consume.stderr()).not.toMatch(/EPIPE|ONEX_SYS_904/);
+  });
+
   it('--timeout exits 0 once no record arrived for that long', async () => {
     const topic = uniqueTopic('cli-consume-idle');
     await createTopic(p, topic);

@@ -111,7 +111,7 @@ export interface Rig {
 
 export function rig(
   handlers: HandlerMap,
-  opts: { retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger } = {},
+  opts: { retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger; onFailure?: (f: RecordFailure) => void } = {},
 ): Rig {
   const registry = new Registry();
   const metrics = new WorkerMetrics(registry);
@@ -130,7 +130,7 @@ export function rig(
     metrics,
     deprecatedVersions: new Set(opts.deprecated ?? []),
     log: opts.log ?? logger('worker-test'),
-    onFailure: (f) => failures.push(f),
+    onFailure: opts.onFailure ?? ((f) => failures.push(f)),
   });
   return { processor, decoder, sink, registry, metrics, failures };
 }

@@ -212,4 +212,11 @@ describe('RecordProcessor: one record through decode, validate, route, handle', 
     const warnings = lines.filter((l) => l.msg.includes('deprecated'));
     expect(warnings.map((w) => w.version)).toEqual(['1.0.0', '1.1.0']);
   });
+
+  it('a throwing onFailure callback does not make a dead-lettered record fail again', async () => {
+    const r = rig({ '*': () => undefined }, { onFailure: () => { throw new Error('callback bug'); } });
+    const out = await r.processor.process(record(Buffer.from('not the wire format')), new FakeControl());
+    expect(out.status).toBe('dead_lettered');
+    expect(r.sink.sent).toHaveLength(1);
+  });
 });
