@@ -2,6 +2,21 @@
  * Public face of the worker module: the stream worker runtime (fetch -> decode -> detect -> upcast -> validate ->
  * handle -> commit, with retries and a dead-letter topic), dead-letter redrive, the event-id dedupe window and
  * handler-module loading for `onex worker`.
+ *
+ *   const worker = createWorker({
+ *     kafka: createKafka(kafkaConfigFromEnv()),
+ *     groupId: 'billing',
+ *     topics: 'onex.events',
+ *     decoder: new OnexEventCodec({ registry: registryFromUrl(process.env.SCHEMA_REGISTRY_URL!) }),
+ *     targetVersion: '2.0.0',
+ *     handlers: {
+ *       NODE_FAILURE: async (event, ctx) => alerts.raise(ctx.eventId, event.metadata),
+ *       '*': () => undefined,
+ *     },
+ *   });
+ *   worker.handleSignals();   // SIGTERM / SIGINT: finish the record in hand, commit, leave the group
+ *   await worker.start();
+ *   await worker.done;
  */
 export { createWorker } from './worker.js';
 export type { Worker, WorkerStats } from './worker.js';
