@@ -215,6 +215,9 @@ function checkLimits(metadata: Record<string, unknown>, limits: EventLimits, iss
     issues.add('ONEX_VALID_104', shape.problem.path, `metadata is not JSON-serialisable: ${shape.problem.reason} at ${shape.problem.path}.`);
     return false;
   }
+  // The bound is under the per-value limit for nearly every event: then neither limit can be crossed, and the
+  // metadata need not be serialised here at all.
+  if (shape.maxJsonBytes <= limits.maxValueBytes && shape.maxJsonBytes < limits.maxMetadataBytes) return true;
   const total = jsonByteSize(metadata);
   if (total === undefined) {
     issues.add('ONEX_VALID_104', base, `${base} is not JSON-serialisable.`);

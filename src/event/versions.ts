@@ -21,10 +21,16 @@ export interface ParsedVersion {
 const SEMVER = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 
 /** Parses MAJOR.MINOR.PATCH; undefined when the text is not a plain semantic version. */
+// Every event asks for the few version strings there are: parse each once. Bounded, as event fields are input.
+const parsedVersions = new Map<string, ParsedVersion | undefined>();
+
+/** Parses MAJOR.MINOR.PATCH; undefined when the text is not a plain semantic version. The result is frozen. */
 export function parseVersion(text: string): ParsedVersion | undefined {
+  if (parsedVersions.has(text)) return parsedVersions.get(text);
   const m = SEMVER.exec(text);
-  if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  const parsed = m ? Object.freeze({ major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) }) : undefined;
+  if (parsedVersions.size < 256) parsedVersions.set(text, parsed);
+  return parsed;
 }
 
 export function isSchemaVersion(value: unknown): value is SchemaVersion {
