@@ -16,5 +16,5 @@ export { Sampler, flowPosition } from './sampler.js';
 export type { SampleDecision, SamplerConfig } from './sampler.js';
 export { classifyKafkaError } from './sender.js';
 export { murmur2, partitionOf } from './partitioner.js';
-export { SyntheticEvents } from './synthetic.js';
+export { SyntheticEvents, seededRandom } from './synthetic.js';
 export type { SyntheticEvent, SyntheticOptions } from './synthetic.js';

@@ -44,8 +44,8 @@ const OPERATIONS = ['stamp_file', 'validate_metadata', 'resolve_handler', 'gener
 const ERROR_CODES = ['ONEX_STAMP_002', 'ONEX_VALID_102', 'ONEX_REG_203', 'ONEX_RT_401', 'ONEX_SYS_903'];
 const PAD_CHUNK = 60_000; // below the 100 KB per-value limit
 
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-function rng(seed: number): () => number {
+/** mulberry32: small, fast, and the same sequence everywhere for a seed (synthetic load, test data, benchmarks). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -67,7 +67,7 @@ export class SyntheticEvents {
   private readonly padCache = new Map<number, string>();
 
   constructor(options: SyntheticOptions = {}) {
-    this.random = rng(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
     this.versions = options.versions?.length ? options.versions : ['1.3.0'];
     this.allowed = options.eventTypes?.length ? new Set(options.eventTypes) : undefined;
     this.failureRate = options.failureRate ?? 0.1;
