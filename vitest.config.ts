@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // test/support/global-setup.ts) and get generous timeouts because a 2-core CI machine can be slow.
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     // kafkajs reports every transient broker answer (coordinator loading, leader moving) as an error; tests keep the
     // log to real errors unless ONEX_LOG_LEVEL asks for more.
     env: { ONEX_LOG_LEVEL: process.env.ONEX_LOG_LEVEL ?? 'error' },
