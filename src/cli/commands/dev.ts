@@ -37,8 +37,9 @@ export function registerDevCommands(program: Command): void {
     .option('--large-every <n>', 'one in n events carries a payload over 10 KB (LZ4 lane); 0 for none', parseCount, 50)
     .option('--poison-every <n>', 'one raw poison record per n events, to show the dead-letter path; 0 for none', parseCount, 5_000)
     .action(async (flags: DevFlags) => {
-      // The live view owns the terminal: only warnings and errors are logged unless ONEX_LOG_LEVEL asks for more.
-      setLogLevel(process.env.ONEX_LOG_LEVEL ?? 'warn');
+      // The live frame owns a terminal: a log line between redraws would tear it, and the frame already counts what
+      // the warnings say (dead letters, rejections), so a terminal gets errors only; a pipe gets warnings too.
+      setLogLevel(process.env.ONEX_LOG_LEVEL ?? (process.stderr.isTTY ? 'error' : 'warn'));
       const view = createDevView(process.stderr);
       const say = (line: string) => process.stderr.write(`${line}\n`);
       const session = new DevSession({ ...flags, say });
