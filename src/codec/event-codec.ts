@@ -1,5 +1,5 @@
 import { asOnexError, isOnexError, onexError } from '../errors/index.js';
-import { RegistryClient, type RegistryClientOptions } from '../registry/index.js';
+import { RegistryClient, readWireFormat, writeWireFormat, type RegistryClientOptions } from '../registry/index.js';
 import {
   createDecoder,
   detectSchemaVersion,
@@ -8,7 +8,6 @@ import {
   type EventDecoder,
   type SchemaVersion,
 } from '../schema/index.js';
-import { readWireFormat, writeWireFormat } from './wire-format.js';
 
 /**
  * What the codec needs of a schema registry. RegistryClient (src/registry) is the real one; anything

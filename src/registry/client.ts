@@ -2,6 +2,7 @@ import type avro from 'avsc';
 import { onexError, type OnexError } from '../errors/index.js';
 import { parseAvro } from './avro.js';
 import type { CompatibilityLevel, SchemaReference } from './state.js';
+import { readWireFormat, writeWireFormat } from './wire-format.js';
 
 /**
  * The registry client the producer and worker use, against our server or any Confluent-compatible one.
@@ -50,7 +51,6 @@ export interface CompatibilityAnswer {
 
 export type SchemaInput = string | object;
 
-const MAGIC_BYTE = 0;
 
 function schemaText(schema: SchemaInput): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema);
@@ -263,18 +263,12 @@ export class RegistryClient {
     } catch (err) {
       throw onexError('ONEX_EVENT_603', `value does not match schema ${id}: ${(err as Error).message}`, { cause: err });
     }
-    const header = Buffer.alloc(5);
-    header.writeUInt8(MAGIC_BYTE, 0);
-    header.writeInt32BE(id, 1);
-    return Buffer.concat([header, body]);
+    return writeWireFormat(id, body);
   }
 
   /** Reads a Confluent-framed message; with a reader type, resolves the writer's schema to it (cached resolver). */
   async decode(message: Buffer, readerType?: avro.Type): Promise<{ schemaId: number; value: unknown }> {
-    if (message.length < 5 || message.readUInt8(0) !== MAGIC_BYTE) {
-      throw onexError('ONEX_EVENT_604', `message is not in Confluent wire format (${message.length} bytes, first byte ${message[0] ?? 'none'})`);
-    }
-    const schemaId = message.readInt32BE(1);
+    const { schemaId, body } = readWireFormat(message);
     let writer: RegisteredSchema;
     try {
       writer = await this.getSchema(schemaId);
@@ -284,7 +278,6 @@ export class RegistryClient {
       }
       throw err;
     }
-    const body = message.subarray(5);
     const resolver = readerType ? this.resolver(writer, readerType) : undefined;
     try {
       if (!readerType) return { schemaId, value: writer.type.fromBuffer(body) };

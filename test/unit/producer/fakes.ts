@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { writeWireFormat } from '../../../src/codec/wire-format.js';
+import { writeWireFormat } from '../../../src/codec/index.js';
 import { onexError } from '../../../src/errors/index.js';
 import type { SchemaVersion } from '../../../src/event/index.js';
 import type { EventEncoder } from '../../../src/producer/index.js';

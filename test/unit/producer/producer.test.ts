@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readWireFormat } from '../../../src/codec/wire-format.js';
+import { readWireFormat } from '../../../src/codec/index.js';
 import { isOnexError, type OnexError } from '../../../src/errors/index.js';
 import { OnexProducer, type OnexProducerOptions } from '../../../src/producer/index.js';
 import { SyntheticEvents } from '../../../src/producer/synthetic.js';
