@@ -8,14 +8,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 import { nowTimestamp, parseTimestamp } from '../src/event/index.js';
-import { createKafka, ensureTopics, resolveKafkaClasspath, startLocalBroker, stopLocalBroker } from '../src/kafka/index.js';
+import { createKafka, ensureTopics, resolveKafkaClasspath, startEphemeralBroker } from '../src/kafka/index.js';
 import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
 import { SyntheticEvents } from '../src/producer/synthetic.js';
 import { MemoryStore } from '../src/registry/memory-store.js';
@@ -42,13 +40,8 @@ interface Row {
   note: string;
 }
 
-let brokers = process.env.KAFKA_BROKERS;
-let dataDir: string | undefined;
-if (!brokers) {
-  dataDir = mkdtempSync(join(tmpdir(), 'onex-bench-producer-'));
-  const { info } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: say });
-  brokers = info.bootstrap;
-}
+const broker = process.env.KAFKA_BROKERS ? undefined : await startEphemeralBroker({ prefix: 'onex-bench-producer-', onProgress: say });
+const brokers = process.env.KAFKA_BROKERS ?? broker!.info.bootstrap;
 const registryServer = createRegistryServer({ store: new MemoryStore() });
 const registryUrl = await registryServer.listen(0, '127.0.0.1');
 const kafka = createKafka({ brokers, clientId: 'bench-producer' });
@@ -220,10 +213,7 @@ try {
 } finally {
   await admin.disconnect();
   await registryServer.close();
-  if (dataDir) {
-    await stopLocalBroker(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  await broker?.stop();
 }
 
 const rate = (r: Row) => r.events / r.seconds;

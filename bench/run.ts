@@ -4,11 +4,10 @@
  * markdown table; `npm run bench -- producer worker` runs only the named ones.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalBroker, stopLocalBroker } from '../src/kafka/index.js';
+import { startEphemeralBroker } from '../src/kafka/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const wanted = process.argv.slice(2);
@@ -17,13 +16,10 @@ const scripts = readdirSync(here)
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
   .sort();
 
-let brokers = process.env.KAFKA_BROKERS;
-let dataDir: string | undefined;
-if (!brokers) {
-  dataDir = mkdtempSync(join(tmpdir(), 'onex-bench-kafka-'));
-  const { info } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: (l) => process.stderr.write(`${l}\n`) });
-  brokers = info.bootstrap;
-}
+const broker = process.env.KAFKA_BROKERS
+  ? undefined
+  : await startEphemeralBroker({ prefix: 'onex-bench-kafka-', onProgress: (l) => process.stderr.write(`${l}\n`) });
+const brokers = process.env.KAFKA_BROKERS ?? broker!.info.bootstrap;
 let failed = 0;
 try {
   process.stdout.write(`# onex-events benchmarks\n\nnode ${process.version}, ${new Date().toISOString()}, broker ${brokers}\n\n`);
@@ -39,9 +35,6 @@ try {
     }
   }
 } finally {
-  if (dataDir) {
-    await stopLocalBroker(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  await broker?.stop();
 }
 process.exit(failed ? 1 : 0);

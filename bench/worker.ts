@@ -18,9 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +26,7 @@ import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { OnexEventCodec, registryFromUrl } from '../src/codec/index.js';
 import { nowTimestamp, parseTimestamp } from '../src/event/index.js';
-import { createKafka, ensureTopics, startLocalBroker, stopLocalBroker } from '../src/kafka/index.js';
+import { createKafka, ensureTopics, startEphemeralBroker } from '../src/kafka/index.js';
 import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { createWorker } from '../src/worker/index.js';
@@ -51,13 +49,8 @@ if (process.env.BENCH_LATENCY_CHILD) {
   process.exit(0);
 }
 
-let brokers = process.env.KAFKA_BROKERS;
-let dataDir: string | undefined;
-if (!brokers) {
-  dataDir = mkdtempSync(join(tmpdir(), 'onex-bench-worker-'));
-  const { info } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: say });
-  brokers = info.bootstrap;
-}
+const broker = process.env.KAFKA_BROKERS ? undefined : await startEphemeralBroker({ prefix: 'onex-bench-worker-', onProgress: say });
+const brokers = process.env.KAFKA_BROKERS ?? broker!.info.bootstrap;
 const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(' / ');
 const registryServer = createRegistryServer({ store: new MemoryStore() });
 const registryUrl = await registryServer.listen(0, '127.0.0.1');
@@ -93,10 +86,7 @@ try {
   );
 } finally {
   await registryServer.close();
-  if (dataDir) {
-    await stopLocalBroker(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  await broker?.stop();
 }
 
 function latencyRow(path: string, l: Latency, target: string): string {

@@ -14,7 +14,8 @@ export {
   portIsFree,
   readBrokerState,
   resolveKafkaClasspath,
+  startEphemeralBroker,
   startLocalBroker,
   stopLocalBroker,
 } from './local-broker.js';
-export type { LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';
+export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
@@ -526,6 +526,35 @@ export async function stopLocalBroker(dataDir = DEFAULT_DATA_DIR, timeoutMs = 30
   const clean = await killAndWait(state.pid, timeoutMs);
   rmSync(join(dir, STATE_FILE), { force: true });
   return { stopped: true, clean, pid: state.pid };
+}
+
+export interface EphemeralBroker {
+  info: LocalBrokerInfo;
+  startMs: number;
+  /** Stops the broker and removes its data dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway broker for one process (the test run, `onex dev`, a benchmark): a temporary data dir, its life tied to
+ * this process by the watchdog, and one stop() that stops it and removes the data dir, also when start-up fails.
+ */
+export async function startEphemeralBroker(
+  options: Omit<LocalBrokerOptions, 'dataDir' | 'ownerPid'> & { prefix?: string } = {},
+): Promise<EphemeralBroker> {
+  const { prefix = 'onex-kafka-', ...rest } = options;
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const stop = async () => {
+    await stopLocalBroker(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const { info, startMs } = await startLocalBroker({ ...rest, dataDir, ownerPid: process.pid });
+    return { info, startMs, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 export interface StatusResult {

@@ -1,8 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { brokerAnswers, resolveKafkaClasspath, splitBrokers, startLocalBroker, stopLocalBroker } from '../../src/kafka/index.js';
+import { brokerAnswers, resolveKafkaClasspath, splitBrokers, startEphemeralBroker } from '../../src/kafka/index.js';
 
 /**
  * Hands every integration test one real Kafka broker for the whole run:
@@ -34,15 +32,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await container.stop();
     };
   } else {
-    const dataDir = mkdtempSync(join(tmpdir(), 'onex-test-kafka-'));
-    const { info, startMs } = await startLocalBroker({ dataDir, ownerPid: process.pid, heapMb: 768, onProgress: say });
-    say(`local Apache Kafka ${info.kafkaVersion} at ${info.bootstrap}, ready in ${(startMs / 1000).toFixed(1)} s`);
-    brokers = info.bootstrap;
+    const broker = await startEphemeralBroker({ prefix: 'onex-test-kafka-', heapMb: 768, onProgress: say });
+    say(`local Apache Kafka ${broker.info.kafkaVersion} at ${broker.info.bootstrap}, ready in ${(broker.startMs / 1000).toFixed(1)} s`);
+    brokers = broker.info.bootstrap;
     source = 'local';
-    teardown = async () => {
-      await stopLocalBroker(dataDir, 30_000);
-      rmSync(dataDir, { recursive: true, force: true });
-    };
+    teardown = broker.stop;
   }
 
   let classpath = '';

@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import client from 'prom-client';
 import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
 import { onexError, type OnexError } from '../../errors/index.js';
 import { SCHEMA_VERSIONS, type OnexEventType, type SchemaVersion } from '../../event/index.js';
-import { brokerAnswers, createKafka, ensureTopics, splitBrokers, startLocalBroker, stopLocalBroker } from '../../kafka/index.js';
+import { brokerAnswers, createKafka, ensureTopics, splitBrokers, startEphemeralBroker } from '../../kafka/index.js';
 import { OnexProducer, SyntheticEvents } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { startMetricsServer, type MetricsServer } from '../../telemetry/index.js';
@@ -175,17 +172,10 @@ export class DevSession {
       say(`using the Kafka cluster at ${this.brokers}`);
       return;
     }
-    const dataDir = mkdtempSync(join(tmpdir(), 'onex-dev-kafka-'));
-    const { info, startMs } = await startLocalBroker({ dataDir, ownerPid: process.pid, onProgress: say });
-    this.brokers = info.bootstrap;
-    say(`Apache Kafka ${info.kafkaVersion} ready at ${info.bootstrap} in ${(startMs / 1000).toFixed(1)} s`);
-    this.stops.push([
-      'broker',
-      async () => {
-        await stopLocalBroker(dataDir);
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    ]);
+    const broker = await startEphemeralBroker({ prefix: 'onex-dev-kafka-', onProgress: say });
+    this.brokers = broker.info.bootstrap;
+    say(`Apache Kafka ${broker.info.kafkaVersion} ready at ${this.brokers} in ${(broker.startMs / 1000).toFixed(1)} s`);
+    this.stops.push(['broker', broker.stop]);
   }
 
   /** Starts the demo load: every 50 ms, rate/20 events spread over the versions. */
