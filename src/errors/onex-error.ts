@@ -89,3 +89,21 @@ export function asOnexError(value: unknown, fallback: OnexCode, message?: string
   const text = message ?? (value instanceof Error ? value.message : String(value));
   return onexError(fallback, text, { cause: value });
 }
+
+/** One problem a schema validator (zod) found in options: where, and what. */
+export interface OptionIssue {
+  readonly path: ReadonlyArray<PropertyKey>;
+  readonly message: string;
+}
+
+/**
+ * ONEX_RT_407 for options that failed validation: `${prefix} ${where}: ${message}` about the first issue (where is its
+ * dotted path, or `whole` when the options as a whole are wrong), every issue in details.
+ */
+export function invalidOptions(prefix: string, whole: string, issues: ReadonlyArray<OptionIssue>): OnexError {
+  const dotted = (path: ReadonlyArray<PropertyKey>) => path.map(String).join('.');
+  const first = issues[0];
+  return onexError('ONEX_RT_407', `${prefix} ${first && first.path.length ? dotted(first.path) : whole}: ${first?.message ?? 'invalid'}`, {
+    details: { issues: issues.map((i) => ({ path: dotted(i.path), message: i.message })) },
+  });
+}

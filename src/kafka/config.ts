@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { onexError } from '../errors/index.js';
+import { invalidOptions, onexError } from '../errors/index.js';
 
 const brokerAddress = z
   .string()
@@ -49,13 +49,7 @@ export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
 export function parseKafkaConfig(input: KafkaConfigInput | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string | string[] })): KafkaConfig {
   const brokers = typeof input.brokers === 'string' ? splitBrokers(input.brokers) : input.brokers;
   const result = kafkaConfigSchema.safeParse({ ...input, brokers });
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : 'kafka config';
-    throw onexError('ONEX_RT_407', `invalid Kafka configuration at ${where}: ${issue.message}`, {
-      details: { issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  }
+  if (!result.success) throw invalidOptions('invalid Kafka configuration at', 'kafka config', result.error.issues);
   return result.data;
 }
 

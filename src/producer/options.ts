@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { onexError, type OnexError } from '../errors/index.js';
+import { invalidOptions, onexError, type OnexError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, type OnexEventType, type SchemaVersion } from '../event/index.js';
 import type { SchemaRegistryLike } from '../codec/index.js';
 import type { KafkaConfigInput } from '../kafka/index.js';
@@ -120,13 +120,7 @@ export interface OnexProducerOptions extends ProducerSettingsInput {
 /** Validates the plain settings (kafka, codec and callbacks are checked where they are used). */
 export function parseProducerSettings(input: ProducerSettingsInput): ProducerSettings {
   const result = optionsSchema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : 'producer options';
-    throw onexError('ONEX_RT_407', `invalid producer option ${where}: ${issue.message}`, {
-      details: { issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  }
+  if (!result.success) throw invalidOptions('invalid producer option', 'producer options', result.error.issues);
   const s = result.data;
   if (s.buffer.maxBytes < s.maxEventBytes) {
     throw onexError('ONEX_RT_407', `invalid producer option buffer.maxBytes: ${s.buffer.maxBytes} is below maxEventBytes (${s.maxEventBytes}), so a valid event could never be buffered`);

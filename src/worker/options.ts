@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
+import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { defaultDeadLetterTopic } from './dead-letter.js';
 import type { HandlerMap } from './handlers.js';
@@ -121,12 +121,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
   };
   const parsed = optionsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw onexError('ONEX_RT_407', `invalid worker option ${issue.path.join('.') || 'options'}: ${issue.message}`, {
-      details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  }
+  if (!parsed.success) throw invalidOptions('invalid worker option', 'options', parsed.error.issues);
   const v = parsed.data;
   if (v.heartbeatIntervalMs >= v.sessionTimeoutMs) {
     throw onexError('ONEX_RT_407', `invalid worker option consumer.heartbeatIntervalMs: ${v.heartbeatIntervalMs} ms must be below sessionTimeoutMs (${v.sessionTimeoutMs} ms)`);
