@@ -143,6 +143,8 @@ export class DevSession {
     this.stops.push(['worker', () => this.worker!.stop()]);
     await this.worker.joined();
 
+    // Registered before the first start: if a later producer fails to start, the ones already started still close.
+    this.stops.push(['producers', async () => void (await Promise.all([...this.producers.values()].map((p) => p.close())))]);
     for (const version of SCHEMA_VERSIONS) {
       const producer = new OnexProducer({
         kafka: this.kafka,
@@ -156,7 +158,6 @@ export class DevSession {
       await producer.start();
       this.producers.set(version, producer);
     }
-    this.stops.push(['producers', async () => void (await Promise.all([...this.producers.values()].map((p) => p.close())))]);
     this.raw = this.kafka.producer();
     await this.raw.connect();
     this.stops.push(['poison producer', () => this.raw!.disconnect()]);
@@ -241,15 +242,18 @@ export class DevSession {
     }
   }
 
+  private get deadLettered(): number {
+    return Object.values(this.counts.deadByCode).reduce((a, b) => a + b, 0);
+  }
+
   snapshot(): DevSnapshot {
-    const deadLettered = Object.values(this.counts.deadByCode).reduce((a, b) => a + b, 0);
     return {
       elapsedMs: Date.now() - this.startedAt,
       produced: this.counts.produced,
       sampledOut: this.counts.sampledOut,
       rejected: this.counts.rejected,
       consumed: this.counts.consumed,
-      deadLettered,
+      deadLettered: this.deadLettered,
       byVersion: { ...this.counts.consumedByVersion },
       lag: this.lag,
       brokers: this.brokers,
@@ -270,7 +274,7 @@ export class DevSession {
     await Promise.all([...this.producers.values()].map((p) => p.flush().catch(() => undefined)));
     say('load stopped; waiting for the worker to handle everything delivered...');
     const expected = () => this.counts.produced - this.counts.sampledOut + this.counts.poison;
-    while (this.counts.consumed + this.snapshot().deadLettered < expected() && Date.now() < deadline) {
+    while (this.counts.consumed + this.deadLettered < expected() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const summary = this.summary();
