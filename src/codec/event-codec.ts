@@ -1,5 +1,5 @@
 import { asOnexError, isOnexError, onexError } from '../errors/index.js';
-import { RegistryClient, readWireFormat, writeWireFormat, type RegistryClientOptions } from '../registry/index.js';
+import { RegistryClient, WIRE_HEADER_BYTES, readWireFormat, writeWireHeader, type RegistryClientOptions } from '../registry/index.js';
 import {
   createDecoder,
   detectSchemaVersion,
@@ -95,13 +95,14 @@ export class OnexEventCodec {
     if (id === undefined) {
       throw onexError('ONEX_EVENT_603', `Schema ${version} is not registered yet: call prepare('${version}') before encode.`);
     }
-    let body: Buffer;
+    let framed: Buffer;
     try {
-      body = encodeEvent(event, version);
+      // The body is encoded behind room for the header: one buffer, no second copy.
+      framed = encodeEvent(event, version, WIRE_HEADER_BYTES);
     } catch (err) {
       throw asOnexError(err, 'ONEX_EVENT_603', `The event does not fit schema ${version}: ${(err as Error).message}`);
     }
-    return writeWireFormat(id, body);
+    return writeWireHeader(framed, id);
   }
 
   /**

@@ -16,5 +16,5 @@ export { RegistryState, COMPATIBILITY_LEVELS, DEFAULT_COMPATIBILITY } from './st
 export type { CompatibilityLevel, RegistryMode, SchemaReference } from './state.js';
 export { RegistryHttpError } from './http-errors.js';
 export { AvroSchemaError, parseAvro } from './avro.js';
-export { MAGIC_BYTE, WIRE_HEADER_BYTES, readWireFormat, writeWireFormat } from './wire-format.js';
+export { MAGIC_BYTE, WIRE_HEADER_BYTES, readWireFormat, writeWireFormat, writeWireHeader } from './wire-format.js';
 export type { WireFrame } from './wire-format.js';

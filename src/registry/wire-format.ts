@@ -9,9 +9,14 @@ export const WIRE_HEADER_BYTES = 5;
 
 export function writeWireFormat(schemaId: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(WIRE_HEADER_BYTES + body.length);
+  body.copy(out, WIRE_HEADER_BYTES);
+  return writeWireHeader(out, schemaId);
+}
+
+/** Writes the 5-byte header into the start of a buffer whose body already follows it; returns the buffer. */
+export function writeWireHeader(out: Buffer, schemaId: number): Buffer {
   out[0] = MAGIC_BYTE;
   out.writeInt32BE(schemaId, 1);
-  body.copy(out, WIRE_HEADER_BYTES);
   return out;
 }
 

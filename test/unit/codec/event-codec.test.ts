@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OnexEventCodec, readWireFormat, writeWireFormat, type SchemaRegistryLike } from '../../../src/codec/index.js';
 import { onexError, type OnexError } from '../../../src/errors/index.js';
-import { SCHEMA_VERSIONS, schemaText, transformEvent, type SchemaVersion } from '../../../src/schema/index.js';
+import { SCHEMA_VERSIONS, encodeEvent, schemaText, transformEvent, type SchemaVersion } from '../../../src/schema/index.js';
 
 /** A registry in memory: ids global across subjects, the same text under a subject answers the same id. */
 class FakeRegistry implements SchemaRegistryLike {
@@ -88,6 +88,8 @@ describe('OnexEventCodec', () => {
       const event = transformEvent(base, writer);
       const value = codec.encode(event, writer);
       expect(readWireFormat(value).schemaId).toBe(codec.schemaIdOf(writer));
+      // Encoded in place behind the header, the body is the same bytes the schema codec writes on its own.
+      expect(readWireFormat(value).body.equals(encodeEvent(event, writer))).toBe(true);
       for (const target of SCHEMA_VERSIONS) {
         const decoded = await codec.decode(value, target);
         expect(decoded.writerVersion).toBe(writer);
