@@ -3,7 +3,7 @@ import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
 import { isSchemaVersion, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../../event/index.js';
 import { createKafka, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { createWorker, type EventDecoder, type Worker } from '../../worker/index.js';
-import { parsePositiveInt } from './kafka.js';
+import { parsePositiveInt } from '../args.js';
 
 /** Flags and environment shared by `onex consume`, `onex worker` and `onex dlq`. */
 export interface ConnectionFlags {

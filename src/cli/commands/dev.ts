@@ -1,22 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { SCHEMA_VERSIONS } from '../../event/index.js';
 import { setLogLevel } from '../../telemetry/index.js';
 import { DevSession, type DevOptions } from '../dev/session.js';
 import { createDevView } from '../dev/view.js';
-import { parsePositiveInt } from './kafka.js';
-
-function parsePortOrZero(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 (any free port) to 65535');
-  return n;
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
-  return n;
-}
+import { parseCount, parseListenPort, parsePositiveInt } from '../args.js';
 
 type DevFlags = Omit<DevOptions, 'say'> & { duration?: number };
 
@@ -31,8 +19,8 @@ export function registerDevCommands(program: Command): void {
     .description('run the whole pipeline on embedded defaults: local broker, registry, worker, demo load, live view')
     .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)', parsePositiveInt)
     .option('--rate <events-per-second>', 'demo load, all schema versions together', parsePositiveInt, 2_000)
-    .option('--registry-port <port>', 'schema registry port (0: any free port)', parsePortOrZero, 8081)
-    .option('--metrics-port <port>', '/metrics port (0: any free port)', parsePortOrZero, 9464)
+    .option('--registry-port <port>', 'schema registry port (0: any free port)', parseListenPort, 8081)
+    .option('--metrics-port <port>', '/metrics port (0: any free port)', parseListenPort, 9464)
     .addOption(new Option('--target-version <version>', 'the version the demo handlers receive').choices([...SCHEMA_VERSIONS]).default('2.0.0'))
     .option('--large-every <n>', 'one in n events carries a payload over 10 KB (LZ4 lane); 0 for none', parseCount, 50)
     .option('--poison-every <n>', 'one raw poison record per n events, to show the dead-letter path; 0 for none', parseCount, 5_000)

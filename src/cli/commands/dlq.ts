@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { redriveDeadLetters } from '../../worker/index.js';
-import { parsePositiveInt } from './kafka.js';
+import { parsePositiveInt } from '../args.js';
 import { kafkaFrom, type ConnectionFlags } from './consume.js';
 
 interface RedriveCliOptions extends Pick<ConnectionFlags, 'brokers'> {

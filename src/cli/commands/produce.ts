@@ -4,7 +4,7 @@ import { ALL_EVENT_TYPES, isSchemaVersion, type OnexEventType, type SchemaVersio
 import { brokerAnswers, createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, SyntheticEvents, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
-import { parsePositiveInt } from './kafka.js';
+import { parsePositiveInt } from '../args.js';
 
 function parseVersions(value: string): SchemaVersion[] {
   const list = value.split(',').map((v) => v.trim()).filter(Boolean);

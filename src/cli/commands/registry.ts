@@ -1,14 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { DEFAULT_SCHEMAS_TOPIC, startRegistry, type BasicAuthOptions } from '../../registry/index.js';
-import { parsePositiveInt } from './kafka.js';
-
-/** 0 asks for any free port (the URL printed on stdout names the one chosen). */
-function parseListenPort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
-  return n;
-}
+import { parseListenPort, parsePositiveInt } from '../args.js';
 
 function parseUsers(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const colon = value.indexOf(':');

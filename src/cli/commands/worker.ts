@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import client from 'prom-client';
 import type { SchemaVersion } from '../../event/index.js';
 import { createWorker, loadHandlerModule } from '../../worker/index.js';
-import { parsePort, parsePositiveInt } from './kafka.js';
+import { parsePort, parsePositiveInt } from '../args.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, parseSchemaVersion, runUntilStopped, type ConnectionFlags } from './consume.js';
 
 interface WorkerCliOptions extends ConnectionFlags {
