@@ -1,4 +1,5 @@
 import type { OnexError } from '../errors/index.js';
+import type { FAST_RECORD } from '../kafka/index.js';
 
 /**
  * kafkajs sets compression per send() call, so events travel in two lanes, each batched on its own: 'plain' for
@@ -6,13 +7,15 @@ import type { OnexError } from '../errors/index.js';
  */
 export type Lane = 'plain' | 'lz4';
 
-/** What kafkajs gets for one record: only these fields, because kafkajs copies each message object it encodes. */
+/** What kafkajs gets for one record. */
 export interface KafkaMessage {
   readonly key: Buffer;
   readonly value: Buffer;
   readonly headers: Record<string, Buffer>;
   /** Kafka's murmur2 of the key, computed once (see partitioner.ts). */
   readonly keyHash: number;
+  /** Encoded by src/kafka/record-batch.ts, not by kafkajs's per-record encoders. */
+  readonly [FAST_RECORD]: true;
 }
 
 /** One encoded event waiting for Kafka. */

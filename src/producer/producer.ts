@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
+import { FAST_RECORD } from '../kafka/index.js';
 import type { SchemaVersion } from '../event/index.js';
 import { logger, type Logger } from '../telemetry/logger.js';
 import { Batcher, type Batch, type KafkaMessage, type Lane, type PendingRecord } from './batcher.js';
@@ -44,7 +45,7 @@ class OutgoingEvent implements PendingRecord {
     readonly input: object,
     private readonly onSettled: (event: OutgoingEvent, error: OnexError | undefined) => void,
   ) {
-    this.message = { key, value, headers, keyHash: murmur2(key) };
+    this.message = { key, value, headers, keyHash: murmur2(key), [FAST_RECORD]: true };
   }
 
   settle(error: OnexError | undefined): void {

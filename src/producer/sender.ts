@@ -1,6 +1,6 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { onexError, type OnexError } from '../errors/index.js';
-import { parseKafkaConfig, registerLz4Codec, toKafkaJsConfig, type KafkaConfigInput } from '../kafka/index.js';
+import { installRecordBatchEncoder, parseKafkaConfig, registerLz4Codec, toKafkaJsConfig, type KafkaConfigInput } from '../kafka/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Batch, PendingRecord } from './batcher.js';
 import { KeyHashPartitioner } from './partitioner.js';
@@ -97,7 +97,11 @@ export class KafkaSender {
     private readonly kafka: Kafka,
     private readonly options: SenderOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // The records this sender hands kafkajs are marked for the one-pass batch encoder (src/kafka/record-batch.ts).
+    registerLz4Codec();
+    installRecordBatchEncoder();
+  }
 
   async connect(): Promise<void> {
     await this.ensureProducer();
