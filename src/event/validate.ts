@@ -59,25 +59,69 @@ export const FIELDS_UNTIL: Readonly<Record<string, SchemaVersion>> = Object.free
 const SEVERITIES = ['CRITICAL', 'ERROR', 'WARNING', 'INFO'];
 const RECOVERABILITIES = ['No', 'Yes', 'Retry'];
 
+/** What one version has, worked out once: validation runs per event, and comparing version strings there added up. */
+interface VersionFacts {
+  readonly major: number;
+  readonly eventTypes: ReadonlySet<string>;
+  /** Fields of later versions, by the version that introduced them. */
+  readonly tooNew: ReadonlyMap<string, SchemaVersion>;
+  /** Fields a MAJOR version up to this one removed. */
+  readonly removed: ReadonlySet<string>;
+  readonly has: (field: string) => boolean;
+}
+
+const FACTS = new Map<SchemaVersion, VersionFacts>(
+  SCHEMA_VERSIONS.map((version) => {
+    const v = parseVersion(version)!;
+    const since = (field: string) => compareVersions(v, parseVersion(FIELDS_SINCE[field]!)!) >= 0;
+    const tooNew = new Map(Object.entries(FIELDS_SINCE).filter(([field]) => !since(field)));
+    const removed = new Set(Object.entries(FIELDS_UNTIL).filter(([, until]) => compareVersions(v, parseVersion(until)!) >= 0).map(([f]) => f));
+    return [version, { major: v.major, eventTypes: new Set(EVENT_TYPES[version]), tooNew, removed, has: (field: string) => !tooNew.has(field) }];
+  }),
+);
+
 class Issues {
   readonly list: ValidationIssue[] = [];
+  constructor(readonly limits: EventLimits) {}
   add(code: OnexCode, path: string, message: string): void {
     this.list.push({ code, path, message });
   }
 }
 
+const limitsOf = (options: ValidateOptions): EventLimits => (options.limits ? { ...DEFAULT_LIMITS, ...options.limits } : DEFAULT_LIMITS);
+
 export function validateEvent(event: unknown, options: ValidateOptions = {}): ValidationResult {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const issues = new Issues();
-  const version = checkEvent(event, limits, issues);
+  const issues = new Issues(limitsOf(options));
+  const version = checkEvent(event, issues, undefined);
+  return finish(issues, version, options.mode ?? 'strict');
+}
+
+/**
+ * Validates an event as a schema decoder hands it over (OnexEventCodec.decode into `version`), with the same codes,
+ * paths and messages as validateEvent. The Avro schema of `version` already guarantees what validateEvent spends most
+ * of its time on: the version itself, a well-formed UTC timestamp (it was epoch microseconds), no field of another
+ * version, and JSON-only metadata values. What a schema cannot say is checked as validateEvent does: event_id a UUID,
+ * node_id not empty, the event type one of the version's, ONEX code formats, ranges (sample_rate, trace_flags, replay
+ * speed), non-empty trace and security ids, the metadata standard of the event type, the size and depth limits.
+ * The field types are still looked at (that costs next to nothing), so a decoder that breaks its promise gets type
+ * errors, not a crash. Default mode: strict, as validateEvent.
+ */
+export function validateDecodedEvent(event: unknown, version: SchemaVersion, options: ValidateOptions = {}): ValidationResult {
+  const issues = new Issues(limitsOf(options));
+  checkEvent(event, issues, version);
+  return finish(issues, isPlainObject(event) ? version : undefined, options.mode ?? 'strict');
+}
+
+function finish(issues: Issues, version: SchemaVersion | undefined, mode: ValidationMode): ValidationResult {
+  if (issues.list.length === 0) return { valid: true, version, errors: [] };
   const errors = issues.list.map(toError);
-  if ((options.mode ?? 'strict') === 'strict' && errors.length > 0) {
+  if (mode === 'strict') {
     const first = errors[0]!;
     throw onexError(first.code, first.message, {
       details: { path: first.details?.path, violations: issues.list },
     }) as ValidationError;
   }
-  return { valid: errors.length === 0, version, errors };
+  return { valid: false, version, errors };
 }
 
 /** Validates only the metadata of an event type, as the 1.x JSON form (2.0.0 typed records: flatten them first). */
@@ -86,9 +130,8 @@ export function validateMetadata(
   metadata: unknown,
   options: ValidateOptions = {},
 ): ValidationResult {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const issues = new Issues();
-  checkMetadataV1(eventType, metadata, limits, issues);
+  const issues = new Issues(limitsOf(options));
+  checkMetadataV1(eventType, metadata, issues);
   const errors = issues.list.map(toError);
   if ((options.mode ?? 'strict') === 'strict' && errors.length > 0) throw errors[0]!;
   return { valid: errors.length === 0, version: undefined, errors };
@@ -98,6 +141,12 @@ function toError(issue: ValidationIssue): ValidationError {
   return onexError(issue.code, issue.message, { details: { path: issue.path } }) as ValidationError;
 }
 
+/** A schema_version string resolved to a known version, or why it cannot be. */
+type Resolution = { version: SchemaVersion; exact: boolean } | { code: OnexCode; message: string };
+
+/** Resolutions of the schema_version strings seen lately: a handful in practice, bounded since events choose them. */
+const resolutions = new Map<string, Resolution>();
+
 /** The schema version named by schema_version, resolved to a known one (PATCH to its MINOR, newer MINOR to ours). */
 function versionOf(event: Record<string, unknown>, issues: Issues): { version: SchemaVersion; exact: boolean } | undefined {
   const raw = event.schema_version;
@@ -106,36 +155,44 @@ function versionOf(event: Record<string, unknown>, issues: Issues): { version: S
     issues.add('ONEX_VALID_104', 'schema_version', `schema_version must be a string like "1.2.0", got ${typeName(raw)}.`);
     return undefined;
   }
-  const parsed = parseVersion(raw);
-  if (!parsed) {
-    issues.add('ONEX_VALID_107', 'schema_version', `schema_version "${raw}" is not a MAJOR.MINOR.PATCH version.`);
+  let resolved = resolutions.get(raw);
+  if (!resolved) {
+    if (resolutions.size >= 64) resolutions.clear();
+    resolutions.set(raw, (resolved = resolveVersion(raw)));
+  }
+  if ('code' in resolved) {
+    issues.add(resolved.code, 'schema_version', resolved.message);
     return undefined;
   }
+  return resolved;
+}
+
+function resolveVersion(raw: string): Resolution {
+  const parsed = parseVersion(raw);
+  if (!parsed) return { code: 'ONEX_VALID_107', message: `schema_version "${raw}" is not a MAJOR.MINOR.PATCH version.` };
   const sameMajor = SCHEMA_VERSIONS.filter((v) => parseVersion(v)!.major === parsed.major);
   const known = [...sameMajor].reverse().find((v) => compareVersions(parseVersion(v)!, { ...parsed, patch: 0 }) <= 0);
   if (!known) {
-    issues.add('ONEX_VALID_107', 'schema_version', `schema_version ${raw} is not a version this pipeline knows (it knows ${SCHEMA_VERSIONS.join(', ')}).`);
-    return undefined;
+    return { code: 'ONEX_VALID_107', message: `schema_version ${raw} is not a version this pipeline knows (it knows ${SCHEMA_VERSIONS.join(', ')}).` };
   }
-  const exactMinor = parseVersion(known)!.minor === parsed.minor;
-  return { version: known, exact: exactMinor };
+  return { version: known, exact: parseVersion(known)!.minor === parsed.minor };
 }
 
-function checkEvent(event: unknown, limits: EventLimits, issues: Issues): SchemaVersion | undefined {
+/** `decodedAs`: the event came from the schema decoder of that version (see validateDecodedEvent). */
+function checkEvent(event: unknown, issues: Issues, decodedAs: SchemaVersion | undefined): SchemaVersion | undefined {
   if (!isPlainObject(event)) {
     issues.add('ONEX_VALID_104', '', `an event must be a JSON object, got ${typeName(event)}.`);
     return undefined;
   }
-  const resolved = versionOf(event, issues);
+  const resolved = decodedAs ? { version: decodedAs, exact: false } : versionOf(event, issues);
   if (!resolved) return undefined;
   const { version, exact } = resolved;
-  const v = parseVersion(version)!;
-  const since = (field: string) => compareVersions(v, parseVersion(FIELDS_SINCE[field]!)!) >= 0;
+  const facts = FACTS.get(version)!;
 
   requireUuid(event, 'event_id', issues);
   const ts = event.timestamp;
   if (ts === undefined || ts === null) issues.add('ONEX_VALID_103', 'timestamp', 'timestamp is missing.');
-  else checkTimestamp(ts, 'timestamp', issues);
+  else if (!decodedAs || typeof ts !== 'string') checkTimestamp(ts, 'timestamp', issues);
 
   const nodeId = event.node_id;
   if (nodeId === undefined || nodeId === null) issues.add('ONEX_VALID_103', 'node_id', 'node_id is missing.');
@@ -147,7 +204,7 @@ function checkEvent(event: unknown, limits: EventLimits, issues: Issues): Schema
   if (eventType === undefined || eventType === null) issues.add('ONEX_VALID_103', 'event_type', 'event_type is missing.');
   else if (typeof eventType !== 'string') issues.add('ONEX_VALID_104', 'event_type', `event_type must be a string, got ${typeName(eventType)}.`);
   else if (eventType === UNKNOWN_EVENT_TYPE) issues.add('ONEX_VALID_106', 'event_type', `event_type UNKNOWN stands for a type this reader does not know; producers must name the type.`);
-  else if (!(EVENT_TYPES[version] as readonly string[]).includes(eventType)) {
+  else if (!facts.eventTypes.has(eventType)) {
     issues.add('ONEX_VALID_106', 'event_type', `event_type ${eventType} is not an event type of schema ${version}.`);
   } else typeKnown = true;
 
@@ -156,19 +213,18 @@ function checkEvent(event: unknown, limits: EventLimits, issues: Issues): Schema
   // Fields of versions after the event's own would be dropped silently when encoding with its schema.
   if (exact) {
     for (const field of Object.keys(event)) {
-      if (field === 'schema_version') continue; // "1.0.0" written out is the same as leaving it out
-      const from = FIELDS_SINCE[field];
-      const until = FIELDS_UNTIL[field];
-      if (from && !since(field) && event[field] !== undefined) {
+      if (field === 'schema_version' || event[field] === undefined) continue; // "1.0.0" written out is the same as leaving it out
+      const from = facts.tooNew.get(field);
+      if (from) {
         issues.add('ONEX_VALID_107', field, `${field} needs schema ${from} or later; the event is ${version} (set schema_version).`);
-      } else if (until && compareVersions(v, parseVersion(until)!) >= 0 && event[field] !== undefined) {
+      } else if (facts.removed.has(field)) {
         issues.add('ONEX_VALID_107', field, `${field} is not part of schema ${version}; ${field === 'trace_id' ? 'use trace.trace_id' : 'use error.code'}.`);
       }
     }
   }
 
-  if (v.major === 1) {
-    if (since('error_code')) {
+  if (facts.major === 1) {
+    if (facts.has('error_code')) {
       optionalErrorCode(event.error_code, 'error_code', issues);
       optionalString(event, 'parent_correlation_id', issues);
       optionalString(event, 'trace_id', issues);
@@ -179,18 +235,18 @@ function checkEvent(event: unknown, limits: EventLimits, issues: Issues): Schema
     checkErrorInfo(event.error, issues);
     checkSecurity(event.security, issues);
   }
-  if (since('sample_rate')) checkSampleRate(event.sample_rate, issues);
-  if (since('replay')) checkReplay(event.replay, issues);
+  if (facts.has('sample_rate')) checkSampleRate(event.sample_rate, issues);
+  if (facts.has('replay')) checkReplay(event.replay, issues);
 
   const type = typeKnown ? (eventType as string) : undefined;
-  if (v.major === 1) checkMetadataV1(type, event.metadata, limits, issues);
-  else checkMetadataV2(type, event.metadata, limits, issues);
+  if (facts.major === 1) checkMetadataV1(type, event.metadata, issues);
+  else checkMetadataV2(type, event.metadata, issues);
   return version;
 }
 
 // ---- metadata ----
 
-function checkMetadataV1(eventType: string | undefined, metadata: unknown, limits: EventLimits, issues: Issues, base = 'metadata'): void {
+function checkMetadataV1(eventType: string | undefined, metadata: unknown, issues: Issues, base = 'metadata'): void {
   const rule = eventType === undefined ? undefined : metadataRuleOf(eventType);
   if (metadata === undefined || metadata === null) {
     if (rule) for (const key of Object.keys(rule.required)) issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key}, and the event has no metadata.`);
@@ -200,12 +256,16 @@ function checkMetadataV1(eventType: string | undefined, metadata: unknown, limit
     issues.add('ONEX_VALID_104', base, `metadata must be a JSON object, got ${typeName(metadata)}.`);
     return;
   }
-  if (!checkLimits(metadata, limits, issues, base)) return;
+  if (!checkLimits(metadata, issues, base)) return;
   if (rule) checkRule(eventType!, rule, metadata, issues, base);
 }
 
 /** Depth, JSON-ness and sizes; false when the metadata cannot be looked at further. */
-function checkLimits(metadata: Record<string, unknown>, limits: EventLimits, issues: Issues, base: string): boolean {
+function checkLimits(metadata: Record<string, unknown>, issues: Issues, base: string): boolean {
+  const limits = issues.limits;
+  const bound = plainJsonBound(metadata, limits.maxDepth);
+  // Nearly every event's metadata is plain JSON well within the limits: then nothing more needs to be known.
+  if (bound >= 0 && bound <= limits.maxValueBytes && bound < limits.maxMetadataBytes) return true;
   const shape = inspectJson(metadata, limits.maxDepth, base);
   if (shape.depth > limits.maxDepth) {
     issues.add('ONEX_VALID_105', base, `metadata is nested deeper than ${limits.maxDepth} levels.`);
@@ -238,16 +298,47 @@ function checkLimits(metadata: Record<string, unknown>, limits: EventLimits, iss
   return true;
 }
 
+/**
+ * An upper bound of the UTF-8 size of a value's JSON text when the value is plain JSON no deeper than `depthLeft`
+ * levels, else -1 (then inspectJson says what is wrong and where). The common case in one walk that allocates nothing;
+ * the bound per item is inspectJson's.
+ */
+function plainJsonBound(v: unknown, depthLeft: number): number {
+  if (typeof v === 'string') return 6 * v.length + 2;
+  if (typeof v === 'number') return Number.isFinite(v) ? 25 : -1;
+  if (typeof v === 'boolean') return 5;
+  if (v === null) return 4;
+  if (typeof v !== 'object' || depthLeft === 0) return -1;
+  let bytes = 2;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i] === undefined ? -1 : plainJsonBound(v[i], depthLeft - 1);
+      if (item < 0) return -1;
+      bytes += item + 1;
+    }
+    return bytes;
+  }
+  if (!isPlainObject(v)) return -1;
+  for (const key in v) {
+    const child = v[key];
+    if (child === undefined) continue;
+    const item = plainJsonBound(child, depthLeft - 1);
+    if (item < 0) return -1;
+    bytes += 6 * key.length + 4 + item;
+  }
+  return bytes;
+}
+
 function checkRule(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, issues: Issues, base: string): void {
-  for (const [key, field] of Object.entries(rule.required)) {
+  for (const key in rule.required) {
     const value = metadata[key];
     if (value === undefined || value === null) {
-      issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key} (${field.kind}).`);
-    } else checkField(eventType, key, field, value, issues, base);
+      issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key} (${rule.required[key]!.kind}).`);
+    } else checkField(eventType, key, rule.required[key]!, value, issues, base);
   }
-  for (const [key, field] of Object.entries(rule.optional)) {
+  for (const key in rule.optional) {
     const value = metadata[key];
-    if (value !== undefined && value !== null) checkField(eventType, key, field, value, issues, base);
+    if (value !== undefined && value !== null) checkField(eventType, key, rule.optional[key]!, value, issues, base);
   }
 }
 
@@ -266,10 +357,10 @@ function checkField(
   }
 }
 
-function checkMetadataV2(eventType: string | undefined, metadata: unknown, limits: EventLimits, issues: Issues): void {
+function checkMetadataV2(eventType: string | undefined, metadata: unknown, issues: Issues): void {
   const rule = eventType === undefined ? undefined : metadataRuleOf(eventType);
   if (metadata === undefined || metadata === null) {
-    checkMetadataV1(eventType, metadata, limits, issues);
+    checkMetadataV1(eventType, metadata, issues);
     return;
   }
   if (!isPlainObject(metadata)) {
@@ -278,7 +369,7 @@ function checkMetadataV2(eventType: string | undefined, metadata: unknown, limit
   }
   if ('untyped' in metadata) {
     // Carried as it is: the standard of its type, if any, still applies.
-    checkMetadataV1(eventType, metadata.untyped, limits, issues, 'metadata.untyped');
+    checkMetadataV1(eventType, metadata.untyped, issues, 'metadata.untyped');
     return;
   }
   if (!rule) {
@@ -286,8 +377,9 @@ function checkMetadataV2(eventType: string | undefined, metadata: unknown, limit
     return;
   }
   const flat: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(metadata)) {
+  for (const key of Object.keys(metadata)) {
     if (key === 'extra') continue;
+    const value = metadata[key];
     if (!Object.hasOwn(rule.required, key) && !Object.hasOwn(rule.optional, key)) {
       if (value !== undefined && value !== null) issues.add('ONEX_VALID_105', `metadata.${key}`, `${key} is not a field of ${eventType} metadata; put it in metadata.extra.`);
       continue;
@@ -297,9 +389,9 @@ function checkMetadataV2(eventType: string | undefined, metadata: unknown, limit
   const extra = metadata.extra;
   if (extra !== undefined && extra !== null) {
     if (!isPlainObject(extra)) issues.add('ONEX_VALID_104', 'metadata.extra', `metadata.extra must be a JSON object, got ${typeName(extra)}.`);
-    else for (const [key, value] of Object.entries(extra)) if (!Object.hasOwn(flat, key)) flat[key] = value;
+    else for (const key of Object.keys(extra)) if (!Object.hasOwn(flat, key)) flat[key] = extra[key];
   }
-  checkMetadataV1(eventType, flat, limits, issues);
+  checkMetadataV1(eventType, flat, issues);
 }
 
 // ---- envelope fields ----

@@ -3,7 +3,7 @@ import type { IHeaders, Message } from 'kafkajs';
 import {
   ALL_EVENT_TYPES,
   onexError,
-  validateEvent,
+  validateDecodedEvent,
   type AnyOnexEvent,
   type OnexError,
   type SchemaVersion,
@@ -21,7 +21,11 @@ import { backoffDelay, classifyFailure, shouldRetry, type FailureStage, type Ret
  * later, then dead-letter. Knows nothing of kafkajs, so that every branch is testable without a broker.
  */
 
-/** What the worker needs from the codec: OnexEventCodec satisfies it. */
+/**
+ * What the worker needs from the codec: OnexEventCodec satisfies it. The event decode() returns is typed by the Avro
+ * schema of the target version (every field there, with its type), so the worker's validation checks only what a
+ * schema cannot say (validateDecodedEvent); a decoder that hands back looser events still gets its type errors.
+ */
 export interface EventDecoder {
   decode(value: Buffer, targetVersion: SchemaVersion): Promise<DecodedEvent>;
 }
@@ -165,7 +169,9 @@ export class RecordProcessor {
   private validate(event: AnyOnexEvent, knownType: boolean): void {
     const mode = this.o.validation;
     if (mode === 'off') return;
-    const result = validateEvent(event, { mode: 'non-strict' });
+    // The decoder typed the event by the target version's schema: only what a schema cannot say is left to check,
+    // with validateEvent's codes (validateDecodedEvent).
+    const result = validateDecodedEvent(event, this.o.targetVersion, { mode: 'non-strict' });
     if (result.valid) return;
     // UNKNOWN is what an older reader sees for a type a newer writer added: the producer named a real type, so the
     // reader-side rule is "pass it to the catch-all", not "reject it" (onex-reference.md section 2).

@@ -3,11 +3,15 @@ import {
   DEFAULT_LIMITS,
   METADATA_RULES,
   ValidationError,
+  SCHEMA_VERSIONS,
+  validateDecodedEvent,
   validateEvent,
   validateMetadata,
+  type SchemaVersion,
   type TypedEventType,
 } from '../../../src/event/index.js';
-import { transformEvent } from '../../../src/schema/index.js';
+import { decodeEvent, encodeEvent, transformEvent } from '../../../src/schema/index.js';
+import { generateEvent, rng } from '../../fixtures/events/generate.js';
 
 const base = {
   event_id: '3b6add0b-50e3-4e56-810f-833967137898',
@@ -216,5 +220,70 @@ describe('validateEvent: metadata standards', () => {
     expect(validateMetadata('NODE_START', { input_state: {} }).valid).toBe(true);
     expect(() => validateMetadata('NODE_START', {})).toThrow(ValidationError);
     expect(validateMetadata('NODE_START', {}, { mode: 'non-strict' }).errors.map((e) => e.code)).toEqual(['ONEX_VALID_103']);
+  });
+});
+
+describe('validateDecodedEvent: what is left to check after the schema decoder', () => {
+  const report = (r: { errors: Array<{ code: string; message: string; details?: Record<string, unknown> }> }) =>
+    r.errors.map((e) => `${e.code} ${String(e.details?.path)}: ${e.message}`);
+  /** Encodes with the schema of `version` and decodes it again: the event as the worker's decoder hands it over. */
+  const roundTrip = (event: Record<string, unknown>, version: SchemaVersion) => decodeEvent(encodeEvent(event, version), version) as unknown as Record<string, unknown>;
+  const agree = (decoded: Record<string, unknown>, version: SchemaVersion, limits?: Partial<typeof DEFAULT_LIMITS>) => {
+    const full = report(validateEvent(decoded, { mode: 'non-strict', limits }));
+    expect(report(validateDecodedEvent(decoded, version, { mode: 'non-strict', limits }))).toEqual(full);
+    return full;
+  };
+
+  it('gives the same answer as validateEvent for valid decoded events of every version', () => {
+    const r = rng(3);
+    for (const version of SCHEMA_VERSIONS) {
+      for (let i = 0; i < 60; i++) {
+        expect(agree(roundTrip(generateEvent(r, version, { targetBytes: i % 3 === 0 ? 1024 : undefined }), version), version)).toEqual([]);
+      }
+    }
+  });
+
+  it('gives the same ONEX_VALID codes, paths and messages for events that break what a schema cannot say', () => {
+    const v2 = (overrides: Record<string, unknown>, type = 'NODE_START') => ({
+      ...base,
+      event_type: type,
+      schema_version: '2.0.0',
+      sample_rate: 1,
+      metadata: { input_state: { file: 'a.py' } },
+      ...overrides,
+    });
+    const cases: Array<[string, Record<string, unknown>, string[]]> = [
+      ['event_id not a UUID', v2({ event_id: 'not-a-uuid' }), ['ONEX_VALID_105 event_id']],
+      ['empty node_id', v2({ node_id: '  ' }), ['ONEX_VALID_105 node_id']],
+      ['sample_rate out of range', v2({ sample_rate: 2 }), ['ONEX_VALID_105 sample_rate']],
+      ['trace flags and id', v2({ trace: { trace_id: '', span_id: null, trace_flags: 300 } }), ['ONEX_VALID_103 trace.trace_id', 'ONEX_VALID_105 trace.trace_flags']],
+      ['error code format', v2({ error: { code: 'boom', severity: null, recoverable: null } }), ['ONEX_VALID_105 error.code']],
+      ['security ids', v2({ security: { key_id: '', algorithm: 'ed25519', signature: null, encrypted_fields: [] } }), ['ONEX_VALID_103 security.key_id']],
+      ['replay speed', v2({ replay: { original_event_id: base.event_id, replayed_at: base.timestamp, speed: -1, replay_id: null } }), ['ONEX_VALID_105 replay.speed']],
+      ['input_state not an object', v2({ metadata: { input_state: [1, 2] } }), ['ONEX_VALID_104 metadata.input_state']],
+      ['a standard field of the wrong type in extra', v2({ metadata: { input_state: {}, extra: { node_version: 5 } } }), ['ONEX_VALID_104 metadata.node_version']],
+      ['a pinned literal', v2({ metadata: { operation: 'op', function: 'f', execution_time_ms: 1, success: false } }, 'TELEMETRY_OPERATION_SUCCESS'), ['ONEX_VALID_105 metadata.success']],
+      ['untyped metadata missing the standard', v2({ metadata: { untyped: { note: 1 } } }), ['ONEX_VALID_103 metadata.untyped.input_state']],
+      ['metadata too deep', v2({ metadata: { input_state: nested(10) } }), ['ONEX_VALID_105 metadata']],
+      ['a state object over 100 KB', v2({ metadata: { input_state: { blob: 'x'.repeat(101 * 1024) } } }), ['ONEX_VALID_105 metadata.input_state']],
+      ['1.x: error_code format', { ...base, event_type: 'NODE_FAILURE', schema_version: '1.1.0', error_code: 'E1', metadata: { input_state: {}, error: 'x' } }, ['ONEX_VALID_105 error_code']],
+      ['1.x: metadata not an object', { ...base, event_type: 'NODE_START', metadata: 'text' }, ['ONEX_VALID_104 metadata']],
+    ];
+    for (const [what, event, expected] of cases) {
+      const version = event.schema_version === undefined ? '1.0.0' : (event.schema_version as SchemaVersion);
+      const paths = agree(roundTrip(event, version), version).map((line) => line.split(':')[0]);
+      expect(paths, what).toEqual(expected);
+    }
+  });
+
+  it('honours limits given by the caller', () => {
+    const decoded = roundTrip({ ...base, event_type: 'NODE_START', metadata: { input_state: { blob: 'x'.repeat(2000) } } }, '1.0.0');
+    expect(agree(decoded, '1.0.0', { maxValueBytes: 1000 }).map((line) => line.split(':')[0])).toEqual(['ONEX_VALID_105 metadata.input_state']);
+  });
+
+  it('still reports type errors when a decoder hands over an event its schema would not allow', () => {
+    const loose = { ...base, event_type: 'NODE_START', schema_version: '2.0.0', node_id: 7, sample_rate: 1, metadata: { input_state: {} } };
+    expect(validateDecodedEvent(loose, '2.0.0', { mode: 'non-strict' }).errors.map((e) => e.code)).toEqual(['ONEX_VALID_104']);
+    expect(() => validateDecodedEvent(loose, '2.0.0')).toThrow(ValidationError);
   });
 });
