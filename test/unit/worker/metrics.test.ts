@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { WorkerMetrics } from '../../../src/worker/index.js';
 import { metricValue } from './fakes.js';
@@ -39,5 +39,28 @@ describe('worker metrics', () => {
     a.recordProcessed('NODE_START', 'handled'); // after close: counted only at the next close or flush of its own
     expect(await metricValue(registry, 'onex_worker_events_processed_total', { event_type: 'NODE_START', status: 'handled' })).toBe(3);
     expect(await metricValue(registry, 'onex_worker_dead_letters_total', { code: 'ONEX_EVENT_604' })).toBe(1);
+  });
+
+  it('export processing latency exactly as a prom-client histogram with the same buckets would', async () => {
+    const ours = new Registry();
+    const m = new WorkerMetrics(ours);
+    const theirs = new Registry();
+    const reference = new Histogram({
+      name: 'onex_worker_processing_seconds',
+      help: 'Decode, upcast, validate and handle time of one event, by writer schema version',
+      labelNames: ['version'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [theirs],
+    });
+    const seen: Array<['1.0.0' | '2.0.0', number]> = [['1.0.0', 0.00005], ['1.0.0', 0.0005], ['2.0.0', 0.0003], ['1.0.0', 3], ['2.0.0', 60], ['1.0.0', 0.0001]];
+    for (const [version, seconds] of seen) {
+      m.recordLatency(version, seconds);
+      reference.observe({ version }, seconds);
+    }
+    const lines = async (r: Registry) => (await r.metrics()).split('\n').filter((l) => l.startsWith('onex_worker_processing_seconds')).sort();
+    expect(await lines(ours)).toEqual(await lines(theirs));
+    // A second worker on the registry adds to the same series.
+    new WorkerMetrics(ours).recordLatency('2.0.0', 0.001);
+    expect(await ours.metrics()).toContain('onex_worker_processing_seconds_count{version="2.0.0"} 3');
   });
 });
