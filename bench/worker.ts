@@ -66,13 +66,13 @@ try {
   const load = loadavg().map((l) => l.toFixed(1)).join(' / ');
   process.stdout.write(
     [
-      `Worker: ${fmt(EVENTS)} events of ~1 KB (1.0.0, mixed types) per round, ${PARTITIONS} partitions, ${ROUNDS} rounds; events/s are medians, ratios the median of per-round ratios; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load} (end, 1/5/15 min), broker ${brokers}`,
+      `Worker: ${fmt(EVENTS)} events of ~1 KB (1.0.0, mixed types) per round, ${PARTITIONS} partitions, ${ROUNDS} rounds; events/s and CPU µs/event (process CPU time from the first record to the last, over the records) are medians, ratios the median of per-round ratios; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load} (end, 1/5/15 min), broker ${brokers}`,
       '',
-      '| consumer | events/s | vs raw kafkajs | target |',
-      '|---|---|---|---|',
-      `| raw kafkajs eachBatch + JSON.parse (baseline) | ${fmt(throughput.raw)} | 1.00x | |`,
-      `| onex worker: decode, upcast 1.0.0 -> 2.0.0, strict validation, no-op handler | ${fmt(throughput.worker)} | ${ratio.toFixed(2)}x | >= 0.9x ${ratio >= 0.9 ? 'met' : 'NOT met'} |`,
-      `| onex worker, validation off | ${fmt(throughput.workerNoValidation)} | ${ratioNoValidation.toFixed(2)}x | >= 0.9x ${ratioNoValidation >= 0.9 ? 'met' : 'NOT met'} |`,
+      '| consumer | events/s | vs raw kafkajs | CPU µs/event | target |',
+      '|---|---|---|---|---|',
+      `| raw kafkajs eachBatch + JSON.parse (baseline) | ${fmt(throughput.raw)} | 1.00x | ${throughput.cpu.raw.toFixed(1)} | |`,
+      `| onex worker: decode, upcast 1.0.0 -> 2.0.0, strict validation (default), no-op handler | ${fmt(throughput.worker)} | ${ratio.toFixed(2)}x | ${throughput.cpu.worker.toFixed(1)} | >= 0.9x ${ratio >= 0.9 ? 'met' : 'NOT met'} |`,
+      `| onex worker, validation off | ${fmt(throughput.workerNoValidation)} | ${ratioNoValidation.toFixed(2)}x | ${throughput.cpu.workerNoValidation.toFixed(1)} | >= 0.9x ${ratioNoValidation >= 0.9 ? 'met' : 'NOT met'} |`,
       '',
       `End-to-end latency, OnexProducer (default linger) -> broker -> worker handler (default options, strict validation, 1.3.0 -> 2.0.0), ${fmt(RATE)} events/s for ${SECONDS} s (first ${WARMUP_SECONDS} s not counted), producer and worker in separate processes:`,
       '',
@@ -94,7 +94,9 @@ function latencyRow(path: string, l: Latency, target: string): string {
   return `| ${path} | ${fmt(l.achievedRate)}/s | ${fmt(l.count)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${ms(l.ackP99)} | ${target} |`;
 }
 
-async function benchThroughput(): Promise<{ raw: number; worker: number; workerNoValidation: number; ratio: number; ratioNoValidation: number }> {
+type Throughput = { raw: number; worker: number; workerNoValidation: number; ratio: number; ratioNoValidation: number; cpu: { raw: number; worker: number; workerNoValidation: number } };
+
+async function benchThroughput(): Promise<Throughput> {
   const avroTopic = `bench.worker.avro.${randomUUID().slice(0, 8)}`;
   const jsonTopic = `bench.worker.json.${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
@@ -119,9 +121,9 @@ async function benchThroughput(): Promise<{ raw: number; worker: number; workerN
   }
   await producer.disconnect();
 
-  const raw: number[] = [];
-  const worker: number[] = [];
-  const workerNoValidation: number[] = [];
+  const raw: Round[] = [];
+  const worker: Round[] = [];
+  const workerNoValidation: Round[] = [];
   // One round of each, not counted: JIT warm-up and the codec's first schema fetch would otherwise land in round 1.
   await rawRound(jsonTopic);
   await workerRound(avroTopic, 'strict');
@@ -130,16 +132,20 @@ async function benchThroughput(): Promise<{ raw: number; worker: number; workerN
     raw.push(await rawRound(jsonTopic));
     worker.push(await workerRound(avroTopic, 'strict'));
     workerNoValidation.push(await workerRound(avroTopic, 'off'));
-    say(`round ${round + 1}: raw ${fmt(raw.at(-1)!)}/s, worker ${fmt(worker.at(-1)!)}/s, worker without validation ${fmt(workerNoValidation.at(-1)!)}/s (load ${loadavg()[0]!.toFixed(1)})`);
+    const r = (x: Round) => `${fmt(x.rate)}/s ${x.cpuMicros.toFixed(1)} µs CPU`;
+    say(`round ${round + 1}: raw ${r(raw.at(-1)!)}, worker ${r(worker.at(-1)!)}, worker without validation ${r(workerNoValidation.at(-1)!)} (load ${loadavg()[0]!.toFixed(1)})`);
   }
   // Ratios are taken per round (each worker round beside the raw round just before it) and then the median: on a
   // shared machine the load drifts between rounds, and a paired ratio cancels most of that drift.
+  const rates = (xs: Round[]) => xs.map((x) => x.rate);
+  const cpu = (xs: Round[]) => median(xs.map((x) => x.cpuMicros));
   return {
-    raw: median(raw),
-    worker: median(worker),
-    workerNoValidation: median(workerNoValidation),
-    ratio: median(worker.map((w, i) => w / raw[i]!)),
-    ratioNoValidation: median(workerNoValidation.map((w, i) => w / raw[i]!)),
+    raw: median(rates(raw)),
+    worker: median(rates(worker)),
+    workerNoValidation: median(rates(workerNoValidation)),
+    ratio: median(worker.map((w, i) => w.rate / raw[i]!.rate)),
+    ratioNoValidation: median(workerNoValidation.map((w, i) => w.rate / raw[i]!.rate)),
+    cpu: { raw: cpu(raw), worker: cpu(worker), workerNoValidation: cpu(workerNoValidation) },
   };
 }
 
@@ -161,23 +167,35 @@ function rawEachBatch(onEvent: (event: Record<string, unknown>) => void) {
   };
 }
 
-/** Records per second from the first record to the N-th. */
+/**
+ * Records per second from the first record to the N-th, and the process's CPU time per record over the same span
+ * (the machine is shared: CPU per record moves far less with the neighbours' load than records per second).
+ */
+type Round = { rate: number; cpuMicros: number };
+
 function clock() {
   let first = 0;
+  let firstCpu: NodeJS.CpuUsage | undefined;
   let n = 0;
-  let resolve!: (rate: number) => void;
-  const done = new Promise<number>((r) => (resolve = r));
+  let resolve!: (round: Round) => void;
+  const done = new Promise<Round>((r) => (resolve = r));
   return {
     done,
     tick(count = 1) {
-      if (n === 0) first = performance.now();
+      if (n === 0) {
+        first = performance.now();
+        firstCpu = process.cpuUsage();
+      }
       n += count;
-      if (n >= EVENTS) resolve((EVENTS / (performance.now() - first)) * 1000);
+      if (n >= EVENTS) {
+        const cpu = process.cpuUsage(firstCpu);
+        resolve({ rate: (EVENTS / (performance.now() - first)) * 1000, cpuMicros: (cpu.user + cpu.system) / EVENTS });
+      }
     },
   };
 }
 
-async function rawRound(topic: string): Promise<number> {
+async function rawRound(topic: string): Promise<Round> {
   const c = clock();
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, ...FETCH });
   await consumer.connect();
@@ -191,12 +209,13 @@ async function rawRound(topic: string): Promise<number> {
       c.tick();
     }),
   });
-  const rate = await c.done;
+  const round = await c.done;
   await consumer.disconnect();
-  return sink > 0 ? rate : 0;
+  if (sink === 0) throw new Error('the raw consumer parsed no events');
+  return round;
 }
 
-async function workerRound(topic: string, validation: 'strict' | 'off'): Promise<number> {
+async function workerRound(topic: string, validation: 'strict' | 'off'): Promise<Round> {
   const c = clock();
   const w = createWorker({
     kafka,
@@ -212,11 +231,11 @@ async function workerRound(topic: string, validation: 'strict' | 'off'): Promise
     handlers: { '*': () => c.tick() },
   });
   await w.start();
-  const rate = await c.done;
+  const round = await c.done;
   await w.stop();
   const s = w.stats();
   if (s.deadLettered > 0) throw new Error(`${s.deadLettered} events were dead-lettered in the benchmark: the input is wrong`);
-  return rate;
+  return round;
 }
 
 /**
