@@ -36,6 +36,15 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   return { micros, utc: zone === 'Z' || zone === '+00:00' || zone === '-00:00' };
 }
 
+/** Microseconds since the epoch of an ISO-8601 date-time (as parseTimestamp reads it), or undefined. */
+export function timestampMicros(text: string): number | undefined {
+  if (text.length === 27 && text.charCodeAt(26) === 90 /* Z */) {
+    const micros = parseCompact(text);
+    if (micros !== undefined) return micros;
+  }
+  return parseTimestamp(text)?.micros;
+}
+
 /** YYYY-MM-DDTHH:MM:SS.ffffffZ -> microseconds, undefined when any part is not a digit or out of its range. */
 function parseCompact(t: string): number | undefined {
   if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || t.charCodeAt(10) !== 84 || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58 || t.charCodeAt(19) !== 46) {
@@ -92,29 +101,29 @@ function civilFromDays(z: number): [number, number, number] {
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => pad2(i));
 
 /** Microseconds since the epoch as 2025-05-25T14:17:21.178483Z. */
 export function formatTimestamp(micros: number): string {
   if (!Number.isSafeInteger(micros)) throw onexError('ONEX_VALID_105', `The timestamp ${micros} is not a whole number of microseconds.`);
-  // Events of a stream share their minute: the calendar part is computed once per minute.
-  const minute = Math.floor(micros / 60_000_000);
-  if (minute !== minuteCache.minute) minuteCache = { minute, prefix: minutePrefix(minute) };
-  const rest = micros - minute * 60_000_000;
-  const second = Math.floor(rest / 1_000_000);
-  const fraction = rest - second * 1_000_000;
-  return `${minuteCache.prefix}${pad2(second)}.${fraction < 100000 ? String(fraction).padStart(6, '0') : fraction}Z`;
+  // Events of a stream share their day: the calendar part is computed once per day, the clock part from a table.
+  const day = Math.floor(micros / 86_400_000_000);
+  if (day !== dayCache.day) dayCache = { day, prefix: dayPrefix(day) };
+  const inDay = micros - day * 86_400_000_000;
+  const seconds = Math.floor(inDay / 1_000_000);
+  const fraction = inDay - seconds * 1_000_000;
+  const minutes = Math.floor(seconds / 60);
+  return `${dayCache.prefix}${TWO_DIGITS[Math.floor(minutes / 60)]}:${TWO_DIGITS[minutes % 60]}:${TWO_DIGITS[seconds % 60]}.${fraction < 100000 ? String(fraction).padStart(6, '0') : fraction}Z`;
 }
 
-let minuteCache = { minute: Number.NaN, prefix: '' };
+let dayCache = { day: Number.NaN, prefix: '' };
 
-/** "YYYY-MM-DDTHH:MM:" of a minute since the epoch. */
-function minutePrefix(minute: number): string {
-  const days = Math.floor(minute / 1440);
-  const inDay = minute - days * 1440;
+/** "YYYY-MM-DDT" of a day since the epoch. */
+function dayPrefix(days: number): string {
   const [year, month, day] = civilFromDays(days);
   if (year < 0 || year > 9999) throw onexError('ONEX_VALID_105', `The timestamp falls in year ${year}, outside 0000-9999.`);
   const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
-  return `${y}-${pad2(month)}-${pad2(day)}T${pad2(Math.floor(inDay / 60))}:${pad2(inDay % 60)}:`;
+  return `${y}-${pad2(month)}-${pad2(day)}T`;
 }
 
 /** Now, with microsecond precision where the clock has it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTimestamp, inspectJson, jsonByteSize, nowTimestamp, parseTimestamp } from '../../../src/event/index.js';
+import { formatTimestamp, inspectJson, jsonByteSize, nowTimestamp, parseTimestamp, timestampMicros } from '../../../src/event/index.js';
 
 describe('timestamps', () => {
   it('keep microseconds both ways', () => {
@@ -25,6 +25,7 @@ describe('timestamps', () => {
   it('refuse what is not a date-time, including days that do not exist', () => {
     for (const bad of ['2025-02-30T00:00:00.000000Z', '2025-13-01T00:00:00Z', '2025-05-25 14:17:21Z', '2025-05-25T14:17:21', '', '2025-05-25T14:17:21.12345xZ']) {
       expect(parseTimestamp(bad), bad).toBeUndefined();
+      expect(timestampMicros(bad), bad).toBeUndefined();
     }
   });
 
@@ -47,6 +48,8 @@ describe('timestamps', () => {
       const iso = `${new Date(ms).toISOString().slice(0, 23)}${String(micros - ms * 1000).padStart(3, '0')}Z`;
       expect(formatTimestamp(micros)).toBe(iso);
       expect(parseTimestamp(iso)?.micros).toBe(micros);
+      expect(timestampMicros(iso)).toBe(micros);
+      expect(timestampMicros(iso.replace('Z', '+01:00'))).toBe(micros - 3_600_000_000);
     }
   });
 
