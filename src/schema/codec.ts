@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
 import { isPlainObject, isTypedEventType, majorOf, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
+import { compileCodec, type CompiledCodec } from './compile.js';
 import { detectRawEventVersion } from './detect.js';
 import { knownSchema } from './known-schemas.js';
 import type { ParsedSchema } from './parse.js';
@@ -21,7 +22,7 @@ function hasSchemaVersionField(version: SchemaVersion): boolean {
 }
 
 /** Event form -> avsc value of `version`: schema_version written truthfully, 2.0.0 metadata wrapped. */
-function toAvroValue(event: Record<string, unknown>, version: SchemaVersion): Record<string, unknown> {
+export function toAvroValue(event: Record<string, unknown>, version: SchemaVersion): Record<string, unknown> {
   let value = event;
   const stated = event.schema_version;
   if (stated !== version) {
@@ -80,6 +81,11 @@ export function encodeEvent(event: object, version?: SchemaVersion, reserve = 0)
 }
 
 export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: Record<string, unknown>, reserve = 0): Buffer {
+  const codec = compiledCodec(schema, version);
+  if (codec) {
+    const bytes = compiledBytes(codec, event, reserve);
+    if (bytes) return bytes;
+  }
   // Wrapping the metadata and checking schema_version throw their own precise errors.
   const value = toAvroValue(event, version);
   try {
@@ -92,6 +98,54 @@ export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: 
       details: { version },
     });
   }
+}
+
+const compiled = new WeakMap<ParsedSchema, CompiledCodec | null>();
+
+/** The compiled codec of a schema read and written as `version` (null: the schema uses types it does not compile). */
+export function compiledCodec(schema: ParsedSchema, version: SchemaVersion): CompiledCodec | undefined {
+  let codec = compiled.get(schema);
+  if (codec === undefined) {
+    const v2 = majorOf(version) === 2;
+    const schemaVersion = hasSchemaVersionField(version) ? version : undefined;
+    codec =
+      compileCodec(schema.type, {
+        schemaVersion,
+        acceptsSchemaVersion: (stated) => stated === version || stated === undefined || stated === null || sameMinor(stated, version),
+        metadataBranch: v2 ? branchOf : undefined,
+      }) ?? null;
+    compiled.set(schema, codec);
+  }
+  return codec ?? undefined;
+}
+
+// Compiled encodes go into a slab, as Buffer.from(string) does with its pool: each event gets its own slice, right-
+// sized, with no zero-fill and no copy. A slab lives as long as any event sliced from it.
+const SLAB_BYTES = 128 * 1024;
+const SLAB_ROOM = 8 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabAt = 0;
+
+function compiledBytes(codec: CompiledCodec, event: Record<string, unknown>, reserve: number): Buffer | undefined {
+  if (slab.length - slabAt < SLAB_ROOM) newSlab(SLAB_BYTES);
+  let end: number;
+  try {
+    end = codec.write(event, slab, slabAt + reserve);
+    if (end > slab.length) {
+      newSlab(Math.max(SLAB_BYTES, 2 * (end - slabAt)));
+      end = codec.write(event, slab, slabAt + reserve);
+    }
+  } catch {
+    return undefined; // avsc has the final say, and the precise error
+  }
+  const bytes = slab.subarray(slabAt, end);
+  slabAt = (end + 7) & ~7; // 8-byte aligned, as Node's pool does
+  return bytes;
+}
+
+function newSlab(bytes: number): void {
+  slab = Buffer.allocUnsafeSlow(bytes);
+  slabAt = 0;
 }
 
 // avsc's toBuffer allocates a zero-filled buffer per call, which costs more than all of the encoding. Encoding into
@@ -150,16 +204,19 @@ export function readWith(
   resolver: avro.Resolver | undefined,
   buffer: Buffer,
 ): AnyOnexEvent {
-  let value: Record<string, unknown>;
-  try {
-    value = reader.type.fromBuffer(buffer, resolver) as Record<string, unknown>;
-  } catch (cause) {
-    if (isOnexError(cause)) throw cause;
-    throw onexError('ONEX_EVENT_603', `The event bytes do not decode with their writer schema: ${(cause as Error).message}.`, {
-      cause,
-    });
+  // Same schema both sides: the compiled reader, unless the bytes do not decode (then avsc says why).
+  let value = resolver === undefined ? compiledCodec(reader, readerVersion)?.read(buffer) : undefined;
+  if (value === undefined) {
+    try {
+      value = reader.type.fromBuffer(buffer, resolver) as Record<string, unknown>;
+    } catch (cause) {
+      if (isOnexError(cause)) throw cause;
+      throw onexError('ONEX_EVENT_603', `The event bytes do not decode with their writer schema: ${(cause as Error).message}.`, {
+        cause,
+      });
+    }
+    if (majorOf(readerVersion) === 2) unwrapV2Metadata(value);
   }
-  if (majorOf(readerVersion) === 2) unwrapV2Metadata(value);
   if (hasSchemaVersionField(readerVersion)) value.schema_version = readerVersion;
   return value as unknown as AnyOnexEvent;
 }
