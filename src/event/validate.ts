@@ -329,15 +329,16 @@ function plainJsonBound(v: unknown, depthLeft: number): number {
   return bytes;
 }
 
-function checkRule(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, issues: Issues, base: string): void {
+/** `extra`: the metadata is a 2.0.0 typed record, and a standard field it leaves null may come from its extra. */
+function checkRule(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, issues: Issues, base: string, extra?: Record<string, unknown>): void {
   for (const key in rule.required) {
-    const value = metadata[key];
+    const value = extra ? typedOrExtra(metadata, extra, key) : metadata[key];
     if (value === undefined || value === null) {
       issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key} (${rule.required[key]!.kind}).`);
     } else checkField(eventType, key, rule.required[key]!, value, issues, base);
   }
   for (const key in rule.optional) {
-    const value = metadata[key];
+    const value = extra ? typedOrExtra(metadata, extra, key) : metadata[key];
     if (value !== undefined && value !== null) checkField(eventType, key, rule.optional[key]!, value, issues, base);
   }
 }
@@ -376,6 +377,8 @@ function checkMetadataV2(eventType: string | undefined, metadata: unknown, issue
     if (eventType !== undefined) issues.add('ONEX_VALID_104', 'metadata', `${eventType} events have no typed metadata in 2.0.0; wrap it as { untyped: {...} }.`);
     return;
   }
+  const extra = metadata.extra;
+  if (typedWithinLimits(eventType!, rule, metadata, extra, issues)) return;
   const flat: Record<string, unknown> = {};
   for (const key of Object.keys(metadata)) {
     if (key === 'extra') continue;
@@ -386,12 +389,53 @@ function checkMetadataV2(eventType: string | undefined, metadata: unknown, issue
     }
     if (value !== null) flat[key] = value;
   }
-  const extra = metadata.extra;
   if (extra !== undefined && extra !== null) {
     if (!isPlainObject(extra)) issues.add('ONEX_VALID_104', 'metadata.extra', `metadata.extra must be a JSON object, got ${typeName(extra)}.`);
     else for (const key of Object.keys(extra)) if (!Object.hasOwn(flat, key)) flat[key] = extra[key];
   }
   checkMetadataV1(eventType, flat, issues);
+}
+
+/**
+ * The usual typed record, checked without merging it and its extra into one object first: true when it has only the
+ * standard's fields and an extra object, and both together are plain JSON within the limits; then the standard is
+ * checked here. False (nothing reported): the caller merges and checks the long way, which says what is wrong.
+ */
+function typedWithinLimits(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, extra: unknown, issues: Issues): boolean {
+  const extraObject = extra === undefined || extra === null ? undefined : isPlainObject(extra) ? extra : null;
+  if (extraObject === null) return false;
+  const { maxDepth, maxValueBytes, maxMetadataBytes } = issues.limits;
+  let bytes = 2;
+  for (const key in metadata) {
+    if (key === 'extra') continue;
+    const value = metadata[key];
+    if (!Object.hasOwn(rule.required, key) && !Object.hasOwn(rule.optional, key)) {
+      if (value !== undefined && value !== null) return false;
+    } else if (value !== null) {
+      const b = value === undefined ? -1 : plainJsonBound(value, maxDepth - 1);
+      if (b < 0) return false;
+      bytes += 6 * key.length + 4 + b;
+    }
+  }
+  if (extraObject) {
+    for (const key in extraObject) {
+      const value = extraObject[key];
+      if (value === undefined || (Object.hasOwn(metadata, key) && metadata[key] !== null && (Object.hasOwn(rule.required, key) || Object.hasOwn(rule.optional, key)))) continue;
+      const b = plainJsonBound(value, maxDepth - 1);
+      if (b < 0) return false;
+      bytes += 6 * key.length + 4 + b;
+    }
+  }
+  if (bytes > maxValueBytes || bytes >= maxMetadataBytes) return false;
+  checkRule(eventType, rule, metadata, issues, 'metadata', extraObject);
+  return true;
+}
+
+/** A standard field as the merged metadata would have it: the typed value unless null, else extra's. */
+function typedOrExtra(metadata: Record<string, unknown>, extra: Record<string, unknown>, key: string): unknown {
+  const typed = metadata[key];
+  if (typed !== null && Object.hasOwn(metadata, key)) return typed;
+  return Object.hasOwn(extra, key) ? extra[key] : undefined;
 }
 
 // ---- envelope fields ----

@@ -262,6 +262,7 @@ describe('validateDecodedEvent: what is left to check after the schema decoder',
       ['replay speed', v2({ replay: { original_event_id: base.event_id, replayed_at: base.timestamp, speed: -1, replay_id: null } }), ['ONEX_VALID_105 replay.speed']],
       ['input_state not an object', v2({ metadata: { input_state: [1, 2] } }), ['ONEX_VALID_104 metadata.input_state']],
       ['a standard field of the wrong type in extra', v2({ metadata: { input_state: {}, extra: { node_version: 5 } } }), ['ONEX_VALID_104 metadata.node_version']],
+      ['a standard field left null and given in extra', v2({ metadata: { input_state: {}, node_version: null, extra: { node_version: '1.2' } } }), []],
       ['a pinned literal', v2({ metadata: { operation: 'op', function: 'f', execution_time_ms: 1, success: false } }, 'TELEMETRY_OPERATION_SUCCESS'), ['ONEX_VALID_105 metadata.success']],
       ['untyped metadata missing the standard', v2({ metadata: { untyped: { note: 1 } } }), ['ONEX_VALID_103 metadata.untyped.input_state']],
       ['metadata too deep', v2({ metadata: { input_state: nested(10) } }), ['ONEX_VALID_105 metadata']],
@@ -279,6 +280,21 @@ describe('validateDecodedEvent: what is left to check after the schema decoder',
   it('honours limits given by the caller', () => {
     const decoded = roundTrip({ ...base, event_type: 'NODE_START', metadata: { input_state: { blob: 'x'.repeat(2000) } } }, '1.0.0');
     expect(agree(decoded, '1.0.0', { maxValueBytes: 1000 }).map((line) => line.split(':')[0])).toEqual(['ONEX_VALID_105 metadata.input_state']);
+  });
+
+  it('typed metadata the schema could not produce takes the long way to the same answers', () => {
+    const v2 = { ...base, event_type: 'NODE_SUCCESS', schema_version: '2.0.0', sample_rate: 1 };
+    const cases: Array<[Record<string, unknown>, string[]]> = [
+      [{ output_state: {}, input_state: null, extra: { input_state: 'text' } }, ['ONEX_VALID_104 metadata.input_state']],
+      [{ input_state: {}, output_state: {}, operation: 'op' }, ['ONEX_VALID_105 metadata.operation']],
+      [{ input_state: {}, output_state: {}, extra: 'x' }, ['ONEX_VALID_104 metadata.extra']],
+      [{ input_state: { n: Number.NaN }, output_state: {} }, ['ONEX_VALID_104 metadata.input_state.n']],
+    ];
+    for (const [metadata, expected] of cases) {
+      const event = { ...v2, metadata };
+      expect(report(validateDecodedEvent(event, '2.0.0', { mode: 'non-strict' }))).toEqual(report(validateEvent(event, { mode: 'non-strict' })));
+      expect(report(validateEvent(event, { mode: 'non-strict' })).map((line) => line.split(':')[0])).toEqual(expected);
+    }
   });
 
   it('still reports type errors when a decoder hands over an event its schema would not allow', () => {
