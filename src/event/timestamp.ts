@@ -102,18 +102,28 @@ function civilFromDays(z: number): [number, number, number] {
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => pad2(i));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** Microseconds since the epoch as 2025-05-25T14:17:21.178483Z. */
 export function formatTimestamp(micros: number): string {
   if (!Number.isSafeInteger(micros)) throw onexError('ONEX_VALID_105', `The timestamp ${micros} is not a whole number of microseconds.`);
-  // Events of a stream share their day: the calendar part is computed once per day, the clock part from a table.
-  const day = Math.floor(micros / 86_400_000_000);
+  // Events of a stream share their second, or at least their day: the text up to the fraction is kept for the last
+  // second, its calendar part for the last day, and the rest comes from digit tables.
+  const second = Math.floor(micros / 1_000_000);
+  const fraction = micros - second * 1_000_000;
+  if (second !== secondCache.second) secondCache = { second, prefix: secondPrefix(second) };
+  return `${secondCache.prefix}${THREE_DIGITS[Math.floor(fraction / 1000)]}${THREE_DIGITS[fraction % 1000]}Z`;
+}
+
+let secondCache = { second: Number.NaN, prefix: '' };
+
+/** "YYYY-MM-DDTHH:MM:SS." of a second since the epoch. */
+function secondPrefix(second: number): string {
+  const day = Math.floor(second / 86_400);
   if (day !== dayCache.day) dayCache = { day, prefix: dayPrefix(day) };
-  const inDay = micros - day * 86_400_000_000;
-  const seconds = Math.floor(inDay / 1_000_000);
-  const fraction = inDay - seconds * 1_000_000;
-  const minutes = Math.floor(seconds / 60);
-  return `${dayCache.prefix}${TWO_DIGITS[Math.floor(minutes / 60)]}:${TWO_DIGITS[minutes % 60]}:${TWO_DIGITS[seconds % 60]}.${fraction < 100000 ? String(fraction).padStart(6, '0') : fraction}Z`;
+  const inDay = second - day * 86_400;
+  const minutes = Math.floor(inDay / 60);
+  return `${dayCache.prefix}${TWO_DIGITS[Math.floor(minutes / 60)]}:${TWO_DIGITS[minutes % 60]}:${TWO_DIGITS[inDay % 60]}.`;
 }
 
 let dayCache = { day: Number.NaN, prefix: '' };
