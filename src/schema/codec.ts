@@ -104,6 +104,7 @@ const compiled = new WeakMap<ParsedSchema, CompiledCodec | null>();
 
 /** The compiled codec of a schema read and written as `version` (null: the schema uses types it does not compile). */
 export function compiledCodec(schema: ParsedSchema, version: SchemaVersion): CompiledCodec | undefined {
+  if (schema === last.schema) return last.codec; // a stream is mostly one version: skip the map
   let codec = compiled.get(schema);
   if (codec === undefined) {
     const v2 = majorOf(version) === 2;
@@ -116,8 +117,11 @@ export function compiledCodec(schema: ParsedSchema, version: SchemaVersion): Com
       }) ?? null;
     compiled.set(schema, codec);
   }
-  return codec ?? undefined;
+  last = { schema, codec: codec ?? undefined };
+  return last.codec;
 }
+
+let last: { schema: ParsedSchema | undefined; codec: CompiledCodec | undefined } = { schema: undefined, codec: undefined };
 
 // Compiled encodes go into a slab, as Buffer.from(string) does with its pool: each event gets its own slice, right-
 // sized, with no zero-fill and no copy. A slab lives as long as any event sliced from it.
@@ -204,19 +208,21 @@ export function readWith(
   resolver: avro.Resolver | undefined,
   buffer: Buffer,
 ): AnyOnexEvent {
-  // Same schema both sides: the compiled reader, unless the bytes do not decode (then avsc says why).
-  let value = resolver === undefined ? compiledCodec(reader, readerVersion)?.read(buffer) : undefined;
-  if (value === undefined) {
-    try {
-      value = reader.type.fromBuffer(buffer, resolver) as Record<string, unknown>;
-    } catch (cause) {
-      if (isOnexError(cause)) throw cause;
-      throw onexError('ONEX_EVENT_603', `The event bytes do not decode with their writer schema: ${(cause as Error).message}.`, {
-        cause,
-      });
-    }
-    if (majorOf(readerVersion) === 2) unwrapV2Metadata(value);
+  if (resolver === undefined) {
+    // Same schema both sides: the compiled reader (it writes schema_version itself), unless the bytes do not decode.
+    const event = compiledCodec(reader, readerVersion)?.read(buffer);
+    if (event !== undefined) return event as unknown as AnyOnexEvent;
   }
+  let value: Record<string, unknown>;
+  try {
+    value = reader.type.fromBuffer(buffer, resolver) as Record<string, unknown>;
+  } catch (cause) {
+    if (isOnexError(cause)) throw cause;
+    throw onexError('ONEX_EVENT_603', `The event bytes do not decode with their writer schema: ${(cause as Error).message}.`, {
+      cause,
+    });
+  }
+  if (majorOf(readerVersion) === 2) unwrapV2Metadata(value);
   if (hasSchemaVersionField(readerVersion)) value.schema_version = readerVersion;
   return value as unknown as AnyOnexEvent;
 }

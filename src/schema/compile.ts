@@ -25,7 +25,10 @@ export interface CompiledCodec {
 }
 
 export interface CompileOptions {
-  /** Written into the top-level string field `schema_version` whatever the event says (the version of the bytes). */
+  /**
+   * The version of the bytes: written into the top-level string field `schema_version` whatever the event says, and
+   * read from it whatever the bytes say (a PATCH of the version reads as the version).
+   */
   schemaVersion?: string | undefined;
   /** Whether an event's own schema_version may be written as this schema (checked before anything is written). */
   acceptsSchemaVersion?: ((stated: unknown) => boolean) | undefined;
@@ -53,32 +56,8 @@ export function compileCodec(type: avro.Type, options: CompileOptions = {}): Com
     if (err instanceof Unsupported) return undefined;
     throw err;
   }
-  const build = new Function('tap', 'fmtTs', 'parseTs', 'toJson', 'fail', 'K', source) as (...args: unknown[]) => {
-    write: (v: unknown) => void;
-    read: () => Record<string, unknown>;
-  };
-  const compiled = build(tap, formatTimestamp, timestampMicros, jsonText, doesNotFit, c.constants);
-  return {
-    write(event, buffer, offset) {
-      tap.startWriting(buffer, offset);
-      try {
-        compiled.write(event);
-        return tap.written();
-      } finally {
-        tap.stopWriting();
-      }
-    },
-    read(buffer) {
-      tap.startReading(buffer);
-      let value: Record<string, unknown> | undefined;
-      try {
-        value = compiled.read();
-      } catch {
-        value = undefined;
-      }
-      return tap.readToEnd() ? value : undefined;
-    },
-  };
+  const build = new Function('tap', 'fmtTs', 'parseTs', 'toJson', 'fail', 'K', source) as (...args: unknown[]) => CompiledCodec;
+  return build(tap, formatTimestamp, timestampMicros, jsonText, doesNotFit, c.constants);
 }
 
 /** What avsc's onex-json logical type writes: the JSON text of any value JSON can carry. */
@@ -104,9 +83,30 @@ class Compilation {
     return [
       'const { writeLong: wl, writeString: ws, writeDouble: wd, writeBoolean: wb, writeRaw: wr } = tap;',
       'const { readLong: rl, readString: rs, readDouble: rd, readBoolean: rb, readEnum: re, readArray: ra, badUnionIndex: bad } = tap;',
+      'const { startWriting, written, stopWriting, startReading, readToEnd } = tap;',
       'let ix = 0;',
       ...this.functions,
-      `return { write: ${write}, read: ${read} };`,
+      // The entry points live here too: calls across modules cost more than calls within one (under tsx, a getter).
+      `function write(event, buffer, offset) {
+  startWriting(buffer, offset);
+  try {
+    ${write}(event);
+    return written();
+  } finally {
+    stopWriting();
+  }
+}`,
+      `function read(buffer) {
+  startReading(buffer);
+  let value;
+  try {
+    value = ${read}();
+  } catch {
+    value = undefined;
+  }
+  return readToEnd() ? value : undefined;
+}`,
+      'return { write, read };',
     ].join('\n');
   }
 
@@ -162,7 +162,8 @@ class Compilation {
     if (this.done.has(name)) return name;
     this.done.add(name);
     const entries = (type as avro.types.RecordType).fields.map((field) => {
-      const read = root && this.isMetadataUnion(field) ? this.metadataUnionReader(field.type as avro.types.WrappedUnionType) : this.reader(field.type);
+      let read = root && this.isMetadataUnion(field) ? this.metadataUnionReader(field.type as avro.types.WrappedUnionType) : this.reader(field.type);
+      if (root && this.options.schemaVersion !== undefined && field.name === 'schema_version') read = `(${read}, ${this.constant(this.options.schemaVersion)})`;
       return `${JSON.stringify(field.name)}: ${read}`;
     });
     this.functions.push(`function ${name}() {\n  return {\n    ${entries.join(',\n    ')}\n  };\n}`);
