@@ -39,11 +39,23 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
 /** Microseconds since the epoch of an ISO-8601 date-time (as parseTimestamp reads it), or undefined. */
 export function timestampMicros(text: string): number | undefined {
   if (text.length === 27 && text.charCodeAt(26) === 90 /* Z */) {
+    // Events of a stream share their second: the date and time up to the fraction are parsed once per second.
+    if (text.startsWith(parsedSecond.prefix)) {
+      const fraction = digits(text, 20, 6);
+      if (fraction >= 0) return parsedSecond.micros + fraction;
+    }
     const micros = parseCompact(text);
-    if (micros !== undefined) return micros;
+    if (micros !== undefined) {
+      const fraction = digits(text, 20, 6);
+      parsedSecond = { prefix: text.slice(0, 20), micros: micros - fraction };
+      return micros;
+    }
   }
   return parseTimestamp(text)?.micros;
 }
+
+/** The last "YYYY-MM-DDTHH:MM:SS." timestampMicros parsed, and its microseconds. */
+let parsedSecond = { prefix: '\u0000', micros: 0 };
 
 /** YYYY-MM-DDTHH:MM:SS.ffffffZ -> microseconds, undefined when any part is not a digit or out of its range. */
 function parseCompact(t: string): number | undefined {

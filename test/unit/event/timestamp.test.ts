@@ -37,6 +37,12 @@ describe('timestamps', () => {
     expect(formatTimestamp(a)).toBe('2025-05-25T14:17:21.000001Z');
     expect(formatTimestamp(b)).toBe('2025-05-25T14:17:22.000001Z');
     expect(formatTimestamp(c)).toBe('2025-05-25T14:17:21.999999Z');
+    // timestampMicros keeps the last second it parsed: hits, a bad fraction within it, and the next second
+    expect(timestampMicros('2025-05-25T14:17:21.000001Z')).toBe(a);
+    expect(timestampMicros('2025-05-25T14:17:21.999999Z')).toBe(c);
+    expect(timestampMicros('2025-05-25T14:17:21.12345xZ')).toBeUndefined();
+    expect(timestampMicros('2025-05-25T14:17:22.000001Z')).toBe(b);
+    expect(timestampMicros('2025-05-25T14:17:21.000001+00:00')).toBe(a);
   });
 
   it('agree with Date on 5,000 generated instants between 1843 and 2096, both ways', () => {
