@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { onexError } from '../errors/index.js';
-import { formatTimestamp, parseTimestamp } from '../event/index.js';
+import { formatTimestamp, timestampMicros } from '../event/index.js';
 
 /**
  * avsc logical types that make avsc values the event form directly, so that decode, resolution and encode need no
@@ -24,8 +24,8 @@ export class TimestampMicrosType extends avro.types.LogicalType {
 
   protected override _toValue(value: unknown): number {
     if (typeof value === 'string') {
-      const parsed = parseTimestamp(value);
-      if (parsed) return parsed.micros;
+      const micros = timestampMicros(value);
+      if (micros !== undefined) return micros;
     }
     throw onexError('ONEX_EVENT_603', `The timestamp ${JSON.stringify(value)} is not an ISO-8601 date-time.`);
   }
