@@ -1,5 +1,6 @@
 import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import { ALL_EVENT_TYPES } from '../event/index.js';
+import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
 import type { Lane } from './batcher.js';
 
 /**
@@ -33,13 +34,14 @@ export class ProducerMetrics {
   readonly failed: Counter<'event_type' | 'code'>;
   readonly sampledOut: Counter<'event_type'>;
   readonly validationIssues: Counter<'event_type' | 'code'>;
-  readonly eventSize: Histogram<'compression'>;
+  /** Observed once per event: counted in plain arrays (see CountingHistogram), not through prom-client's observe(). */
+  readonly eventSize: LabelledHistogram;
   readonly batchEvents: Histogram<'compression'>;
   readonly batchBytes: Histogram<'compression'>;
   readonly sendDuration: Histogram<'compression'>;
   readonly bufferedBytes: Gauge;
   private readonly emittedByType = new Map<string, Counter.Internal>();
-  private readonly sizeByLane: Record<Lane, Histogram.Internal<'compression'>>;
+  private readonly sizeByLane: Record<Lane, Observe>;
   private buffered = 0;
 
   constructor(registry: Registry = client.register) {
@@ -56,9 +58,7 @@ export class ProducerMetrics {
     this.validationIssues = metric(registry, 'onex_event_validation_issues_total', () =>
       new client.Counter({ name: 'onex_event_validation_issues_total', help: 'Validation violations a non-strict producer let through, by ONEX_VALID code', labelNames: ['event_type', 'code'], registers }),
     );
-    this.eventSize = metric(registry, 'onex_event_size_bytes', () =>
-      new client.Histogram({ name: 'onex_event_size_bytes', help: 'Encoded size of accepted ONEX events (wire format, before batch compression)', labelNames: ['compression'], buckets: SIZE_BUCKETS, registers }),
-    );
+    this.eventSize = countingHistogram(registry, { name: 'onex_event_size_bytes', help: 'Encoded size of accepted ONEX events (wire format, before batch compression)', labelName: 'compression', buckets: SIZE_BUCKETS });
     this.batchEvents = metric(registry, 'onex_producer_batch_events', () =>
       new client.Histogram({ name: 'onex_producer_batch_events', help: 'Events per batch the producer sent', labelNames: ['compression'], buckets: BATCH_EVENT_BUCKETS, registers }),
     );

@@ -1,5 +1,6 @@
-import client, { type Counter, type Gauge, type Metric, type MetricObjectWithValues, type MetricType, type MetricValueWithName, type Registry } from 'prom-client';
+import client, { type Counter, type Gauge, type Registry } from 'prom-client';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, UNKNOWN_EVENT_TYPE, type SchemaVersion } from '../event/index.js';
+import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
 
 /**
  * The worker's Prometheus metrics. Every label has a closed set of values: event types come from the ONEX list
@@ -55,89 +56,12 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
   return new client.Gauge({ name, help, labelNames, registers: [registry] });
 }
 
-/** What the per-record path needs of a histogram: LatencyHistogram, or a prom-client Histogram found in the registry. */
-interface LabelledHistogram {
-  labels(value: string): Observe;
-}
-
-function latencyHistogram(registry: Registry, name: string, help: string, labelName: string): LabelledHistogram {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as unknown as LabelledHistogram;
-  const created = new LatencyHistogram(name, help, labelName, LATENCY_BUCKETS);
-  // The registry reads name, help, type, aggregator, get() and reset(), which is all LatencyHistogram is.
-  registry.registerMetric(created as unknown as Metric);
-  return created;
-}
-
-/** One label value's observations: counts per bucket (the last one +Inf), their sum and number. */
-class LatencySeries {
-  readonly counts: number[];
-  sum = 0;
-  count = 0;
-
-  constructor(private readonly bounds: readonly number[]) {
-    this.counts = new Array<number>(bounds.length + 1).fill(0);
-  }
-
-  observe(seconds: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += seconds;
-    this.count++;
-  }
-}
-
-/**
- * A histogram with one label, exported as prom-client exports its own, counted in plain arrays: prom-client's
- * observe() builds and hashes the label set on every call, a quarter of a microsecond per record, more than the rest
- * of the worker's metrics together. Workers that share a registry share it.
- */
-export class LatencyHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum' as const;
-  private readonly series = new Map<string, LatencySeries>();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly labelName: string,
-    private readonly buckets: readonly number[],
-  ) {}
-
-  labels(value: string): LatencySeries {
-    let s = this.series.get(value);
-    if (!s) this.series.set(value, (s = new LatencySeries(this.buckets)));
-    return s;
-  }
-
-  get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
-    const values: Array<MetricValueWithName<string>> = [];
-    for (const [value, s] of this.series) {
-      const labels = { [this.labelName]: value };
-      let cumulative = 0;
-      for (let i = 0; i <= this.buckets.length; i++) {
-        cumulative += s.counts[i]!;
-        values.push({ labels: { le: i < this.buckets.length ? this.buckets[i]! : '+Inf', ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
-      }
-      values.push({ labels, value: s.sum, metricName: `${this.name}_sum` }, { labels, value: s.count, metricName: `${this.name}_count` });
-    }
-    return Promise.resolve({ name: this.name, help: this.help, type: this.type as unknown as MetricType, values, aggregator: this.aggregator, collect: () => undefined });
-  }
-
-  reset(): void {
-    this.series.clear();
-  }
-}
-
 /** One label set of one counter: counted here, handed to prom-client by flush(). */
 interface Cell {
   metric: Counter<string>;
   labels: Record<string, string>;
   n: number;
 }
-type Observe = { observe(v: number): void };
 
 export class WorkerMetrics {
   readonly registry: Registry;
@@ -158,7 +82,7 @@ export class WorkerMetrics {
     this.processed = counter(registry, 'onex_worker_events_processed_total', 'Records the worker finished, by event type and outcome', ['event_type', 'status']);
     this.writerVersions = counter(registry, 'onex_worker_schema_version_total', 'Decoded events by the schema version they were written in', ['version']);
     this.deprecatedUse = counter(registry, 'onex_worker_deprecated_version_total', 'Events written in a schema version marked deprecated', ['version']);
-    this.latency = latencyHistogram(registry, 'onex_worker_processing_seconds', 'Decode, upcast, validate and handle time of one event, by writer schema version', 'version');
+    this.latency = countingHistogram(registry, { name: 'onex_worker_processing_seconds', help: 'Decode, upcast, validate and handle time of one event, by writer schema version', labelName: 'version', buckets: LATENCY_BUCKETS });
     this.errors = counter(registry, 'onex_worker_errors_total', 'Failed attempts, by stage (decode, validate, handle) and ONEX code', ['stage', 'code']);
     this.deadLetters = counter(registry, 'onex_worker_dead_letters_total', 'Records written to the dead-letter topic, by ONEX code', ['code']);
     this.unknownTypes = counter(registry, 'onex_worker_unknown_event_types_total', 'Events whose type this worker does not know (passed to the catch-all)', []);
