@@ -1,5 +1,5 @@
 import { onexError } from '../errors/index.js';
-import { isPlainObject, parseTimestamp } from '../event/index.js';
+import { isPlainObject, timestampMicros } from '../event/index.js';
 import { checkReaderWriter } from './compatibility.js';
 import type { ParsedSchema } from './parse.js';
 import { describeNode, simpleName, type SchemaNode } from './schema-node.js';
@@ -193,7 +193,7 @@ function primitiveCheck(node: Extract<SchemaNode, { kind: 'primitive' }>, path: 
   const expected = node.logical ?? node.type;
   switch (node.logical) {
     case 'timestamp-micros':
-      return (v) => (typeof v === 'string' && parseTimestamp(v) !== undefined ? v : invalid(path, 'an ISO-8601 timestamp', v));
+      return (v) => (typeof v === 'string' && timestampMicros(v) !== undefined ? v : invalid(path, 'an ISO-8601 timestamp', v));
     case 'onex-json':
       return (v) => (v !== undefined && v !== null && typeof v !== 'function' ? v : invalid(path, 'a JSON value', v));
   }
