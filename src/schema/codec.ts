@@ -1,7 +1,7 @@
 import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
 import { isPlainObject, isTypedEventType, majorOf, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
-import { compileCodec, type CompiledCodec } from './compile.js';
+import { compileCodec, compileResolution, type CompiledCodec, type CompileOptions } from './compile.js';
 import { detectRawEventVersion } from './detect.js';
 import { knownSchema } from './known-schemas.js';
 import type { ParsedSchema } from './parse.js';
@@ -102,23 +102,41 @@ export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: 
 
 const compiled = new WeakMap<ParsedSchema, CompiledCodec | null>();
 
+/** What the compiled codecs of `version` need to know of the event form (see toAvroValue and readWith). */
+function codecOptions(version: SchemaVersion): CompileOptions {
+  return {
+    schemaVersion: hasSchemaVersionField(version) ? version : undefined,
+    acceptsSchemaVersion: (stated) => stated === version || stated === undefined || stated === null || sameMinor(stated, version),
+    metadataBranch: majorOf(version) === 2 ? branchOf : undefined,
+  };
+}
+
 /** The compiled codec of a schema read and written as `version` (null: the schema uses types it does not compile). */
 export function compiledCodec(schema: ParsedSchema, version: SchemaVersion): CompiledCodec | undefined {
   if (schema === last.schema) return last.codec; // a stream is mostly one version: skip the map
   let codec = compiled.get(schema);
   if (codec === undefined) {
-    const v2 = majorOf(version) === 2;
-    const schemaVersion = hasSchemaVersionField(version) ? version : undefined;
-    codec =
-      compileCodec(schema.type, {
-        schemaVersion,
-        acceptsSchemaVersion: (stated) => stated === version || stated === undefined || stated === null || sameMinor(stated, version),
-        metadataBranch: v2 ? branchOf : undefined,
-      }) ?? null;
+    codec = compileCodec(schema.type, codecOptions(version)) ?? null;
     compiled.set(schema, codec);
   }
   last = { schema, codec: codec ?? undefined };
   return last.codec;
+}
+
+const resolutions = new Map<string, CompiledCodec['read'] | null>();
+
+/**
+ * A compiled reader of bytes of `writer` into events of `readerVersion`, when the writer is an earlier MINOR of it;
+ * undefined otherwise (avsc's resolver then reads them). Like readWith, it writes schema_version as the reader's.
+ */
+export function compiledResolution(writer: ParsedSchema, reader: ParsedSchema, readerVersion: SchemaVersion): CompiledCodec['read'] | undefined {
+  const key = `${writer.fingerprint}>${reader.fingerprint}`;
+  let read = resolutions.get(key);
+  if (read === undefined) {
+    read = compileResolution(writer.type, reader.type, codecOptions(readerVersion)) ?? null;
+    resolutions.set(key, read);
+  }
+  return read ?? undefined;
 }
 
 let last: { schema: ParsedSchema | undefined; codec: CompiledCodec | undefined } = { schema: undefined, codec: undefined };

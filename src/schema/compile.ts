@@ -47,17 +47,29 @@ const JSON_TEXT = 'logical:onex-json';
 
 /** The codec of a record schema, or undefined when it uses a type the compiler does not handle (avsc then does all). */
 export function compileCodec(type: avro.Type, options: CompileOptions = {}): CompiledCodec | undefined {
-  if (type.typeName !== 'record') return undefined;
+  return compileProgram(type, type, options);
+}
+
+function compileProgram(type: avro.Type, writer: avro.Type, options: CompileOptions): CompiledCodec | undefined {
+  if (type.typeName !== 'record' || writer.typeName !== 'record') return undefined;
   const c = new Compilation(options);
   let source: string;
   try {
-    source = c.program(type);
+    source = c.program(type, writer);
   } catch (err) {
     if (err instanceof Unsupported) return undefined;
     throw err;
   }
   const build = new Function('tap', 'fmtTs', 'parseTs', 'toJson', 'fail', 'K', source) as (...args: unknown[]) => CompiledCodec;
   return build(tap, formatTimestamp, timestampMicros, jsonText, doesNotFit, c.constants);
+}
+
+/**
+ * A reader of bytes written with `writer` into values of `reader`, for an earlier MINOR writer (see
+ * requireEarlierMinor); undefined for any other pair (avsc's resolver does those).
+ */
+export function compileResolution(writer: avro.Type, reader: avro.Type, options: CompileOptions = {}): CompiledCodec['read'] | undefined {
+  return compileProgram(reader, writer, options)?.read;
 }
 
 /** What avsc's onex-json logical type writes: the JSON text of any value JSON can carry. */
@@ -69,6 +81,15 @@ function jsonText(value: unknown): string {
 
 class Unsupported extends Error {}
 
+/** Whether a reader of `reader` reads bytes of `writer` right: the same schema, or an enum with symbols added at the end. */
+function sameReading(writer: avro.Type, reader: avro.Type): boolean {
+  if (writer.typeName === 'enum' && reader.typeName === 'enum') {
+    const symbols = (reader as avro.types.EnumType).symbols;
+    return (writer as avro.types.EnumType).symbols.every((s, i) => symbols[i] === s);
+  }
+  return JSON.stringify(writer.schema({ exportAttrs: true })) === JSON.stringify(reader.schema({ exportAttrs: true }));
+}
+
 /** Source text of one schema's writer and reader functions, and the constants they refer to (as K[i]). */
 class Compilation {
   readonly constants: unknown[] = [];
@@ -77,9 +98,10 @@ class Compilation {
 
   constructor(private readonly options: CompileOptions) {}
 
-  program(root: avro.Type): string {
-    const write = this.recordWriter(root, true);
-    const read = this.recordReader(root, true);
+  /** Writer and reader of `root`; with another `writer` schema, only a reader of its bytes into `root` values. */
+  program(root: avro.Type, writer: avro.Type = root): string {
+    const write = writer === root ? this.recordWriter(root, true) : 'fail';
+    const read = this.recordReader(root, true, writer);
     return [
       'const { writeLong: wl, writeString: ws, writeDouble: wd, writeBoolean: wb, writeRaw: wr } = tap;',
       'const { readLong: rl, readString: rs, readDouble: rd, readBoolean: rb, readEnum: re, readArray: ra, badUnionIndex: bad } = tap;',
@@ -157,17 +179,42 @@ class Compilation {
   }
 
   /** Name of the function that reads a record into a plain object (generated once per record type). */
-  private recordReader(type: avro.Type, root = false): string {
+  private recordReader(type: avro.Type, root = false, writer: avro.Type = type): string {
     const name = `r_${this.idOf(type)}`;
     if (this.done.has(name)) return name;
     this.done.add(name);
-    const entries = (type as avro.types.RecordType).fields.map((field) => {
-      let read = root && this.isMetadataUnion(field) ? this.metadataUnionReader(field.type as avro.types.WrappedUnionType) : this.reader(field.type);
-      if (root && this.options.schemaVersion !== undefined && field.name === 'schema_version') read = `(${read}, ${this.constant(this.options.schemaVersion)})`;
+    const written = (writer as avro.types.RecordType).fields;
+    if (writer !== type) this.requireEarlierMinor(writer as avro.types.RecordType, type as avro.types.RecordType);
+    const entries = (type as avro.types.RecordType).fields.map((field, i) => {
+      let read: string;
+      if (i >= written.length) read = this.constant(field.defaultValue());
+      else read = root && this.isMetadataUnion(field) ? this.metadataUnionReader(field.type as avro.types.WrappedUnionType) : this.reader(field.type);
+      if (root && this.options.schemaVersion !== undefined && field.name === 'schema_version') {
+        const version = this.constant(this.options.schemaVersion);
+        read = i >= written.length ? version : `(${read}, ${version})`;
+      }
       return `${JSON.stringify(field.name)}: ${read}`;
     });
     this.functions.push(`function ${name}() {\n  return {\n    ${entries.join(',\n    ')}\n  };\n}`);
     return name;
+  }
+
+  /**
+   * The one kind of schema resolution compiled: the writer is an earlier MINOR whose fields are the first fields of
+   * the reader, of the same types (an enum may have gained symbols at its end), and the reader's later fields have
+   * scalar defaults. A reader of the reader's fields then reads the writer's bytes and fills in the defaults.
+   */
+  private requireEarlierMinor(writer: avro.types.RecordType, reader: avro.types.RecordType): void {
+    const local = (name: string | undefined) => name?.slice(name.lastIndexOf('.') + 1);
+    if (local(writer.name) !== local(reader.name) || writer.fields.length > reader.fields.length) throw new Unsupported();
+    writer.fields.forEach((w, i) => {
+      const r = reader.fields[i]!;
+      if (w.name !== r.name || !sameReading(w.type, r.type)) throw new Unsupported();
+    });
+    for (const r of reader.fields.slice(writer.fields.length)) {
+      const fallback: unknown = r.defaultValue();
+      if (fallback === undefined || (fallback !== null && typeof fallback === 'object')) throw new Unsupported();
+    }
   }
 
   private isMetadataUnion(field: avro.types.Field): boolean {

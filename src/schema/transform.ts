@@ -2,7 +2,7 @@ import avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
 import { isPlainObject, isSchemaVersion, majorOf, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
 import { TransformChain, defaultSteps } from './chain.js';
-import { encodeWith, readWith } from './codec.js';
+import { compiledResolution, encodeWith, readWith } from './codec.js';
 import { checkReaderWriter } from './compatibility.js';
 import { detectRawEventVersion, detectSchemaVersion } from './detect.js';
 import { knownSchema, versionOfFingerprint } from './known-schemas.js';
@@ -112,11 +112,12 @@ export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, tar
     }
   }
   const route = chain.compile(readAs, targetVersion);
-  const decode = (
-    route.steps.length === 0
-      ? (buffer: Buffer) => readWith(reader, readAs, resolver, buffer)
-      : (buffer: Buffer) => route.run(readWith(reader, readAs, resolver, buffer))
-  ) as EventDecoder<V>;
+  // An earlier MINOR writer (1.0.0 bytes read as 1.3.0) has a compiled reader; avsc reads what it gives up on.
+  const resolved = resolver ? compiledResolution(ws, reader, readAs) : undefined;
+  const read = resolved
+    ? (buffer: Buffer) => (resolved(buffer) as AnyOnexEvent | undefined) ?? readWith(reader, readAs, resolver, buffer)
+    : (buffer: Buffer) => readWith(reader, readAs, resolver, buffer);
+  const decode = (route.steps.length === 0 ? read : (buffer: Buffer) => route.run(read(buffer))) as EventDecoder<V>;
   if (useCache) {
     if (decoders.size >= DECODER_LIMIT) decoders.delete(decoders.keys().next().value!);
     decoders.set(key, decode as EventDecoder<SchemaVersion>);

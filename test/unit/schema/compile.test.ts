@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSIONS, type SchemaVersion } from '../../../src/event/index.js';
-import { compiledCodec, toAvroValue, unwrapV2Metadata } from '../../../src/schema/codec.js';
+import { compiledCodec, compiledResolution, readWith, toAvroValue, unwrapV2Metadata } from '../../../src/schema/codec.js';
 import { decodeEvent, encodeEvent, knownSchema, loadSchema } from '../../../src/schema/index.js';
 import { generateEvent, pick, rng, type Rng } from '../../fixtures/events/generate.js';
 import { plain } from './support.js';
@@ -93,6 +93,27 @@ describe('compiled Avro codecs', () => {
       }
     });
   }
+
+  it('reads bytes of an earlier 1.x MINOR into a later one as avsc resolution does, and leaves other pairs to avsc', () => {
+    const minors = SCHEMA_VERSIONS.filter((v) => v.startsWith('1.'));
+    for (const [i, writer] of minors.entries()) {
+      for (const reader of minors.slice(i + 1)) {
+        const read = compiledResolution(knownSchema(writer), knownSchema(reader), reader);
+        expect(read, `${writer} -> ${reader}`).toBeDefined();
+        const resolver = knownSchema(reader).type.createResolver(knownSchema(writer).type, { ignoreNamespaces: true });
+        for (const event of [...events(writer, 78, 60), ...events(writer, 79, 20, 1024)]) {
+          const bytes = encodeEvent(event, writer);
+          const theirs = readWith(knownSchema(reader), reader, resolver, bytes);
+          expect(Object.getPrototypeOf(theirs)).not.toBe(Object.prototype); // avsc's own record: not the compiled path
+          expect(read!(bytes)).toEqual(plain(theirs));
+        }
+        expect(read!(Buffer.concat([encodeEvent(events(writer, 1, 1)[0]!, writer), Buffer.from([2])]))).toBeUndefined();
+      }
+      for (const reader of [...minors.slice(0, i), '2.0.0' as const]) {
+        expect(compiledResolution(knownSchema(writer), knownSchema(reader), reader), `${writer} -> ${reader}`).toBeUndefined();
+      }
+    }
+  });
 
   it('writes strings of every length and script as avsc does, across the length prefix sizes', () => {
     const lengths = [0, 1, 21, 22, 63, 64, 65, 2730, 2731, 4096, 8191, 8192, 40_000];
