@@ -15,8 +15,15 @@ type Utf8Buffer = Buffer & {
 
 let out = Buffer.alloc(0) as Utf8Buffer;
 let at = 0;
+let writing = false;
 
+/**
+ * Throws when a write is under way: a value's toJSON may encode another event while its own event is being written,
+ * and the position is shared. The inner encode then goes avsc's way.
+ */
 export function startWriting(target: Buffer, offset: number): void {
+  if (writing) throw new Error('an Avro write is already under way');
+  writing = true;
   out = target as Utf8Buffer;
   at = offset;
 }
@@ -29,6 +36,7 @@ export function written(): number {
 /** Releases the target, so a finished buffer is not kept alive by the writer. */
 export function stopWriting(): void {
   out = EMPTY;
+  writing = false;
 }
 
 const EMPTY = Buffer.alloc(0) as Utf8Buffer;

@@ -150,19 +150,23 @@ let slabAt = 0;
 
 function compiledBytes(codec: CompiledCodec, event: Record<string, unknown>, reserve: number): Buffer | undefined {
   if (slab.length - slabAt < SLAB_ROOM) newSlab(SLAB_BYTES);
+  // Held locally: a toJSON in the event may encode another event meanwhile, and that one may start a new slab.
+  let target = slab;
+  let start = slabAt;
   let end: number;
   try {
-    end = codec.write(event, slab, slabAt + reserve);
-    if (end > slab.length) {
-      newSlab(Math.max(SLAB_BYTES, 2 * (end - slabAt)));
-      end = codec.write(event, slab, slabAt + reserve);
+    end = codec.write(event, target, start + reserve);
+    if (end > target.length) {
+      newSlab(Math.max(SLAB_BYTES, 2 * (end - start)));
+      target = slab;
+      start = 0;
+      end = codec.write(event, target, reserve);
     }
   } catch {
     return undefined; // avsc has the final say, and the precise error
   }
-  const bytes = slab.subarray(slabAt, end);
-  slabAt = (end + 7) & ~7; // 8-byte aligned, as Node's pool does
-  return bytes;
+  if (target === slab) slabAt = (end + 7) & ~7; // 8-byte aligned, as Node's pool does
+  return target.subarray(start, end);
 }
 
 function newSlab(bytes: number): void {

@@ -140,6 +140,13 @@ describe('compiled Avro codecs', () => {
     for (let i = 0; i < 20; i++) expect(encodeEvent(event, '1.0.0').equals(expected)).toBe(true);
   });
 
+  it('encodes an event whose metadata encodes another event while it is serialised (toJSON)', () => {
+    const [inner, outer] = events('1.0.0', 81, 2) as [Record<string, unknown>, Record<string, unknown>];
+    const nested = { ...outer, metadata: { inner: { toJSON: () => encodeEvent(inner, '1.0.0').toString('base64') } } };
+    const plainValue = { ...outer, metadata: { inner: encodeEvent(inner, '1.0.0').toString('base64') } };
+    expect(encodeEvent(nested, '1.0.0').equals(encodeEvent(plainValue, '1.0.0'))).toBe(true);
+  });
+
   it('leaves room for a header when asked', () => {
     const [event] = events('2.0.0', 77, 1);
     const body = encodeEvent(event!, '2.0.0');
