@@ -41,6 +41,8 @@ export function defaultSubjectFor(version: SchemaVersion): string {
   return `onex-event-v${version.split('.')[0]}`;
 }
 
+type DecoderEntry = { readonly decode: EventDecoder; readonly writerVersion: SchemaVersion };
+
 interface WriterInfo {
   text: string;
   version: SchemaVersion;
@@ -59,7 +61,8 @@ export class OnexEventCodec {
   private readonly ids = new Map<SchemaVersion, number>();
   private readonly preparing = new Map<SchemaVersion, Promise<number>>();
   private readonly writers = new Map<number, Promise<WriterInfo>>();
-  private readonly decoders = new Map<string, { decode: EventDecoder; writerVersion: SchemaVersion }>();
+  /** By writer schema id, then target version. */
+  private readonly decoders = new Map<number, Map<SchemaVersion, DecoderEntry>>();
 
   constructor(options: EventCodecOptions) {
     this.registry = options.registry;
@@ -112,13 +115,33 @@ export class OnexEventCodec {
    */
   async decode<E = Record<string, unknown>>(value: Buffer | null | undefined, targetVersion: SchemaVersion): Promise<DecodedEvent<E>> {
     const { schemaId, body } = readWireFormat(value);
-    const key = `${schemaId}|${targetVersion}`;
-    let entry = this.decoders.get(key);
+    let entry = this.decoders.get(schemaId)?.get(targetVersion);
     if (!entry) {
       const writer = await this.writerOf(schemaId);
-      entry = { decode: createDecoder(writer.text, targetVersion), writerVersion: writer.version };
-      this.decoders.set(key, entry);
+      entry = this.decoderFor(schemaId, targetVersion, writer);
     }
+    return this.decodeWith(entry, schemaId, body);
+  }
+
+  /**
+   * decode() without a promise, for when the writer schema is known already (nearly every record of a stream):
+   * undefined when it is not, then decode() fetches it. Throws what decode() throws for bytes that do not decode.
+   */
+  decodeSync<E = Record<string, unknown>>(value: Buffer | null | undefined, targetVersion: SchemaVersion): DecodedEvent<E> | undefined {
+    const { schemaId, body } = readWireFormat(value);
+    const entry = this.decoders.get(schemaId)?.get(targetVersion);
+    return entry ? this.decodeWith(entry, schemaId, body) : undefined;
+  }
+
+  private decoderFor(schemaId: number, targetVersion: SchemaVersion, writer: WriterInfo): DecoderEntry {
+    let byTarget = this.decoders.get(schemaId);
+    if (!byTarget) this.decoders.set(schemaId, (byTarget = new Map()));
+    let entry = byTarget.get(targetVersion);
+    if (!entry) byTarget.set(targetVersion, (entry = { decode: createDecoder(writer.text, targetVersion), writerVersion: writer.version }));
+    return entry;
+  }
+
+  private decodeWith<E>(entry: DecoderEntry, schemaId: number, body: Buffer): DecodedEvent<E> {
     let event: unknown;
     try {
       event = entry.decode(body);

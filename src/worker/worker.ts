@@ -176,19 +176,20 @@ export function createWorker(options: WorkerOptions): Worker {
         // for it on every call, and only consumer.seek() sets it, which nothing calls on this private consumer.
         if (stopping || !isRunning()) break;
         if (heartbeatError) throw heartbeatError;
-        const outcome: RecordOutcome = await processor.process(
-          { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers },
-          control,
-        );
+        const result = processor.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }, control);
+        // Most records finish synchronously: awaiting a plain value would still cost a turn of the microtask queue.
+        const outcome: RecordOutcome = result instanceof Promise ? await result : result;
         if (outcome.status === 'interrupted') break;
         count(outcome);
-        resolveOffset(m.offset);
+        // Resolved with kafkajs when it can matter (before a commit check and when the batch ends, however it ends),
+        // not per record: each resolveOffset() is 64-bit arithmetic through BigInt strings.
         last = m.offset;
         const now = Date.now();
         if (now - lastCommitCheck >= COMMIT_CHECK_MS) {
           lastCommitCheck = now;
           // Lag is reported during a long batch too: a slow worker is exactly the one whose lag matters.
           metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(m.offset) - 1);
+          resolveOffset(last);
           await commitOffsetsIfNecessary();
         }
         if (now - lastBeat >= heartbeatCheckMs) {
@@ -199,7 +200,11 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     } finally {
       clearInterval(timer);
-      if (last !== undefined) metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(last) - 1);
+      if (last !== undefined) {
+        // Everything up to `last` was handled or dead-lettered: kafkajs commits it when eachBatch returns or throws.
+        resolveOffset(last);
+        metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(last) - 1);
+      }
     }
   }
 

@@ -46,7 +46,24 @@ export class FakeDecoder implements EventDecoder {
   /** Failures to raise before decoding succeeds, by event id (for retriable decode failures such as REG_206). */
   transient = new Map<string, { code: OnexCode; times: number }>();
 
+  /** Set with `sync`: like OnexEventCodec's, it answers without a promise, or undefined while a failure is pending. */
+  decodeSync?: (value: Buffer, targetVersion: SchemaVersion) => DecodedEvent | undefined;
+
+  constructor(sync = false) {
+    if (sync) {
+      this.decodeSync = (value, targetVersion) => {
+        const id = value[0] === 0 ? (JSON.parse(value.subarray(1).toString('utf8')) as { event?: { event_id?: unknown } }).event?.event_id : undefined;
+        if ((this.transient.get(String(id))?.times ?? 0) > 0) return undefined; // as a writer schema still to be fetched
+        return this.decodeNow(value, targetVersion);
+      };
+    }
+  }
+
   async decode(value: Buffer, targetVersion: SchemaVersion): Promise<DecodedEvent> {
+    return this.decodeNow(value, targetVersion);
+  }
+
+  private decodeNow(value: Buffer, targetVersion: SchemaVersion): DecodedEvent {
     this.calls++;
     if (value[0] !== 0) throw onexError('ONEX_EVENT_604', 'not the wire format');
     const body = JSON.parse(value.subarray(1).toString('utf8')) as { writer?: SchemaVersion; event?: Record<string, unknown>; fail?: OnexCode };
@@ -100,6 +117,9 @@ export class FakeControl implements ProcessControl {
   }
 }
 
+/** What rig() builds unless told otherwise: the record processor tests run once with each kind of decoder. */
+export const rigDefaults = { syncDecoder: false };
+
 export interface Rig {
   processor: RecordProcessor;
   decoder: FakeDecoder;
@@ -115,7 +135,7 @@ export function rig(
 ): Rig {
   const registry = new Registry();
   const metrics = new WorkerMetrics(registry);
-  const decoder = new FakeDecoder();
+  const decoder = new FakeDecoder(rigDefaults.syncDecoder);
   const sink = new FakeSink();
   const failures: RecordFailure[] = [];
   const processor = new RecordProcessor({

@@ -1,10 +1,19 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { onexError, type AnyOnexEvent } from '../../../src/event/index.js';
 import { DLQ_HEADERS, headerText, type HandlerContext } from '../../../src/worker/index.js';
-import { encodeFailure, encodeFake, eventV2, FakeControl, metricValue, record, rig } from './fakes.js';
+import { encodeFailure, encodeFake, eventV2, FakeControl, metricValue, record, rig, rigDefaults } from './fakes.js';
 
-describe('RecordProcessor: one record through decode, validate, route, handle', () => {
+// Once with a decoder that only decodes asynchronously, once with one that also decodes synchronously (as
+// OnexEventCodec does once it knows the writer schema): the processor's promise-free first attempt must behave alike.
+describe.each([
+  ['an asynchronous decoder', false],
+  ['a decoder with decodeSync', true],
+] as const)('RecordProcessor with %s: one record through decode, validate, route, handle', (_name, syncDecoder) => {
+  beforeEach(() => {
+    rigDefaults.syncDecoder = syncDecoder;
+  });
+
   it('hands the decoded event of the target version to the handler of its type, with the record context', async () => {
     const seen: Array<[AnyOnexEvent, HandlerContext]> = [];
     const r = rig({ NODE_START: (e, ctx) => void seen.push([e, ctx]) });
@@ -18,6 +27,25 @@ describe('RecordProcessor: one record through decode, validate, route, handle', 
     expect(ctx.key?.toString()).toBe('k');
     expect(await metricValue(r.registry, 'onex_worker_schema_version_total', { version: '1.1.0' })).toBe(1);
     expect(await metricValue(r.registry, 'onex_worker_events_processed_total', { event_type: 'NODE_START', status: 'handled' })).toBe(1);
+  });
+
+  it('an asynchronous handler that rejects twice is retried and handled on its third attempt, decoded once', async () => {
+    let calls = 0;
+    const r = rig({ '*': async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (++calls < 3) throw new Error('database busy');
+    } }, { retry: { maxAttempts: 3, initialBackoffMs: 10 } });
+    const out = await r.processor.process(record(encodeFake(eventV2())), new FakeControl());
+    expect(out).toMatchObject({ status: 'handled', attempts: 3 });
+    expect(calls).toBe(3);
+    expect(r.decoder.calls).toBe(1);
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'handle', code: 'ONEX_EVENT_610' })).toBe(2);
+  });
+
+  it(`finishes a record with a synchronous handler ${syncDecoder ? 'without' : 'through'} a promise`, () => {
+    const r = rig({ '*': () => undefined });
+    const out = r.processor.process(record(encodeFake(eventV2())), new FakeControl());
+    expect(out instanceof Promise).toBe(!syncDecoder);
   });
 
   it('passes unknown event types to the catch-all and counts them, instead of failing', async () => {
