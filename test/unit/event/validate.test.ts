@@ -10,7 +10,7 @@ import {
   type SchemaVersion,
   type TypedEventType,
 } from '../../../src/event/index.js';
-import { decodeEvent, encodeEvent, transformEvent } from '../../../src/schema/index.js';
+import { createDecoder, decodeEvent, encodeEvent, transformEvent } from '../../../src/schema/index.js';
 import { generateEvent, rng } from '../../fixtures/events/generate.js';
 
 const base = {
@@ -273,6 +273,25 @@ describe('validateDecodedEvent: what is left to check after the schema decoder',
     for (const [what, event, expected] of cases) {
       const version = event.schema_version === undefined ? '1.0.0' : (event.schema_version as SchemaVersion);
       const paths = agree(roundTrip(event, version), version).map((line) => line.split(':')[0]);
+      expect(paths, what).toEqual(expected);
+    }
+  });
+
+  it('agrees with validateEvent on 1.x events upcast to 2.0.0 on decode, at and over the limits', () => {
+    const upcast = createDecoder('1.0.0', '2.0.0');
+    const v1 = (type: string, metadata: unknown) => ({ ...base, event_type: type, metadata });
+    const cases: Array<[string, Record<string, unknown>, string[]]> = [
+      ['depth 10, the limit', v1('NODE_START', { input_state: nested(9) }), []],
+      ['depth 11', v1('NODE_START', { input_state: nested(10) }), ['ONEX_VALID_105 metadata']],
+      ['braces inside strings only', v1('NODE_START', { input_state: { text: '{'.repeat(40) } }), []],
+      ['a state of 100 KB less a little', v1('NODE_START', { input_state: { blob: 'x'.repeat(100 * 1024 - 20) } }), []],
+      ['a state over 100 KB', v1('NODE_START', { input_state: { blob: 'x'.repeat(101 * 1024) } }), ['ONEX_VALID_105 metadata.input_state']],
+      ['untyped metadata over 100 KB in one value', v1('STRUCTURED_LOG', { note: 'é'.repeat(60 * 1024) }), ['ONEX_VALID_105 metadata.untyped.note']],
+      ['the standard missing', v1('NODE_SUCCESS', { input_state: {} }), ['ONEX_VALID_103 metadata.untyped.output_state']],
+    ];
+    for (const [what, event, expected] of cases) {
+      const decoded = upcast(encodeEvent(event, '1.0.0')) as unknown as Record<string, unknown>;
+      const paths = agree(decoded, '2.0.0').map((line) => line.split(':')[0]);
       expect(paths, what).toEqual(expected);
     }
   });
