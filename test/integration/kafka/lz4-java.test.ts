@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics } from '../../../src/kafka/index.js';
-import { runKafkaJavaTool } from '../../support/java-tools.js';
+import { runJavaConsoleConsumer, runKafkaJavaTool } from '../../support/java-tools.js';
 import { consumeMessages, kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 import { fetchRecordBatchHeaders } from '../../support/record-batches.js';
 
@@ -33,13 +33,7 @@ describe("our LZ4 is Kafka's LZ4", () => {
     expect(batches).toHaveLength(5);
     expect(batches.every((b) => b.compression === 'lz4' && b.magic === 2 && b.recordCount === 100)).toBe(true);
 
-    const java = await runKafkaJavaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-      '--bootstrap-server', brokers.join(','),
-      '--topic', topic,
-      '--from-beginning',
-      '--max-messages', String(sent.length),
-      '--timeout-ms', '60000',
-    ]);
+    const java = await runJavaConsoleConsumer(brokers, topic, sent.length);
     expect(java.code, java.stderr).toBe(0);
     expect(java.stdout.trim().split('\n')).toEqual(sent);
   });

@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, FAST_RECORD, installRecordBatchEncoder, registerLz4Codec } from '../../../src/kafka/index.js';
-import { runKafkaJavaTool } from '../../support/java-tools.js';
+import { runJavaConsoleConsumer } from '../../support/java-tools.js';
 import { consumeMessages, kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 import { fetchRecordBatchHeaders } from '../../support/record-batches.js';
 
@@ -57,16 +57,7 @@ describe('one-pass record batch encoder on the wire', () => {
       expect(Object.fromEntries(Object.entries(m!.headers ?? {}).map(([k, v]) => [k, String(v)]))).toEqual({ 'onex-event-type': 'NODE_SUCCESS', 'onex-schema-version': '1.3.0', seq: s.headers.seq });
     }
 
-    const java = await runKafkaJavaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-      '--bootstrap-server', brokers.join(','),
-      '--topic', topic,
-      '--from-beginning',
-      '--max-messages', String(sent.length),
-      '--timeout-ms', '60000',
-      '--formatter-property', 'print.key=true',
-      '--formatter-property', 'print.headers=true',
-      '--formatter-property', 'key.separator=|',
-    ]);
+    const java = await runJavaConsoleConsumer(brokers, topic, sent.length, { 'print.key': 'true', 'print.headers': 'true', 'key.separator': '|' });
     expect(java.code, java.stderr).toBe(0);
     const javaLines = java.stdout.trim().split('\n').sort();
     expect(javaLines).toEqual(sent.map((s) => `onex-event-type:NODE_SUCCESS,onex-schema-version:1.3.0,seq:${s.headers.seq}|${s.key}|${s.value.toString()}`).sort());
