@@ -14,7 +14,6 @@ const LIMITED_RETRIES_WARNING = 'Limiting retries for the idempotent producer ma
  * kafkajs's warning about limited retries, which KAFKAJS_RETRY below explains does not apply to this producer.
  */
 export function createProducerKafka(input: KafkaConfigInput | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string })): Kafka {
-  registerLz4Codec();
   const config = toKafkaJsConfig(parseKafkaConfig(input));
   const base = config.logCreator!;
   return new KafkaClient({
@@ -98,7 +97,8 @@ export class KafkaSender {
     private readonly options: SenderOptions,
     private readonly log: Logger,
   ) {
-    // The records this sender hands kafkajs are marked for the one-pass batch encoder (src/kafka/record-batch.ts).
+    // Every producer has a sender, whatever client it was given: the LZ4 lane needs the codec, and the records this
+    // sender hands kafkajs are marked for the one-pass batch encoder (src/kafka/record-batch.ts).
     registerLz4Codec();
     installRecordBatchEncoder();
   }
