@@ -92,6 +92,8 @@ export interface RecordProcessorOptions {
   onFailure?: (failure: RecordFailure) => void;
 }
 
+/** Validation reports every violation; the worker decides what strict means for it (see validate). */
+const NON_STRICT = { mode: 'non-strict' } as const;
 const KNOWN = new Set<string>(ALL_EVENT_TYPES);
 
 /** Where the general path picks a record up: what an earlier attempt did, and how it failed if it did. */
@@ -246,7 +248,7 @@ export class RecordProcessor {
     if (mode === 'off') return;
     // The decoder typed the event by the target version's schema: only what a schema cannot say is left to check,
     // with validateEvent's codes (validateDecodedEvent).
-    const result = validateDecodedEvent(event, this.o.targetVersion, { mode: 'non-strict' });
+    const result = validateDecodedEvent(event, this.o.targetVersion, NON_STRICT);
     if (result.valid) return;
     // UNKNOWN is what an older reader sees for a type a newer writer added: the producer named a real type, so the
     // reader-side rule is "pass it to the catch-all", not "reject it" (onex-reference.md section 2).

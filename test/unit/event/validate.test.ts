@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isUuid,
   DEFAULT_LIMITS,
   METADATA_RULES,
   ValidationError,
@@ -320,5 +321,27 @@ describe('validateDecodedEvent: what is left to check after the schema decoder',
     const loose = { ...base, event_type: 'NODE_START', schema_version: '2.0.0', node_id: 7, sample_rate: 1, metadata: { input_state: {} } };
     expect(validateDecodedEvent(loose, '2.0.0', { mode: 'non-strict' }).errors.map((e) => e.code)).toEqual(['ONEX_VALID_104']);
     expect(() => validateDecodedEvent(loose, '2.0.0')).toThrow(ValidationError);
+  });
+});
+
+describe('isUuid', () => {
+  const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  it('agrees with the 8-4-4-4-12 hex pattern on UUIDs and near misses of every kind', () => {
+    const r = rng(7);
+    const pick = (s: string) => s[Math.floor(r() * s.length)]!;
+    const candidates = ['', '-'.repeat(36), '00000000-0000-0000-0000-00000000000g', 'A0B1C2D3-E4F5-A6B7-C8D9-EAFBFCFDFEFF'];
+    for (let i = 0; i < 3000; i++) {
+      const chars = Array.from({ length: 36 }, (_, j) => ([8, 13, 18, 23].includes(j) ? '-' : pick('0123456789abcdefABCDEF')));
+      const at = Math.floor(r() * 36);
+      const change = i % 5;
+      if (change === 1) chars[at] = pick('0aF-gG:/ é\u0660'); // a wrong or misplaced character, non-ASCII digits too
+      if (change === 2) chars.splice(at, 1);
+      if (change === 3) chars.splice(at, 0, pick('0a-'));
+      candidates.push(chars.join(''));
+    }
+    const disagreements = candidates.filter((c) => isUuid(c) !== UUID_PATTERN.test(c));
+    expect(disagreements).toEqual([]);
+    expect(candidates.filter((c) => isUuid(c)).length).toBeGreaterThan(600); // the unchanged fifth, at least
+    expect(candidates.filter((c) => !isUuid(c)).length).toBeGreaterThan(1500);
   });
 });
