@@ -30,6 +30,13 @@ export interface ConsumerTuning {
   maxWaitTimeMs?: number;
   /** Within a long batch, commit handled offsets at least this often (default 5 s); every batch end commits too. */
   commitIntervalMs?: number;
+  /**
+   * Decode the Fetch responses of the worker's topics with onex-events' one-pass decoder (src/kafka/fetch-decoder.ts,
+   * about 1 us less per record than kafkajs's) rather than kafkajs's own. Default true; the records handed on are the
+   * same either way, and anything the decoder does not take on (legacy message sets, malformed records) goes to
+   * kafkajs's decoder anyway. False is the escape hatch.
+   */
+  fastFetch?: boolean;
 }
 
 export interface WorkerOptions {
@@ -94,6 +101,7 @@ const optionsSchema = z.object({
   maxBytesPerPartition: positiveInt,
   maxWaitTimeMs: z.number().int().min(0),
   commitIntervalMs: positiveInt,
+  fastFetch: z.boolean(),
   shutdownTimeoutMs: positiveInt,
 });
 
@@ -125,6 +133,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576,
     maxWaitTimeMs: c.maxWaitTimeMs ?? 500,
     commitIntervalMs: c.commitIntervalMs ?? 5_000,
+    fastFetch: c.fastFetch ?? true,
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
   };
   const parsed = optionsSchema.safeParse(raw);

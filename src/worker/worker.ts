@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
-import { ensureTopics } from '../kafka/index.js';
+import { ensureTopics, installFetchDecoder, useFastFetch } from '../kafka/index.js';
 import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
@@ -215,6 +215,9 @@ export function createWorker(options: WorkerOptions): Worker {
     else if (outcome.status === 'dropped') stats.dropped++;
   }
 
+  /** Gives the worker's topics back to kafkajs's fetch decoder (set while the fast one decodes them). */
+  let releaseFastFetch: (() => void) | undefined;
+
   async function start(): Promise<void> {
     if (started) throw onexError('ONEX_RT_407', 'this worker was started already; create a new one');
     started = true;
@@ -232,6 +235,7 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         await producer.connect();
       }
+      if (o.fastFetch && installFetchDecoder()) releaseFastFetch = useFastFetch(o.topics);
       await consumer.connect();
       await consumer.subscribe({ topics: o.topics, fromBeginning: options.fromBeginning ?? false });
       await consumer.run({
@@ -263,6 +267,7 @@ export function createWorker(options: WorkerOptions): Worker {
     // resolved offsets and leaves the group, so that the partitions move to another member at once.
     const result = await Promise.race([consumer.disconnect().then(() => 'ok' as const), timeout]);
     clearTimeout(timer);
+    releaseFastFetch?.();
     if (result === 'timeout') {
       abandoned = true;
       log.error({ timeoutMs: o.shutdownTimeoutMs }, 'a handler did not finish within the shutdown timeout; its record stays uncommitted and will be redelivered');
