@@ -28,8 +28,8 @@ export interface ValidationResult {
   readonly valid: boolean;
   /** The schema version the event was checked against; undefined when it names none we know. */
   readonly version: SchemaVersion | undefined;
-  /** One typed error per violation, ONEX_VALID_1xx codes, details.path says where. */
-  readonly errors: ValidationError[];
+  /** One typed error per violation, ONEX_VALID_1xx codes, details.path says where. Frozen and shared when empty. */
+  readonly errors: readonly ValidationError[];
 }
 
 const HEX_DIGIT = new Uint8Array(128);
@@ -131,7 +131,7 @@ export function validateDecodedEvent(event: unknown, version: SchemaVersion, opt
 
 /** One frozen result per version for the events that pass, which is nearly all of them. */
 const VALID = new Map<SchemaVersion | undefined, ValidationResult>(
-  [...SCHEMA_VERSIONS, undefined].map((version) => [version, Object.freeze({ valid: true, version, errors: Object.freeze([]) as unknown as ValidationError[] })]),
+  [...SCHEMA_VERSIONS, undefined].map((version) => [version, Object.freeze({ valid: true, version, errors: Object.freeze([]) })]),
 );
 
 function finish(issues: Issues, version: SchemaVersion | undefined, mode: ValidationMode): ValidationResult {

@@ -225,7 +225,7 @@ describe('validateEvent: metadata standards', () => {
 });
 
 describe('validateDecodedEvent: what is left to check after the schema decoder', () => {
-  const report = (r: { errors: Array<{ code: string; message: string; details?: Record<string, unknown> }> }) =>
+  const report = (r: { errors: ReadonlyArray<{ code: string; message: string; details?: Record<string, unknown> }> }) =>
     r.errors.map((e) => `${e.code} ${String(e.details?.path)}: ${e.message}`);
   /** Encodes with the schema of `version` and decodes it again: the event as the worker's decoder hands it over. */
   const roundTrip = (event: Record<string, unknown>, version: SchemaVersion) => decodeEvent(encodeEvent(event, version), version) as unknown as Record<string, unknown>;
