@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { hookKafkajsRequest } from './kafkajs-requests.js';
 
 /**
  * A one-pass decoder for Fetch responses (v11, the version kafkajs 2.2.4 uses with Kafka 2.3 and later) and the
@@ -25,8 +26,6 @@ const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
 const CREATE_TIME = 0;
 const LOG_APPEND_TIME = 1;
-/** Bytes of a record batch up to and including its records count. */
-const BATCH_HEADER = 61;
 /** kafkajs's RECORD_BATCH_OVERHEAD: it stops reading batches when fewer bytes than this are left. */
 const BATCH_OVERHEAD = 49;
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
@@ -292,7 +291,6 @@ type Response = { decode(raw: Buffer): Promise<unknown>; parse(data: unknown): P
 interface FetchArgs {
   topics?: ReadonlyArray<{ topic: string }>;
 }
-type FetchProtocol = { versions: string[]; protocol(v: { version: number }): (args: FetchArgs) => { response: Response } };
 
 /**
  * Decodes a Fetch v11 response as kafkajs does, faster: the same result, or kafkajs's own decoder's when this one
@@ -349,35 +347,24 @@ function allFast(args: FetchArgs): boolean {
   return true;
 }
 
-let installed: 'yes' | 'unsupported' | undefined;
-
 /**
  * Routes kafkajs's Fetch v11 responses for the topics given to useFastFetch through this decoder. Process-wide and
  * idempotent; returns false (and changes nothing) when this kafkajs does not have the module layout this was written
  * against, in which case kafkajs decodes everything itself.
  */
 export function installFetchDecoder(): boolean {
-  if (installed) return installed === 'yes';
-  let fetch: FetchProtocol;
   try {
-    fetch = require('kafkajs/src/protocol/requests/fetch/index.js') as FetchProtocol;
-    if (typeof fetch.protocol !== 'function' || !fetch.versions.includes('11')) throw new Error('unexpected layout');
     codecLookup();
   } catch {
-    installed = 'unsupported';
     return false;
   }
-  const original = fetch.protocol.bind(fetch);
-  fetch.protocol = ({ version }) => {
-    const build = original({ version });
-    if (version !== 11) return build;
-    return (args) => {
-      const built = build(args);
+  return hookKafkajsRequest<FetchArgs, { response: Response }>(
+    'fetch',
+    (version) => version === 11,
+    (built, args) => {
       if (!allFast(args)) return built;
       const stock = built.response;
       return { ...built, response: { decode: (raw: Buffer) => decodeFetchResponse(raw, (bytes) => stock.decode(bytes)), parse: (data: unknown) => stock.parse(data) } };
-    };
-  };
-  installed = 'yes';
-  return true;
+    },
+  );
 }

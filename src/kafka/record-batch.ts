@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
+import { hookKafkajsRequest } from './kafkajs-requests.js';
 
 /**
  * A one-pass encoder for Kafka record batches (magic v2) and the Produce request that carries them.
@@ -382,8 +383,7 @@ function allOptedIn(args: ProduceArgs): boolean {
   return args.topicData.length > 0;
 }
 
-type ProduceProtocol = { versions: string[]; protocol(v: { version: number }): (args: ProduceArgs) => { request: { encode(): Promise<unknown> } } };
-let installed: 'yes' | 'unsupported' | undefined;
+type ProduceBuilt = { request: { encode(): Promise<unknown> } };
 
 /**
  * Routes kafkajs Produce requests (v3 to v7, the record-batch ones) whose records all opted in through
@@ -391,25 +391,12 @@ let installed: 'yes' | 'unsupported' | undefined;
  * have the module layout this was written against, in which case kafkajs encodes everything itself.
  */
 export function installRecordBatchEncoder(): boolean {
-  if (installed) return installed === 'yes';
-  let produce: ProduceProtocol;
-  try {
-    produce = require('kafkajs/src/protocol/requests/produce/index.js') as ProduceProtocol;
-    if (typeof produce.protocol !== 'function' || !Array.isArray(produce.versions)) throw new Error('unexpected layout');
-  } catch {
-    installed = 'unsupported';
-    return false;
-  }
-  const original = produce.protocol.bind(produce);
-  produce.protocol = ({ version }) => {
-    const build = original({ version });
-    if (version < 3 || version > 7) return build;
-    return (args) => {
-      const built = build(args);
+  return hookKafkajsRequest<ProduceArgs, ProduceBuilt>(
+    'produce',
+    (version) => version >= 3 && version <= 7,
+    (built, args) => {
       if (allOptedIn(args)) built.request.encode = () => encodeProduceRequest(args);
       return built;
-    };
-  };
-  installed = 'yes';
-  return true;
+    },
+  );
 }
