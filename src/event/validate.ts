@@ -352,14 +352,14 @@ function plainJsonBound(v: unknown, depthLeft: number): number {
   if (proto === Array.prototype) {
     const items = v as unknown[];
     for (let i = 0; i < items.length; i++) {
-      const item = items[i] === undefined ? -1 : plainJsonBound(items[i], depthLeft - 1);
+      const item = plainJsonBound(items[i], depthLeft - 1); // undefined in an array: -1, as JSON has no place for it
       if (item < 0) return -1;
       bytes += item + 1;
     }
     return bytes;
   }
   // JSON.parse and the decoders make Object.prototype objects; anything else is asked the long way.
-  if (proto !== Object.prototype && (Array.isArray(v) || !isPlainObject(v))) return -1;
+  if (proto !== Object.prototype && !isPlainObject(v)) return -1;
   for (const key in v) {
     const child = (v as Record<string, unknown>)[key];
     if (child === undefined) continue;
