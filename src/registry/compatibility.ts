@@ -20,12 +20,12 @@ export interface SubjectCompatibility {
 
 const TRANSITIVE: ReadonlySet<CompatibilityLevel> = new Set(['BACKWARD_TRANSITIVE', 'FORWARD_TRANSITIVE', 'FULL_TRANSITIVE']);
 
-export function isTransitive(level: CompatibilityLevel): boolean {
+function isTransitive(level: CompatibilityLevel): boolean {
   return TRANSITIVE.has(level);
 }
 
 /** The same direction without the transitive closure: used when one explicit version is the only one to compare. */
-export function nonTransitive(level: CompatibilityLevel): CompatibilityLevel {
+function nonTransitive(level: CompatibilityLevel): CompatibilityLevel {
   return level.replace('_TRANSITIVE', '') as CompatibilityLevel;
 }
 

@@ -1,5 +1,5 @@
 import { AvroSchemaError, parseAvro, type ResolvedReference } from './avro.js';
-import { checkSubjectCompatibility, isTransitive, nonTransitive } from './compatibility.js';
+import { checkSubjectCompatibility } from './compatibility.js';
 import { httpErrors } from './http-errors.js';
 import {
   COMPATIBILITY_LEVELS,
@@ -421,15 +421,12 @@ export class RegistryService {
     const checked = this.checkSchema(state, body);
     const level = state.compatibilityFor(subject);
     let previous = this.previousLive(state, subject);
-    let effective = level;
-    if (typeof ref === 'number') {
-      const target = this.findVersion(state, subject, ref, false);
-      previous = previous.filter((p) => p.version === target.version);
-      effective = nonTransitive(level);
-    } else if (!isTransitive(level)) {
-      previous = previous.slice(-1);
-    }
-    const result = checkSubjectCompatibility(previous, checked.canonical, effective);
+    // As in Confluent's registry: a named version (latest included) is the one schema compared, whatever the level
+    // (the messages still name the subject's level); a transitive level only widens registration and the request
+    // without a version.
+    if (ref === 'latest') previous = previous.slice(-1);
+    else if (ref !== undefined) previous = previous.filter((p) => p.version === this.findVersion(state, subject, ref, false).version);
+    const result = checkSubjectCompatibility(previous, checked.canonical, level);
     return verbose ? { is_compatible: result.compatible, messages: result.messages } : { is_compatible: result.compatible };
   }
 

@@ -313,6 +313,14 @@ describe('compatibility', () => {
     expect(transitive.body.is_compatible).toBe(false);
     expect(transitive.body.messages).toContain('{oldSchemaVersion: 1}');
     expect((await reg.register('s', v3)).status).toBe(409);
+    // A named version is the one schema compared, whatever the level (Confluent's semantics), latest included.
+    for (const version of ['2', 'latest']) {
+      const one = await reg.call('POST', `/compatibility/subjects/s/versions/${version}`, { schema: JSON.stringify(v3) });
+      expect(one.body).toEqual({ is_compatible: true });
+    }
+    const first = await reg.call('POST', '/compatibility/subjects/s/versions/1?verbose=true', { schema: JSON.stringify(v3) });
+    expect(first.body.is_compatible).toBe(false);
+    expect(first.body.messages).toContain("{compatibility: 'BACKWARD_TRANSITIVE'}");
   });
 });
 
