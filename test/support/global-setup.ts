@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { brokerAnswers, resolveKafkaClasspath, splitBrokers, startEphemeralBroker } from '../../src/kafka/index.js';
+import { startKafkaContainer } from './kafka-container.js';
 
 /**
  * Hands every integration test one real Kafka broker for the whole run:
  *  1. KAFKA_BROKERS when set (it must answer, or the run fails: no test is skipped for want of a broker);
- *  2. else, where a Docker engine answers, a testcontainers Kafka;
+ *  2. else, where a Docker engine answers, Apache Kafka's own image in a container (kafka-container.ts);
  *  3. else the local broker of `onex kafka start`, in a temporary data dir, stopped at the end (and by a watchdog if
  *     this process dies first).
  */
@@ -24,13 +25,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       throw new Error(`KAFKA_BROKERS=${brokers} does not answer metadata requests: start it, or unset KAFKA_BROKERS to let the tests start a broker`);
     }
   } else if (await dockerEngineAnswers()) {
-    const { KafkaContainer } = await import('@testcontainers/kafka');
-    const container = await new KafkaContainer('confluentinc/cp-kafka:8.1.0').withKraft().start();
-    brokers = `${container.getHost()}:${container.getMappedPort(9093)}`;
+    const container = await startKafkaContainer();
+    brokers = container.bootstrap;
     source = 'testcontainers';
-    teardown = async () => {
-      await container.stop();
-    };
+    teardown = container.stop;
   } else {
     const broker = await startEphemeralBroker({ prefix: 'onex-test-kafka-', heapMb: 768, onProgress: say });
     say(`local Apache Kafka ${broker.info.kafkaVersion} at ${broker.info.bootstrap}, ready in ${(broker.startMs / 1000).toFixed(1)} s`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { KAFKA_IMAGE } from '../../support/kafka-container.js';
 
 interface Service {
   image?: string;
@@ -16,8 +17,15 @@ const compose = parse(readFileSync(new URL('../../../docker-compose.yml', import
 describe('docker-compose.yml', () => {
   const kafka = compose.services.kafka!;
 
+  it('runs the Apache Kafka the pom pins for `onex kafka start`, the same image the tests run in Docker', () => {
+    const pom = readFileSync(new URL('../../../deploy/local-kafka/pom.xml', import.meta.url), 'utf8');
+    const pinned = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
+    expect(pinned).toMatch(/^4\.\d+\.\d+$/);
+    expect(kafka.image).toBe(`apache/kafka:${pinned}`);
+    expect(KAFKA_IMAGE).toBe(`apache/kafka:${pinned}`);
+  });
+
   it('runs the official Apache Kafka image in KRaft mode as one node', () => {
-    expect(kafka.image).toMatch(/^apache\/kafka:4\.\d+\.\d+$/);
     const env = kafka.environment!;
     expect(String(env.KAFKA_PROCESS_ROLES).split(',').sort()).toEqual(['broker', 'controller']);
     expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(`${env.KAFKA_NODE_ID}@kafka:9093`);
