@@ -5,28 +5,10 @@ import {
   detectSchemaVersion,
   encodeEvent,
   schemaText,
-  type EventDecoder,
+  type DecodeFunction,
   type SchemaVersion,
 } from '../schema/index.js';
-
-/**
- * What the codec needs of a schema registry. RegistryClient (src/registry) is the real one; anything
- * Confluent-compatible can stand behind it.
- */
-export interface SchemaRegistryLike {
-  /** Registers the schema under the subject (or finds it there) and returns its global id. */
-  register(subject: string, schema: string): Promise<number>;
-  /** The writer schema text of a global id. */
-  getSchema(id: number): Promise<string>;
-}
-
-export interface DecodedEvent<E = Record<string, unknown>> {
-  /** The event in the target version. */
-  event: E;
-  /** The version the producer wrote, detected from the writer schema (never from a reader-side default). */
-  writerVersion: SchemaVersion;
-  schemaId: number;
-}
+import type { DecodedEvent, EventDecoder, SchemaRegistryLike } from './types.js';
 
 export interface EventCodecOptions {
   registry: SchemaRegistryLike;
@@ -41,7 +23,7 @@ export function defaultSubjectFor(version: SchemaVersion): string {
   return `onex-event-v${version.split('.')[0]}`;
 }
 
-type DecoderEntry = { readonly decode: EventDecoder; readonly writerVersion: SchemaVersion };
+type DecoderEntry = { readonly decode: DecodeFunction; readonly writerVersion: SchemaVersion };
 
 interface WriterInfo {
   text: string;
@@ -55,7 +37,7 @@ interface WriterInfo {
  * hot path does no I/O. Decoding fetches each writer schema once per id, detects the writer's version from that
  * schema, and caches one decoder per (schema id, target version) that resolves and upcasts or downcasts in one pass.
  */
-export class OnexEventCodec {
+export class OnexEventCodec implements EventDecoder {
   private readonly registry: SchemaRegistryLike;
   private readonly subjectFor: (version: SchemaVersion) => string;
   private readonly ids = new Map<SchemaVersion, number>();

@@ -1,4 +1,5 @@
 export { OnexEventCodec, defaultSubjectFor, registryFromClient, registryFromUrl } from './event-codec.js';
-export type { DecodedEvent, EventCodecOptions, SchemaRegistryLike } from './event-codec.js';
+export type { EventCodecOptions } from './event-codec.js';
+export type { DecodedEvent, EventDecoder, SchemaRegistryLike } from './types.js';
 // The wire format lives with the registry client; the codec re-exports it for its users.
 export { MAGIC_BYTE, WIRE_HEADER_BYTES, readWireFormat, writeWireFormat, writeWireHeader, type WireFrame } from '../registry/index.js';

@@ -46,6 +46,17 @@ export const EVENT_TYPES: Readonly<Record<SchemaVersion, readonly OnexEventType[
 
 export const ALL_EVENT_TYPES: readonly OnexEventType[] = EVENT_TYPES['2.0.0'];
 
+const LABELS = new Set<string>([...ALL_EVENT_TYPES, UNKNOWN_EVENT_TYPE]);
+
+/**
+ * The event type as a bounded metric label, the same in every module: an ONEX event type as it is, anything else
+ * (a string no version knows, a missing type) as UNKNOWN, the spelling a reader already sees for a type it does
+ * not know. Prometheus therefore sees one label value for one fact.
+ */
+export function eventTypeLabel(value: unknown): string {
+  return typeof value === 'string' && LABELS.has(value) ? value : UNKNOWN_EVENT_TYPE;
+}
+
 export function isEventTypeOf(version: SchemaVersion, value: unknown): value is OnexEventType {
   return typeof value === 'string' && (EVENT_TYPES[version] as readonly string[]).includes(value);
 }

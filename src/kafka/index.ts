@@ -7,18 +7,3 @@ export { crc32cImplementation, encodeProduceRequest, encodeRecordBatch, FAST_REC
 export type { RecordBatchInput, RecordInput } from './record-batch.js';
 export { ensureTopics } from './topics.js';
 export type { TopicSpec } from './topics.js';
-export {
-  DEFAULT_DATA_DIR,
-  brokerAnswers,
-  checkJava,
-  freePort,
-  kafkaVersionOf,
-  localBrokerStatus,
-  portIsFree,
-  readBrokerState,
-  resolveKafkaClasspath,
-  startEphemeralBroker,
-  startLocalBroker,
-  stopLocalBroker,
-} from './local-broker.js';
-export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';

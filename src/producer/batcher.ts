@@ -25,7 +25,7 @@ export interface PendingRecord {
   readonly keyText: string;
   /** What the record costs in the buffer and in a batch: value, key, headers and the record framing. */
   readonly bytes: number;
-  /** Bounded metric label: a known event type or 'other'. */
+  /** Bounded metric label: a known event type or UNKNOWN. */
   readonly eventType: string;
   readonly eventId: string;
   readonly acceptedAt: number;

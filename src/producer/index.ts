@@ -1,6 +1,6 @@
 /**
  * Public face of the producer module: OnexProducer (validate -> sample -> encode -> size check -> batch -> compress
- * -> send), its options and defaults, the flow-consistent sampler and the synthetic load of `onex produce`.
+ * -> send), its options and defaults, and the flow-consistent sampler.
  *
  *   const producer = new OnexProducer({ kafka: { brokers: '127.0.0.1:9092' }, registry: 'http://127.0.0.1:8081' });
  *   await producer.start();                       // registers the writer schema once, connects
@@ -16,5 +16,3 @@ export { Sampler, flowPosition } from './sampler.js';
 export type { SampleDecision, SamplerConfig } from './sampler.js';
 export { classifyKafkaError } from './sender.js';
 export { murmur2, partitionOf } from './partitioner.js';
-export { SyntheticEvents, seededRandom } from './synthetic.js';
-export type { SyntheticEvent, SyntheticOptions } from './synthetic.js';

@@ -1,20 +1,12 @@
 import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
-import { ALL_EVENT_TYPES } from '../event/index.js';
 import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
 import type { Lane } from './batcher.js';
 
 /**
  * Producer metrics under the ONEX dashboard names where they fit (onex_events_emitted_total, onex_events_failed_total,
- * onex_event_size_bytes). Labels stay bounded: event_type is one of the known types or 'other', code one of the ONEX
+ * onex_event_size_bytes). Labels stay bounded: event_type is one of the known types or UNKNOWN (eventTypeLabel), code one of the ONEX
  * codes, compression 'none' or 'lz4'. Several producers in one process share the series of one registry.
  */
-
-const KNOWN_TYPES = new Set<string>(ALL_EVENT_TYPES);
-
-/** The event type as a metric label: unknown strings (a non-strict producer lets them reach the encoder) are 'other'. */
-export function eventTypeLabel(value: unknown): string {
-  return typeof value === 'string' && KNOWN_TYPES.has(value) ? value : 'other';
-}
 
 export function compressionLabel(lane: Lane): 'none' | 'lz4' {
   return lane === 'lz4' ? 'lz4' : 'none';

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { asOnexError, onexError, type OnexCode } from '../errors/index.js';
-import { nowTimestamp, parseVersion, validateEvent, type SchemaVersion } from '../event/index.js';
+import { eventTypeLabel, nowTimestamp, parseVersion, validateEvent, type SchemaVersion } from '../event/index.js';
 import { transformEvent } from '../schema/index.js';
 import type { Lane } from './batcher.js';
-import { eventTypeLabel } from './metrics.js';
 import { Sampler, type SamplerConfig } from './sampler.js';
 import { carriesError, flowKeyOf, traceparentOf } from './trace-context.js';
 
@@ -38,7 +37,7 @@ export interface PreparedRecord {
   readonly kind: 'record';
   readonly eventId: string;
   readonly eventType: string;
-  /** Bounded metric label: a known type or 'other'. */
+  /** Bounded metric label: a known type or UNKNOWN. */
   readonly typeLabel: string;
   /** correlation_id, else event_id. */
   readonly keyText: string;

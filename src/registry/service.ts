@@ -43,7 +43,7 @@ interface CheckedSchema {
   identity: string;
 }
 
-export function parseVersion(text: string): VersionRef {
+export function parseVersionRef(text: string): VersionRef {
   const t = text.trim();
   if (t.toLowerCase() === 'latest' || t === '-1') return 'latest';
   if (/^\+?\d{1,10}$/.test(t)) {
@@ -201,12 +201,12 @@ export class RegistryService {
   }
 
   getVersion(subject: string, versionText: string, deleted = false): VersionResponse {
-    const ref = parseVersion(versionText);
+    const ref = parseVersionRef(versionText);
     return versionResponse(this.state, this.findVersion(this.state, subject, ref, deleted));
   }
 
   referencedBy(subject: string, versionText: string): number[] {
-    const ref = parseVersion(versionText);
+    const ref = parseVersionRef(versionText);
     const target = this.findVersion(this.state, subject, ref, false);
     const ids: number[] = [];
     for (const stored of this.state.schemas.values()) {
@@ -285,7 +285,7 @@ export class RegistryService {
   }
 
   async deleteVersion(subject: string, versionText: string, permanent: boolean): Promise<number> {
-    const ref = parseVersion(versionText);
+    const ref = parseVersionRef(versionText);
     return this.store.write((state) => {
       const all = state.versionsOf(subject, true);
       if (all.length === 0) throw httpErrors.subjectNotFound(subject);
@@ -417,7 +417,7 @@ export class RegistryService {
     verbose: boolean,
   ): { is_compatible: boolean; messages?: string[] } {
     const state = this.state;
-    const ref = versionText === undefined ? undefined : parseVersion(versionText);
+    const ref = versionText === undefined ? undefined : parseVersionRef(versionText);
     const checked = this.checkSchema(state, body);
     const level = state.compatibilityFor(subject);
     let previous = this.previousLive(state, subject);

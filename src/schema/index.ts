@@ -29,7 +29,7 @@ export {
 } from './detect.js';
 export { decodeEvent, encodeEvent } from './codec.js';
 export { defaultSteps, resolverBetween, TransformChain, type CompiledRoute, type TransformFunction, type TransformStep } from './chain.js';
-export { createDecoder, decodeAs, DEFAULT_CHAIN, transformEvent, type EventDecoder, type WriterSchema } from './transform.js';
+export { createDecoder, decodeAs, DEFAULT_CHAIN, transformEvent, type DecodeFunction, type WriterSchema } from './transform.js';
 export { downcastToV1_3, flattenMetadata, typeMetadata, upcastToV2 } from './v2-bridge.js';
 export { compileValueResolver, type ValueResolver } from './value-resolver.js';
 export { auditSchemas, type AuditCheck, type SchemaAudit } from './audit.js';

@@ -55,10 +55,10 @@ function normalise(event: AnyOnexEvent, version: SchemaVersion): AnyOnexEvent {
 /** A writer schema: a known version, a schema (text or JSON), or an avsc Type. */
 export type WriterSchema = SchemaVersion | AvroSchemaInput | avro.Type;
 
-export type EventDecoder<V extends SchemaVersion = SchemaVersion> = (buffer: Buffer) => OnexEventByVersion[V];
+export type DecodeFunction<V extends SchemaVersion = SchemaVersion> = (buffer: Buffer) => OnexEventByVersion[V];
 
 const fromTypes = new WeakMap<avro.Type, ParsedSchema>();
-const decoders = new Map<string, EventDecoder<SchemaVersion>>();
+const decoders = new Map<string, DecodeFunction<SchemaVersion>>();
 const DECODER_LIMIT = 1000;
 
 function writerSchema(writer: WriterSchema): ParsedSchema {
@@ -82,7 +82,7 @@ function writerSchema(writer: WriterSchema): ParsedSchema {
  * target) and cached. Within a major one avsc resolver does the whole job; across majors the bytes are read into
  * the version where the route leaves the writer's major, then the chain transforms them.
  */
-export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, targetVersion: V, chain: TransformChain = DEFAULT_CHAIN): EventDecoder<V> {
+export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, targetVersion: V, chain: TransformChain = DEFAULT_CHAIN): DecodeFunction<V> {
   if (!isSchemaVersion(targetVersion)) {
     throw onexError('ONEX_SCHEMA_704', `Target version ${String(targetVersion)} is not a schema version this pipeline knows.`);
   }
@@ -92,7 +92,7 @@ export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, tar
   const key = `${shipped ?? `${ws.fingerprint}|${ws.declaredVersion ?? ''}`}>${targetVersion}`;
   const useCache = chain === DEFAULT_CHAIN;
   const cached = useCache ? decoders.get(key) : undefined;
-  if (cached) return cached as EventDecoder<V>;
+  if (cached) return cached as DecodeFunction<V>;
 
   const detected = detectSchemaVersion(ws);
   const readAs = majorOf(detected.version) === majorOf(targetVersion) ? targetVersion : chain.exitVersion(detected.version, targetVersion);
@@ -117,10 +117,10 @@ export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, tar
   const read = resolved
     ? (buffer: Buffer) => (resolved(buffer) as AnyOnexEvent | undefined) ?? readWith(reader, readAs, resolver, buffer)
     : (buffer: Buffer) => readWith(reader, readAs, resolver, buffer);
-  const decode = (route.steps.length === 0 ? read : (buffer: Buffer) => route.run(read(buffer))) as EventDecoder<V>;
+  const decode = (route.steps.length === 0 ? read : (buffer: Buffer) => route.run(read(buffer))) as DecodeFunction<V>;
   if (useCache) {
     if (decoders.size >= DECODER_LIMIT) decoders.delete(decoders.keys().next().value!);
-    decoders.set(key, decode as EventDecoder<SchemaVersion>);
+    decoders.set(key, decode as DecodeFunction<SchemaVersion>);
   }
   return decode;
 }

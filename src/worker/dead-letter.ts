@@ -1,6 +1,6 @@
 import type { IHeaders, Message } from 'kafkajs';
 import type { OnexError } from '../errors/index.js';
-import type { SourceRecord } from './record-processor.js';
+import type { SourceRecord } from './types.js';
 
 /**
  * The dead-letter record: the original key, value and headers, byte for byte, plus headers that say what failed and

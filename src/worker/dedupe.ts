@@ -1,4 +1,4 @@
-import type { EventHandler } from './handlers.js';
+import type { EventHandler } from './types.js';
 
 /**
  * A bounded memory of event ids, for handlers that must not act twice on one event. Delivery is at-least-once: after

@@ -1,39 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { IHeaders } from 'kafkajs';
 import {
   ALL_EVENT_TYPES,
   isSchemaVersion,
   onexError,
   UNKNOWN_EVENT_TYPE,
-  type AnyOnexEvent,
-  type OnexEventType,
   type SchemaVersion,
 } from '../event/index.js';
-
-/** Where a record came from and what the worker knows about it; handed to every handler call. */
-export interface HandlerContext {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  headers: IHeaders;
-  /** The event's id, for idempotent handlers (see EventIdDedupe). */
-  eventId: string | undefined;
-  /** The version the producer wrote; the event itself is already in `targetVersion`. */
-  writerVersion: SchemaVersion;
-  targetVersion: SchemaVersion;
-  schemaId: number;
-  /** 1 on the first try, 2 on the first retry, ... */
-  attempt: number;
-  /** Tells the group coordinator this worker is alive; call it inside a handler that runs for many seconds. */
-  heartbeat(): Promise<void>;
-}
-
-export type EventHandler<E = AnyOnexEvent> = (event: E, ctx: HandlerContext) => unknown;
-
-/** Handlers by event type; `'*'` is the catch-all, which also receives every event of a type this worker does not know. */
-export type HandlerMap = Partial<Record<OnexEventType | typeof UNKNOWN_EVENT_TYPE | '*', EventHandler>>;
+import type { EventHandler, HandlerMap } from './types.js';
 
 const KNOWN_TYPES = new Set<string>([...ALL_EVENT_TYPES, UNKNOWN_EVENT_TYPE]);
 

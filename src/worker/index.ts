@@ -22,11 +22,23 @@ export { createWorker } from './worker.js';
 export type { Worker, WorkerStats } from './worker.js';
 export type { ConsumerTuning, DeadLetterOptions, WorkerOptions } from './options.js';
 export { HandlerRouter, loadHandlerModule } from './handlers.js';
-export type { EventHandler, HandlerContext, HandlerMap, HandlerModule } from './handlers.js';
+export type { HandlerModule } from './handlers.js';
 export { RecordProcessor } from './record-processor.js';
-export type { DeadLetterSink, DecodedEvent, EventDecoder, ProcessControl, RecordFailure, RecordOutcome, SourceRecord } from './record-processor.js';
+export type {
+  DeadLetterSink,
+  DecodedEvent,
+  EventDecoder,
+  EventHandler,
+  FailureStage,
+  HandlerContext,
+  HandlerMap,
+  ProcessControl,
+  RecordFailure,
+  RecordOutcome,
+  SourceRecord,
+} from './types.js';
 export { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, retryWhileRetriable, shouldRetry } from './retry.js';
-export type { FailureStage, RetryPolicy } from './retry.js';
+export type { RetryPolicy } from './retry.js';
 export {
   buildDeadLetter,
   buildRedriveRecord,
@@ -38,6 +50,6 @@ export {
 export type { DeadLetterInfo } from './dead-letter.js';
 export { EventIdDedupe } from './dedupe.js';
 export type { EventIdDedupeOptions } from './dedupe.js';
-export { WorkerMetrics, eventTypeLabel } from './metrics.js';
+export { WorkerMetrics } from './metrics.js';
 export { redriveDeadLetters } from './redrive.js';
 export type { RedriveOptions, RedriveResult, RedrivenLetter } from './redrive.js';

@@ -1,5 +1,5 @@
 import client, { type Counter, type Gauge, type Registry } from 'prom-client';
-import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, UNKNOWN_EVENT_TYPE, type SchemaVersion } from '../event/index.js';
+import { eventTypeLabel, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
 
 /**
@@ -16,13 +16,7 @@ import { countingHistogram, type LabelledHistogram, type Observe } from '../tele
  */
 export type ProcessedStatus = 'handled' | 'unhandled' | 'dead_lettered' | 'dropped';
 
-const KNOWN_TYPES = new Set<string>([...ALL_EVENT_TYPES, UNKNOWN_EVENT_TYPE]);
 const KNOWN_VERSIONS = new Set<string>(SCHEMA_VERSIONS);
-
-/** Bounded event-type label: a type outside the ONEX list is UNKNOWN. */
-export function eventTypeLabel(type: unknown): string {
-  return typeof type === 'string' && KNOWN_TYPES.has(type) ? type : UNKNOWN_EVENT_TYPE;
-}
 
 export function versionLabel(version: unknown): string {
   return typeof version === 'string' && KNOWN_VERSIONS.has(version) ? version : 'unknown';

@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { defaultDeadLetterTopic } from './dead-letter.js';
-import type { HandlerMap } from './handlers.js';
-import type { EventDecoder, RecordFailure } from './record-processor.js';
+import type { EventDecoder, HandlerMap, RecordFailure } from './types.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 
 export interface DeadLetterOptions {

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import type { IHeaders, Message } from 'kafkajs';
 import {
   ALL_EVENT_TYPES,
   onexError,
@@ -11,69 +10,26 @@ import {
 } from '../event/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { buildDeadLetter } from './dead-letter.js';
-import type { HandlerContext, HandlerRouter, Route } from './handlers.js';
+import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
-import { backoffDelay, classifyFailure, shouldRetry, type FailureStage, type RetryPolicy } from './retry.js';
+import { backoffDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
+import type {
+  DeadLetterSink,
+  DecodedEvent,
+  EventDecoder,
+  FailureStage,
+  HandlerContext,
+  ProcessControl,
+  RecordFailure,
+  RecordOutcome,
+  SourceRecord,
+} from './types.js';
 
 /**
  * One record's way through the worker: decode (schema id -> writer schema -> detect version -> upcast or downcast to
  * the target, all inside the decoder), validate, route by event type, handle; on failure retry what may succeed
  * later, then dead-letter. Knows nothing of kafkajs, so that every branch is testable without a broker.
  */
-
-/**
- * What the worker needs from the codec: OnexEventCodec satisfies it. The event decode() returns is typed by the Avro
- * schema of the target version (every field there, with its type), so the worker's validation checks only what a
- * schema cannot say (validateDecodedEvent); a decoder that hands back looser events still gets its type errors.
- */
-export interface EventDecoder {
-  decode(value: Buffer, targetVersion: SchemaVersion): Promise<DecodedEvent>;
-  /** Optional: decode() without a promise when it needs no I/O, else undefined (OnexEventCodec has it). */
-  decodeSync?(value: Buffer, targetVersion: SchemaVersion): DecodedEvent | undefined;
-}
-
-export interface DecodedEvent {
-  event: object;
-  writerVersion: SchemaVersion;
-  schemaId: number;
-}
-
-export interface SourceRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers?: IHeaders;
-}
-
-/** Where dead letters go; the worker's is a kafkajs producer (idempotent, acks=all). */
-export interface DeadLetterSink {
-  send(topic: string, message: Message): Promise<void>;
-}
-
-/** The record's fate. `interrupted`: the worker is stopping and the record was neither handled nor dead-lettered. */
-export type RecordOutcome =
-  | { status: 'handled' | 'unhandled'; attempts: number; eventType: string }
-  | { status: 'dead_lettered' | 'dropped'; attempts: number; error: OnexError; stage: FailureStage }
-  | { status: 'interrupted'; attempts: number };
-
-/** A record that failed for good; handed to `onFailure` after it went to the dead-letter topic (or was dropped). */
-export interface RecordFailure {
-  record: SourceRecord;
-  error: OnexError;
-  stage: FailureStage;
-  attempts: number;
-  deadLetterTopic: string | undefined;
-}
-
-/** What the batch loop lends the processor: liveness and a way to know it should stop waiting. */
-export interface ProcessControl {
-  heartbeat(): Promise<void>;
-  /** Waits `ms` (heartbeating on the way); false when the worker began to stop meanwhile. */
-  wait(ms: number): Promise<boolean>;
-  stopping(): boolean;
-}
 
 export interface RecordProcessorOptions {
   decoder: EventDecoder;
@@ -98,7 +54,7 @@ const KNOWN = new Set<string>(ALL_EVENT_TYPES);
 
 /** Where the general path picks a record up: what an earlier attempt did, and how it failed if it did. */
 interface Resume {
-  decoded?: DecodedEvent;
+  decoded?: DecodedEvent<object>;
   validated?: boolean;
   /** The record's unknown type (if it is one) was counted already. */
   countedUnknown?: boolean;
@@ -125,7 +81,7 @@ export class RecordProcessor {
     const o = this.o;
     if (o.decoder.decodeSync === undefined || record.value === null || record.value.length === 0) return this.run(record, control, {});
     const started = performance.now();
-    let decoded: DecodedEvent | undefined;
+    let decoded: DecodedEvent<object> | undefined;
     try {
       decoded = o.decoder.decodeSync(record.value, o.targetVersion);
     } catch {
@@ -216,7 +172,7 @@ export class RecordProcessor {
     return route;
   }
 
-  private context(record: SourceRecord, event: AnyOnexEvent, decoded: DecodedEvent, attempt: number, control: ProcessControl): HandlerContext {
+  private context(record: SourceRecord, event: AnyOnexEvent, decoded: DecodedEvent<object>, attempt: number, control: ProcessControl): HandlerContext {
     return {
       topic: record.topic,
       partition: record.partition,
@@ -232,7 +188,7 @@ export class RecordProcessor {
     };
   }
 
-  private handled(decoded: DecodedEvent, event: AnyOnexEvent, started: number, attempts: number): RecordOutcome {
+  private handled(decoded: DecodedEvent<object>, event: AnyOnexEvent, started: number, attempts: number): RecordOutcome {
     this.o.metrics.recordLatency(decoded.writerVersion, (performance.now() - started) / 1000);
     this.o.metrics.recordProcessed(event.event_type, 'handled');
     return { status: 'handled', attempts, eventType: event.event_type };
@@ -277,7 +233,7 @@ export class RecordProcessor {
     error: OnexError,
     stage: FailureStage,
     attempts: number,
-    decoded: DecodedEvent | undefined,
+    decoded: DecodedEvent<object> | undefined,
     control: ProcessControl,
   ): Promise<RecordOutcome> {
     const o = this.o;

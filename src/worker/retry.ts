@@ -1,4 +1,5 @@
 import { asOnexError, isOnexError, type OnexCode, type OnexError } from '../errors/index.js';
+import type { FailureStage } from './types.js';
 
 /**
  * How often and how patiently one record is tried before it goes to the dead-letter topic.
@@ -47,8 +48,6 @@ export function shouldRetry(policy: RetryPolicy, error: OnexError, attempts: num
   return error.retriable && attempts < policy.maxAttempts;
 }
 
-/** The stage of the worker's path where a record failed; it picks the ONEX code of a failure that has none. */
-export type FailureStage = 'decode' | 'validate' | 'handle';
 
 const FALLBACK: Record<FailureStage, OnexCode> = {
   decode: 'ONEX_EVENT_604',

@@ -5,7 +5,8 @@ import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
-import { RecordProcessor, type ProcessControl, type RecordOutcome } from './record-processor.js';
+import { RecordProcessor } from './record-processor.js';
+import type { ProcessControl, RecordOutcome } from './types.js';
 import { retryWhileRetriable } from './retry.js';
 
 /**

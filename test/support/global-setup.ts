@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { brokerAnswers, resolveKafkaClasspath, splitBrokers, startEphemeralBroker } from '../../src/kafka/index.js';
+import { brokerAnswers, resolveKafkaClasspath, startEphemeralBroker } from '../../src/dev/index.js';
+import { splitBrokers } from '../../src/kafka/index.js';
 import { startKafkaContainer } from './kafka-container.js';
 
 /**

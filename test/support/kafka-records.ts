@@ -1,5 +1,5 @@
 import { FAST_RECORD, type RecordInput } from '../../src/kafka/record-batch.js';
-import { seededRandom } from '../../src/producer/synthetic.js';
+import { seededRandom } from '../../src/dev/index.js';
 
 /** Random records of every shape kafkajs accepts: Buffer or string or null keys and values, array headers, unicode. */
 export function randomRecords(seed: number, n: number): RecordInput[] {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { parsePort, parsePositiveInt } from '../args.js';
-import { DEFAULT_DATA_DIR, localBrokerStatus, startLocalBroker, stopLocalBroker } from '../../kafka/index.js';
+import { DEFAULT_DATA_DIR, localBrokerStatus, startLocalBroker, stopLocalBroker } from '../../dev/index.js';
 
 const dataDirOption = ['--data-dir <dir>', 'where the broker keeps its state, pid and logs', process.env.ONEX_KAFKA_DATA_DIR ?? DEFAULT_DATA_DIR] as const;
 

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
 import { ALL_EVENT_TYPES, isSchemaVersion, type OnexEventType, type SchemaVersion } from '../../event/index.js';
-import { brokerAnswers, createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
-import { OnexProducer, SyntheticEvents, type EmitResult } from '../../producer/index.js';
+import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
+import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
+import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { parsePositiveInt } from '../args.js';
 

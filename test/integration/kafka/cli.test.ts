@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readBrokerState, stopLocalBroker } from '../../../src/kafka/index.js';
+import { readBrokerState, stopLocalBroker } from '../../../src/dev/index.js';
 import { runOnex } from '../../support/cli.js';
 
 const isAlive = (pid: number) => {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, startLocalBroker, stopLocalBroker } from '../../../src/kafka/index.js';
+import { startLocalBroker, stopLocalBroker, SyntheticEvents } from '../../../src/dev/index.js';
+import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../../src/producer/index.js';
-import { SyntheticEvents } from '../../../src/producer/synthetic.js';
 import { startTestRegistry, type TestRegistry } from '../../support/registry.js';
 import { consumeAll, decoderFor, newTopic } from './helpers.js';
 

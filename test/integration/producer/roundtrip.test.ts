@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, nowTimestamp, SCHEMA_VERSIONS, type OnexEventType } from '../../../src/event/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
-import { SyntheticEvents } from '../../../src/producer/synthetic.js';
+import { SyntheticEvents } from '../../../src/dev/index.js';
 import { kafkaBrokers } from '../../support/kafka.js';
 import { consumeAll, decoderFor, newTopic, useTestRegistry } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onexError } from '../../../src/event/index.js';
-import { freePort } from '../../../src/kafka/index.js';
+import { freePort } from '../../../src/dev/index.js';
 import { buildDeadLetter } from '../../../src/worker/index.js';
 import { REPO_ROOT, runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';

@@ -4,7 +4,7 @@ import { onexError, SCHEMA_VERSIONS, type AnyOnexEvent, type SchemaVersion } fro
 import { buildDeadLetter, createWorker, DLQ_HEADERS, headerText, readDeadLetterHeaders, redriveDeadLetters, type HandlerContext, type Worker, type WorkerOptions } from '../../../src/worker/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { OnexEventCodec, registryFromUrl } from '../../../src/codec/index.js';
-import { freePort } from '../../../src/kafka/index.js';
+import { freePort } from '../../../src/dev/index.js';
 import { createRegistryServer, MemoryStore } from '../../../src/registry/index.js';
 import { committedTotal, createTopic, encoded, eventOf, poisonRecords, produce, produceEvents, readTopic, startPipeline, waitFor, type Pipeline } from './pipeline.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readWireFormat } from '../../../src/codec/index.js';
 import { isOnexError, type OnexError } from '../../../src/errors/index.js';
 import { OnexProducer, type OnexProducerOptions } from '../../../src/producer/index.js';
-import { SyntheticEvents } from '../../../src/producer/synthetic.js';
+import { SyntheticEvents } from '../../../src/dev/index.js';
 import { deferred, FakeKafka, JsonEncoder } from './fakes.js';
 
 const { CompressionTypes } = kafkajs;

@@ -1,0 +1,72 @@
+import type { IHeaders, Message } from 'kafkajs';
+import type { AnyOnexEvent, OnexError, OnexEventType, SchemaVersion, UNKNOWN_EVENT_TYPE } from '../event/index.js';
+
+/**
+ * The types other modules (and the worker's own files) import from the worker: a record as the worker sees it, its
+ * outcome, the handler contract, and where dead letters go. The decoder contract is the codec's (EventDecoder).
+ */
+export type { DecodedEvent, EventDecoder } from '../codec/types.js';
+
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+}
+
+/** Where dead letters go; the worker's is a kafkajs producer (idempotent, acks=all). */
+export interface DeadLetterSink {
+  send(topic: string, message: Message): Promise<void>;
+}
+
+/** The stage of the worker's path where a record failed; it picks the ONEX code of a failure that has none. */
+export type FailureStage = 'decode' | 'validate' | 'handle';
+
+/** The record's fate. `interrupted`: the worker is stopping and the record was neither handled nor dead-lettered. */
+export type RecordOutcome =
+  | { status: 'handled' | 'unhandled'; attempts: number; eventType: string }
+  | { status: 'dead_lettered' | 'dropped'; attempts: number; error: OnexError; stage: FailureStage }
+  | { status: 'interrupted'; attempts: number };
+
+/** A record that failed for good; handed to `onFailure` after it went to the dead-letter topic (or was dropped). */
+export interface RecordFailure {
+  record: SourceRecord;
+  error: OnexError;
+  stage: FailureStage;
+  attempts: number;
+  deadLetterTopic: string | undefined;
+}
+
+/** What the batch loop lends the processor: liveness and a way to know it should stop waiting. */
+export interface ProcessControl {
+  heartbeat(): Promise<void>;
+  /** Waits `ms` (heartbeating on the way); false when the worker began to stop meanwhile. */
+  wait(ms: number): Promise<boolean>;
+  stopping(): boolean;
+}
+
+/** Where a record came from and what the worker knows about it; handed to every handler call. */
+export interface HandlerContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  headers: IHeaders;
+  /** The event's id, for idempotent handlers (see EventIdDedupe). */
+  eventId: string | undefined;
+  /** The version the producer wrote; the event itself is already in `targetVersion`. */
+  writerVersion: SchemaVersion;
+  targetVersion: SchemaVersion;
+  schemaId: number;
+  /** 1 on the first try, 2 on the first retry, ... */
+  attempt: number;
+  /** Tells the group coordinator this worker is alive; call it inside a handler that runs for many seconds. */
+  heartbeat(): Promise<void>;
+}
+
+export type EventHandler<E = AnyOnexEvent> = (event: E, ctx: HandlerContext) => unknown;
+
+/** Handlers by event type; `'*'` is the catch-all, which also receives every event of a type this worker does not know. */
+export type HandlerMap = Partial<Record<OnexEventType | typeof UNKNOWN_EVENT_TYPE | '*', EventHandler>>;
