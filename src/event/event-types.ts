@@ -31,7 +31,7 @@ export type OnexEventType = EventTypeV2_0;
 
 /**
  * What a reader sees when the writer used a type the reader's version does not have: the Avro enum default. Never
- * emitted by a producer; consumers must handle it gracefully (onex-reference.md section 2).
+ * emitted by a producer; consumers must handle it gracefully (docs/protocol.md section 2).
  */
 export const UNKNOWN_EVENT_TYPE = 'UNKNOWN';
 export type UnknownEventType = typeof UNKNOWN_EVENT_TYPE;

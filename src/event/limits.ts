@@ -1,7 +1,7 @@
 import { isPlainObject } from './metadata-rules.js';
 
 /**
- * Serialisation limits of the protocol (onex-reference.md section 2). Defaults live here and nowhere else; callers
+ * Serialisation limits of the protocol (docs/protocol.md section 4). Defaults live here and nowhere else; callers
  * override single limits through `ValidateOptions.limits`.
  */
 export interface EventLimits {

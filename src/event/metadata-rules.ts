@@ -2,7 +2,7 @@ import type { OnexEventType } from './event-types.js';
 import type { TypedEventType } from './types.js';
 
 /**
- * Metadata standards per event type (onex-reference.md section 2), as data: validation reads them, and the 2.0.0
+ * Metadata standards per event type (docs/protocol.md section 3), as data: validation reads them, and the 2.0.0
  * typed metadata records in avro/onex-event/v2.0.0.avsc mirror them field for field (a unit test keeps the two in
  * step). PERFORMANCE_PROFILE (1.3.0) is this pipeline's own standard; the protocol names the type but not its fields.
  */

@@ -9,7 +9,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = Object.freeze(['1.0.0',
 
 export const LATEST_VERSION: SchemaVersion = '2.0.0';
 
-/** The version an event without schema_version has (onex-reference.md section 3). */
+/** The version an event without schema_version has (docs/protocol.md section 5). */
 export const DEFAULT_EVENT_VERSION: SchemaVersion = '1.0.0';
 
 export interface ParsedVersion {

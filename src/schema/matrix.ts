@@ -6,7 +6,7 @@ import { loadSchema } from './known-schemas.js';
  * The compatibility matrix: which readers can read which writers through Avro resolution alone (no transform),
  * computed from the schemas in avro/ and held against the declared one.
  *
- * Declared (onex-reference.md section 3, made exact for the versions we ship): within major 1 every reader reads
+ * Declared (docs/protocol.md section 5, made exact for the versions we ship): within major 1 every reader reads
  * every writer, since every MINOR step is BACKWARD and FORWARD compatible (the enum default lets older readers take
  * newer event types, new fields have defaults); 2.0.0 is read only by 2.0.0 and reads no 1.x, the 1.3.0 <-> 2.0.0
  * transforms bridge the break. The protocol's own table (1.0.x read by 1.0-1.2, 1.1.x by 1.1-1.2, 2.0.x only by

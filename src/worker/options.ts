@@ -59,7 +59,7 @@ export interface WorkerOptions {
    * typed the event by the target version's Avro schema, so what is left is what a schema cannot say (UUIDs, non-empty
    * ids, ranges, ONEX code formats, the metadata standard of each event type, the size and depth limits), with the
    * codes validateEvent gives. It costs 1.3 µs per 1 KB event measured alone and 2.4-2.7 µs inside the worker
-   * (bench/worker.ts: 0.83x raw kafkajs with it, 0.95x without); it stays on by default, as design.md has it.
+   * (bench/worker.ts: 0.83x raw kafkajs with it, 0.95x without); strict stays the default (docs/protocol.md section 4).
    */
   validation?: 'strict' | 'non-strict' | 'off';
   retry?: Partial<RetryPolicy>;

@@ -207,7 +207,7 @@ export class RecordProcessor {
     const result = validateDecodedEvent(event, this.o.targetVersion, NON_STRICT);
     if (result.valid) return;
     // UNKNOWN is what an older reader sees for a type a newer writer added: the producer named a real type, so the
-    // reader-side rule is "pass it to the catch-all", not "reject it" (onex-reference.md section 2).
+    // reader-side rule is "pass it to the catch-all", not "reject it" (docs/protocol.md section 2).
     const errors = knownType ? result.errors : result.errors.filter((e) => e.details?.path !== 'event_type');
     if (errors.length === 0) return;
     if (mode === 'strict') {
