@@ -86,6 +86,7 @@ const TABLE = {
   ONEX_RT_405: E('local broker failed to start', 'Retry'),
   ONEX_RT_406: E('port already in use'),
   ONEX_RT_407: E('configuration invalid'),
+  ONEX_RT_408: E('feature flag source invalid'),
 
   ONEX_TELEM_500: W('event emission failed', 'Yes'),
   ONEX_TELEM_501: W('handler registration failed', 'Retry'),

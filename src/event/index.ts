@@ -11,3 +11,4 @@ export * from './metadata-rules.js';
 export * from './limits.js';
 export * from './timestamp.js';
 export * from './validate.js';
+export * from './cloudevents.js';

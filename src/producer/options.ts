@@ -5,6 +5,7 @@ import { invalidOptions, onexError, type OnexError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, type OnexEventType, type SchemaVersion } from '../event/index.js';
 import type { SchemaRegistryLike } from '../codec/index.js';
 import type { KafkaConfigInput } from '../kafka/index.js';
+import type { FlagSet } from '../flags/index.js';
 
 /**
  * OnexProducer options: typed, validated once at construction into ONEX_RT_407 naming the bad option, and every
@@ -113,6 +114,8 @@ export interface OnexProducerOptions extends ProducerSettingsInput {
   registry?: SchemaRegistryLike | string;
   /** Where the metrics go; default prom-client's global registry. */
   metricsRegistry?: Registry;
+  /** The feature flags this producer follows (sampling, LZ4, CloudEvents headers); default the process's `flags`. */
+  flags?: FlagSet;
   /** Called for every failure of an accepted or attempted event; the only report emitAndForget() gives. */
   onError?: (error: OnexError, event: object) => void;
 }

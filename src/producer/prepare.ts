@@ -41,6 +41,10 @@ export interface PreparedRecord {
   readonly typeLabel: string;
   /** correlation_id, else event_id. */
   readonly keyText: string;
+  /** What the CloudEvents headers carry besides id and type (source, subject, time). */
+  readonly nodeId: string;
+  readonly correlationId: string | undefined;
+  readonly timestamp: string | undefined;
   readonly value: Buffer;
   readonly traceparent: string | undefined;
   /** Value, key and headers: what the size limit applies to. */
@@ -79,6 +83,11 @@ export class EventPreparer {
   private readonly writesSampleRate: boolean;
   private readonly writesSchemaVersion: boolean;
   readonly sampler: Sampler;
+  /** What decides when the sampling flag is off: keep everything, as a sampler switched off does. */
+  private readonly keepAll: Sampler;
+  /** The feature flags' switches (onex.producer.lz4, onex.producer.sampling), set by the producer as they change. */
+  lz4On: boolean;
+  samplingOn = true;
   private readonly fixedHeaderBytes: number;
 
   constructor(
@@ -90,6 +99,8 @@ export class EventPreparer {
     this.writesSampleRate = since(this.version, '1.2.0');
     this.writesSchemaVersion = since(this.version, '1.1.0');
     this.sampler = new Sampler(config.sampling);
+    this.keepAll = new Sampler({ ...config.sampling, enabled: false });
+    this.lz4On = config.compression.enabled;
     this.fixedHeaderBytes = HEADER_EVENT_TYPE.length + HEADER_SCHEMA_VERSION.length + Buffer.byteLength(this.version);
   }
 
@@ -115,7 +126,7 @@ export class EventPreparer {
     const eventId = String(event.event_id);
     const eventType = String(event.event_type);
     const prior = typeof event.sample_rate === 'number' ? event.sample_rate : undefined;
-    const decision = this.sampler.decide({ eventType, flowKey: flowKeyOf(event), eventId, hasError: carriesError(event), priorRate: prior });
+    const decision = (this.samplingOn ? this.sampler : this.keepAll).decide({ eventType, flowKey: flowKeyOf(event), eventId, hasError: carriesError(event), priorRate: prior });
     if (!decision.keep) return { kind: 'sampled_out', eventId, typeLabel, sampleRate: decision.rate, issues };
     if (this.writesSampleRate && (decision.rate !== 1 || prior !== undefined)) event.sample_rate = decision.rate;
 
@@ -125,7 +136,8 @@ export class EventPreparer {
     } catch (err) {
       throw asOnexError(err, 'ONEX_EVENT_603');
     }
-    const keyText = typeof event.correlation_id === 'string' && event.correlation_id !== '' ? event.correlation_id : eventId;
+    const correlationId = typeof event.correlation_id === 'string' && event.correlation_id !== '' ? event.correlation_id : undefined;
+    const keyText = correlationId ?? eventId;
     const traceparent = activeTraceparent ?? traceparentOf(event);
     const size =
       value.length +
@@ -139,8 +151,10 @@ export class EventPreparer {
         details: { eventId, sizeBytes: size, limitBytes: limit, eventType: typeLabel },
       });
     }
-    const lane: Lane = this.config.compression.enabled && value.length > this.config.compression.thresholdBytes ? 'lz4' : 'plain';
-    return { kind: 'record', eventId, eventType, typeLabel, keyText, value, traceparent, size, lane, sampleRate: decision.rate, issues };
+    const lane: Lane = this.lz4On && value.length > this.config.compression.thresholdBytes ? 'lz4' : 'plain';
+    const nodeId = String(event.node_id);
+    const timestamp = typeof event.timestamp === 'string' ? event.timestamp : undefined;
+    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, size, lane, sampleRate: decision.rate, issues };
   }
 
   /** Fills schema_version with the written version, or converts an event written against another version. */

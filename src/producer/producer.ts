@@ -2,10 +2,12 @@ import type { Kafka } from 'kafkajs';
 import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
 import { FAST_RECORD } from '../kafka/index.js';
+import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import { eventTypeLabel, type SchemaVersion } from '../event/index.js';
 import { logger, type Logger } from '../telemetry/logger.js';
 import { Batcher, type Batch, type KafkaMessage, type Lane, type PendingRecord } from './batcher.js';
 import { ProducerBuffer } from './buffer.js';
+import { CloudEventHeaders } from './cloudevent-headers.js';
 import { compressionLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
 import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, type Prepared, type PreparedRecord } from './prepare.js';
@@ -75,6 +77,9 @@ export class OnexProducer {
   private readonly version: SchemaVersion;
   private readonly typeHeaders = new Map<string, Buffer>();
   private readonly versionHeader: Buffer;
+  private readonly cloudEvents: CloudEventHeaders;
+  /** The onex.producer.cloudevents flag: binary-mode ce_* headers on every record. */
+  private cloudEventsOn = true;
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -86,6 +91,7 @@ export class OnexProducer {
   private readonly blockedDone: Array<() => void> = [];
   private readonly failureListeners = new Set<(error: OnexError, event: object) => void>();
   private invalidSeen = 0;
+  private readonly flagSubscriptions: Array<() => void> = [];
 
   constructor(options: OnexProducerOptions) {
     this.settings = parseProducerSettings(options);
@@ -102,6 +108,7 @@ export class OnexProducer {
     this.onError = options.onError;
     this.version = s.schemaVersion;
     this.versionHeader = Buffer.from(this.version);
+    this.cloudEvents = new CloudEventHeaders(this.versionHeader);
     this.log = logger('producer');
     this.preparer = new EventPreparer(s, (event, version) => codec.encode(event, version));
     this.sampler = this.preparer.sampler;
@@ -109,6 +116,24 @@ export class OnexProducer {
     this.buffer = new ProducerBuffer(s.buffer.maxBytes, s.buffer.blockTimeoutMs, (used) => this.metrics.setBuffered(used));
     this.batcher = new Batcher(s.batch, () => this.pump());
     this.sender = new KafkaSender(kafka, { topic: s.topic, ackTimeoutMs: s.ackTimeoutMs, deliveryTimeoutMs: s.deliveryTimeoutMs }, this.log);
+    this.followFlags(options.flags ?? processFlags);
+  }
+
+  /** Feature flags switch features off and on while the producer runs; the options stay in charge while a flag is on. */
+  private followFlags(flagSet: FlagSet): void {
+    const s = this.settings;
+    const follow = (key: string, apply: (on: boolean) => void) => {
+      apply(flagSet.isEnabled(key, true));
+      this.flagSubscriptions.push(
+        flagSet.onChange<boolean>(key, (on) => {
+          apply(on);
+          this.log.info({ flag: key, on }, 'feature flag changed');
+        }),
+      );
+    };
+    follow('onex.producer.lz4', (on) => (this.preparer.lz4On = on && s.compression.enabled));
+    follow('onex.producer.sampling', (on) => (this.preparer.samplingOn = on));
+    follow('onex.producer.cloudevents', (on) => (this.cloudEventsOn = on));
   }
 
   /** Registers the writer schema (its id is cached by the codec) and connects to Kafka. Safe to call again. */
@@ -204,6 +229,7 @@ export class OnexProducer {
         await this.flush();
       }
       await this.sender.disconnect();
+      for (const unsubscribe of this.flagSubscriptions.splice(0)) unsubscribe();
       this.state = 'closed';
     })();
     return this.closing;
@@ -256,9 +282,11 @@ export class OnexProducer {
       [HEADER_EVENT_TYPE]: this.typeHeader(p.eventType),
       [HEADER_SCHEMA_VERSION]: this.versionHeader,
     };
-    if (p.traceparent) headers[HEADER_TRACEPARENT] = Buffer.from(p.traceparent, 'latin1');
+    const traceparent = p.traceparent ? Buffer.from(p.traceparent, 'latin1') : undefined;
+    if (traceparent) headers[HEADER_TRACEPARENT] = traceparent;
+    const ceBytes = this.cloudEventsOn ? this.cloudEvents.add(headers, p, traceparent) : 0;
     this.metrics.recordSize(p.lane, p.value.length);
-    return new OutgoingEvent(Buffer.from(p.keyText, 'utf8'), p.keyText, p.value, headers, p.size + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);
+    return new OutgoingEvent(Buffer.from(p.keyText, 'utf8'), p.keyText, p.value, headers, p.size + ceBytes + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);
   }
 
   private typeHeader(eventType: string): Buffer {

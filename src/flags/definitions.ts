@@ -1,0 +1,29 @@
+import type { FlagDefinition, FlagKind, FlagValue } from './types.js';
+
+/**
+ * Every feature flag of the pipeline, in one table. Adding a flag is one line here; docs/flags.md is generated from
+ * this table (`npm run docs:flags`) and a unit test keeps the two in step. A flag switches a feature for a gradual
+ * rollout; the option that configures the feature stays where it is (a flag that is on leaves the option in charge,
+ * a flag that is off switches the feature off whatever the option says).
+ */
+const flag = <V extends FlagValue>(key: string, defaultValue: V, changes: string, readIn: string): FlagDefinition<V> =>
+  Object.freeze({ key, kind: typeof defaultValue as FlagKind, defaultValue, changes, readIn });
+
+export const FLAG_DEFINITIONS = Object.freeze([
+  flag('onex.producer.sampling', true, 'Off: the producer keeps every event, whatever its sampling rates are.', 'src/producer/producer.ts'),
+  flag('onex.producer.lz4', true, 'Off: the producer sends every batch uncompressed; on: batches of events over compression.thresholdBytes are LZ4-compressed (when compression.enabled).', 'src/producer/producer.ts'),
+  flag('onex.producer.cloudevents', true, 'Off: records carry only the onex-* and traceparent headers, not the CloudEvents binary-mode ce_* headers.', 'src/producer/producer.ts'),
+] as const);
+
+export type FlagKey = (typeof FLAG_DEFINITIONS)[number]['key'];
+
+const BY_KEY: ReadonlyMap<string, FlagDefinition> = new Map(FLAG_DEFINITIONS.map((d) => [d.key, d]));
+
+export function flagDefinition(key: string): FlagDefinition | undefined {
+  return BY_KEY.get(key);
+}
+
+/** The environment variable that pins a flag: `onex.producer.lz4` -> ONEX_FLAG_PRODUCER_LZ4. */
+export function flagEnvName(key: string): string {
+  return `ONEX_FLAG_${key.replace(/^onex\./, '').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}`;
+}
