@@ -4,7 +4,9 @@ import { eventTypeLabel, nowTimestamp, parseVersion, validateEvent, type SchemaV
 import { transformEvent } from '../schema/index.js';
 import type { Lane } from './batcher.js';
 import { Sampler, type SamplerConfig } from './sampler.js';
-import { carriesError, flowKeyOf, traceparentOf } from './trace-context.js';
+import type { SpanContext } from '@opentelemetry/api';
+import { formatTraceparent, HEADER_TRACEPARENT, HEADER_TRACESTATE, traceparentOf } from '../telemetry/trace-context.js';
+import { carriesError, flowKeyOf } from './trace-context.js';
 
 /**
  * The CPU half of emit(): fill, convert to the written version, validate, sample, encode, size. Pure (no I/O, no
@@ -17,7 +19,7 @@ import { carriesError, flowKeyOf, traceparentOf } from './trace-context.js';
 
 export const HEADER_EVENT_TYPE = 'onex-event-type';
 export const HEADER_SCHEMA_VERSION = 'onex-schema-version';
-export const HEADER_TRACEPARENT = 'traceparent';
+export { HEADER_TRACEPARENT, HEADER_TRACESTATE };
 
 export interface PreparerConfig {
   readonly schemaVersion: SchemaVersion;
@@ -47,6 +49,7 @@ export interface PreparedRecord {
   readonly timestamp: string | undefined;
   readonly value: Buffer;
   readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
   /** Value, key and headers: what the size limit applies to. */
   readonly size: number;
   readonly lane: Lane;
@@ -82,6 +85,8 @@ export class EventPreparer {
   private readonly parsedVersion;
   private readonly writesSampleRate: boolean;
   private readonly writesSchemaVersion: boolean;
+  private readonly writesTraceRecord: boolean;
+  private readonly writesTraceId: boolean;
   readonly sampler: Sampler;
   /** What decides when the sampling flag is off: keep everything, as a sampler switched off does. */
   private readonly keepAll: Sampler;
@@ -98,6 +103,8 @@ export class EventPreparer {
     this.parsedVersion = parseVersion(this.version)!;
     this.writesSampleRate = since(this.version, '1.2.0');
     this.writesSchemaVersion = since(this.version, '1.1.0');
+    this.writesTraceRecord = since(this.version, '2.0.0');
+    this.writesTraceId = this.writesSchemaVersion && !this.writesTraceRecord;
     this.sampler = new Sampler(config.sampling);
     this.keepAll = new Sampler({ ...config.sampling, enabled: false });
     this.lz4On = config.compression.enabled;
@@ -106,9 +113,11 @@ export class EventPreparer {
 
   /**
    * Throws an OnexError (ONEX_VALID_1xx strict validation, ONEX_SCHEMA_702 conversion, ONEX_EVENT_603 encoding,
-   * ONEX_EVENT_602 size). `activeTraceparent` is the caller's OpenTelemetry span, which wins over the event's trace.
+   * ONEX_EVENT_602 size). `span` is the emit's span context (the producer's send span, else the caller's active
+   * span): it goes into the traceparent header, winning over the event's own trace, and fills the event's trace fields
+   * (2.0.0 `trace`, 1.1.0+ `trace_id`) when the caller left them empty.
    */
-  prepare(input: unknown, activeTraceparent?: string): Prepared {
+  prepare(input: unknown, span?: SpanContext): Prepared {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw onexError('ONEX_VALID_104', `an event must be an object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
     }
@@ -116,6 +125,7 @@ export class EventPreparer {
     if (event.event_id === undefined || event.event_id === null) event.event_id = randomUUID();
     if (event.timestamp === undefined || event.timestamp === null) event.timestamp = nowTimestamp();
     event = this.toWrittenVersion(event);
+    if (span) this.fillTrace(event, span);
 
     const result = validateEvent(event, { mode: this.config.validation });
     const typeLabel = eventTypeLabel(event.event_type);
@@ -138,13 +148,15 @@ export class EventPreparer {
     }
     const correlationId = typeof event.correlation_id === 'string' && event.correlation_id !== '' ? event.correlation_id : undefined;
     const keyText = correlationId ?? eventId;
-    const traceparent = activeTraceparent ?? traceparentOf(event);
+    const traceparent = span ? formatTraceparent(span) : traceparentOf(event);
+    const tracestate = span?.traceState?.serialize() || undefined;
     const size =
       value.length +
       Buffer.byteLength(keyText) +
       this.fixedHeaderBytes +
       Buffer.byteLength(eventType) +
-      (traceparent ? HEADER_TRACEPARENT.length + traceparent.length : 0);
+      (traceparent ? HEADER_TRACEPARENT.length + traceparent.length : 0) +
+      (tracestate ? HEADER_TRACESTATE.length + tracestate.length : 0);
     const limit = this.config.maxEventBytes;
     if (size > limit) {
       throw onexError('ONEX_EVENT_602', `event ${eventId} is ${formatBytes(size)} (${size} bytes) encoded, over the ${formatBytes(limit)} (${limit} bytes) limit; split its metadata or store the payload elsewhere and reference it`, {
@@ -154,7 +166,16 @@ export class EventPreparer {
     const lane: Lane = this.lz4On && value.length > this.config.compression.thresholdBytes ? 'lz4' : 'plain';
     const nodeId = String(event.node_id);
     const timestamp = typeof event.timestamp === 'string' ? event.timestamp : undefined;
-    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, size, lane, sampleRate: decision.rate, issues };
+    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, tracestate, size, lane, sampleRate: decision.rate, issues };
+  }
+
+  /** The event's trace fields from the emit's span context, where the caller left them empty (never overwritten). */
+  private fillTrace(event: Record<string, unknown>, span: SpanContext): void {
+    if (this.writesTraceRecord) {
+      if (event.trace === undefined || event.trace === null) event.trace = { trace_id: span.traceId, span_id: span.spanId, trace_flags: span.traceFlags & 0xff };
+    } else if (this.writesTraceId && (event.trace_id === undefined || event.trace_id === null || event.trace_id === '')) {
+      event.trace_id = span.traceId;
+    }
   }
 
   /** Fills schema_version with the written version, or converts an event written against another version. */

@@ -10,11 +10,14 @@ import { ProducerBuffer } from './buffer.js';
 import { CloudEventHeaders } from './cloudevent-headers.js';
 import { compressionLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
-import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, type Prepared, type PreparedRecord } from './prepare.js';
+import type { Span } from '@opentelemetry/api';
+import { endSendSpan, noteSendPrepared, startSendSpan } from '../telemetry/producer-span.js';
+import { activeSpanContext } from '../telemetry/trace-context.js';
+import { activeTracer } from '../telemetry/tracer.js';
+import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, HEADER_TRACESTATE, type Prepared, type PreparedRecord } from './prepare.js';
 import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
 import { murmur2 } from './partitioner.js';
-import { activeTraceparent } from './trace-context.js';
 
 export type EmitResult =
   /** Kafka acknowledged the event (acks=all). */
@@ -30,6 +33,8 @@ class OutgoingEvent implements PendingRecord {
   acceptedAt = 0;
   resolve: ((result: EmitResult) => void) | undefined;
   reject: ((error: OnexError) => void) | undefined;
+  /** The emit's send span, when an SDK is registered; ended when the event settles. */
+  span: Span | undefined;
 
   readonly message: KafkaMessage;
 
@@ -238,17 +243,30 @@ export class OnexProducer {
   // ---- the path of one event ----
 
   private submit(event: object, resolve: ((r: EmitResult) => void) | undefined, reject: ((e: OnexError) => void) | undefined): void {
+    const tracer = activeTracer();
+    const span = tracer ? startSendSpan(tracer, this.settings.topic, event) : undefined;
     let outcome: Prepared | OnexError;
     try {
-      outcome = this.preparer.prepare(event, activeTraceparent());
+      outcome = this.preparer.prepare(event, span ? span.spanContext() : activeSpanContext());
     } catch (err) {
       outcome = asOnexError(err, 'ONEX_EVENT_603');
     }
-    this.handle(outcome, event, resolve, reject);
+    if (span) {
+      if (outcome instanceof OnexError) endSendSpan(span, { error: outcome });
+      else if (outcome.kind === 'sampled_out') endSendSpan(span, { sampledOut: true });
+      else noteSendPrepared(span, { eventId: outcome.eventId, keyText: outcome.keyText, schemaVersion: this.version, bytes: outcome.value.length });
+    }
+    this.handle(outcome, event, resolve, reject, span);
   }
 
   /** Where a prepared event (or its failure) goes: counted, then refused, dropped by sampling, or accepted. */
-  private handle(outcome: Prepared | OnexError, input: object, resolve: ((r: EmitResult) => void) | undefined, reject: ((e: OnexError) => void) | undefined): void {
+  private handle(
+    outcome: Prepared | OnexError,
+    input: object,
+    resolve: ((r: EmitResult) => void) | undefined,
+    reject: ((e: OnexError) => void) | undefined,
+    span: Span | undefined,
+  ): void {
     if (outcome instanceof OnexError) {
       const label = eventTypeLabel((input as { event_type?: unknown } | null)?.event_type);
       this.failed(outcome, label, input);
@@ -274,6 +292,7 @@ export class OnexProducer {
     const outgoing = this.toOutgoing(prepared, input);
     outgoing.resolve = resolve;
     outgoing.reject = reject;
+    outgoing.span = span;
     this.enqueue(outgoing, resolve === undefined);
   }
 
@@ -284,6 +303,7 @@ export class OnexProducer {
     };
     const traceparent = p.traceparent ? Buffer.from(p.traceparent, 'latin1') : undefined;
     if (traceparent) headers[HEADER_TRACEPARENT] = traceparent;
+    if (p.tracestate) headers[HEADER_TRACESTATE] = Buffer.from(p.tracestate, 'latin1');
     const ceBytes = this.cloudEventsOn ? this.cloudEvents.add(headers, p, traceparent) : 0;
     this.metrics.recordSize(p.lane, p.value.length);
     return new OutgoingEvent(Buffer.from(p.keyText, 'utf8'), p.keyText, p.value, headers, p.size + ceBytes + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);
@@ -327,6 +347,7 @@ export class OnexProducer {
 
   /** Every outcome of an accepted or refused OutgoingEvent comes through here, once. */
   private readonly settled = (outgoing: OutgoingEvent, error: OnexError | undefined): void => {
+    if (outgoing.span) endSendSpan(outgoing.span, error ? { error } : {});
     if (error) {
       this.failed(error, outgoing.eventType, outgoing.input);
       if (outgoing.reject) outgoing.reject(error);

@@ -9,6 +9,7 @@ import {
   type ValidationMode,
 } from '../event/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { activeRecordTrace } from '../telemetry/record-span.js';
 import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -17,6 +18,7 @@ import type {
   DeadLetterSink,
   DecodedEvent,
   EventDecoder,
+  EventHandler,
   FailureStage,
   HandlerContext,
   ProcessControl,
@@ -99,7 +101,7 @@ export class RecordProcessor {
     if (!route.handler) return this.unhandled(event, 1);
     let pending: unknown;
     try {
-      pending = route.handler(event, this.context(record, event, decoded, 1, control));
+      pending = this.invoke(route.handler, event, this.context(record, event, decoded, 1, control));
     } catch (thrown) {
       return this.run(record, control, { decoded, validated: true, countedUnknown: true, attempts: 1, failure: { stage: 'handle', thrown } });
     }
@@ -142,7 +144,7 @@ export class RecordProcessor {
           const route = countedUnknown ? o.router.route(event.event_type) : this.route(event);
           countedUnknown = true;
           if (!route.handler) return this.unhandled(event, attempts);
-          const pending = route.handler(event, this.context(record, event, decoded, attempts, control));
+          const pending = this.invoke(route.handler, event, this.context(record, event, decoded, attempts, control));
           // A synchronous handler costs no extra turn of the event loop.
           if (isThenable(pending)) await pending;
           return this.handled(decoded, event, started, attempts);
@@ -188,7 +190,14 @@ export class RecordProcessor {
     };
   }
 
-  private handled(decoded: DecodedEvent<object>, event: AnyOnexEvent, started: number, attempts: number): RecordOutcome {
+  /** Calls the handler; inside the record's consumer span when the worker traces (see src/telemetry/record-span.ts). */
+  private invoke(handler: EventHandler, event: AnyOnexEvent, ctx: HandlerContext): unknown {
+    const t = activeRecordTrace();
+    if (!t) return handler(event, ctx);
+    return t.handle(handler, event, ctx, { writer: ctx.writerVersion, target: ctx.targetVersion, validated: this.o.validation !== 'off', attempt: ctx.attempt });
+  }
+
+    private handled(decoded: DecodedEvent<object>, event: AnyOnexEvent, started: number, attempts: number): RecordOutcome {
     this.o.metrics.recordLatency(decoded.writerVersion, (performance.now() - started) / 1000);
     this.o.metrics.recordProcessed(event.event_type, 'handled');
     return { status: 'handled', attempts, eventType: event.event_type };

@@ -5,6 +5,8 @@ import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
+import { traceRecord } from '../telemetry/record-span.js';
+import { activeTracer } from '../telemetry/tracer.js';
 import { RecordProcessor } from './record-processor.js';
 import type { ProcessControl, RecordOutcome } from './types.js';
 import { retryWhileRetriable } from './retry.js';
@@ -177,7 +179,9 @@ export function createWorker(options: WorkerOptions): Worker {
         // for it on every call, and only consumer.seek() sets it, which nothing calls on this private consumer.
         if (stopping || !isRunning()) break;
         if (heartbeatError) throw heartbeatError;
-        const result = processor.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }, control);
+        const record = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
+        const tracer = activeTracer();
+        const result = tracer ? traceRecord(tracer, record, o.groupId, () => processor.process(record, control)) : processor.process(record, control);
         // Most records finish synchronously: awaiting a plain value would still cost a turn of the microtask queue.
         const outcome: RecordOutcome = result instanceof Promise ? await result : result;
         if (outcome.status === 'interrupted') break;

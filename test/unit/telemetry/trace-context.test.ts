@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeTraceparent, carriesError, flowKeyOf, traceparentOf } from '../../../src/producer/trace-context.js';
+import { carriesError, flowKeyOf } from '../../../src/producer/trace-context.js';
+import { activeSpanContext, formatTraceparent, parseTraceparent, spanContextOfHeaders, traceparentOf } from '../../../src/telemetry/trace-context.js';
 
 /** The smallest synchronous context manager: enough for context.with() around a synchronous call. */
 class StackContextManager implements ContextManager {
@@ -39,8 +40,8 @@ describe('trace context of a record', () => {
   it('the caller\'s active OpenTelemetry span wins', () => {
     const span = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED };
     const ctx = trace.setSpanContext(ROOT_CONTEXT, span);
-    expect(context.with(ctx, () => activeTraceparent())).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
-    expect(activeTraceparent()).toBeUndefined();
+    expect(context.with(ctx, () => formatTraceparent(activeSpanContext()!))).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(activeSpanContext()).toBeUndefined();
   });
 
   it('else the event\'s own trace: 2.0.0 record with its span id, 1.x trace_id with the event id as span', () => {
@@ -56,6 +57,26 @@ describe('trace context of a record', () => {
     expect(traceparentOf({ event_id: 'x', trace_id: 'not-a-w3c-id' })).toBeUndefined();
     expect(traceparentOf({ event_id: 'x', trace_id: '0'.repeat(32) })).toBeUndefined();
     expect(traceparentOf({ event_id: 'x' })).toBeUndefined();
+  });
+
+  it('reads traceparent and tracestate headers as W3C says, ignoring what it must ignore', () => {
+    const sc = parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'vendor=a,other=b');
+    expect(sc).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true });
+    expect(sc!.traceState!.get('vendor')).toBe('a');
+    expect(spanContextOfHeaders({ traceparent: Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00') })?.traceFlags).toBe(0);
+    // A future version may add fields; version 00 may not, ff is forbidden, ids must not be all zeros or upper case.
+    expect(parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra')?.spanId).toBe('00f067aa0ba902b7');
+    for (const bad of [
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+      'garbage',
+    ]) {
+      expect(parseTraceparent(bad), bad).toBeUndefined();
+    }
+    expect(spanContextOfHeaders({})).toBeUndefined();
   });
 
   it('names the flow by trace id, else correlation id, and sees errors on the envelope, the error record or the metadata', () => {
