@@ -9,6 +9,7 @@ import { registerProduceCommands } from './commands/produce.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerWorkerCommands } from './commands/worker.js';
+import { flushOtlpTracing } from './tracing.js';
 
 /**
  * The `onex` command. Each command module registers itself on the program; this file only wires them together and
@@ -68,6 +69,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     process.stderr.write(`ONEX_SYS_904: unexpected failure: ${e.message}\n`);
     if (process.env.ONEX_DEBUG) process.stderr.write(`${e.stack}\n`);
     return 1;
+  } finally {
+    await flushOtlpTracing();
   }
 }
 

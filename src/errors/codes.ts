@@ -92,6 +92,10 @@ const TABLE = {
   ONEX_TELEM_501: W('handler registration failed', 'Retry'),
   ONEX_TELEM_502: W('correlation id missing', 'Yes'),
   ONEX_TELEM_503: W('event validation failed', 'Yes'),
+  ONEX_TELEM_504: E('tracing SDK not installed'),
+  ONEX_TELEM_505: E('OTLP endpoint invalid'),
+  ONEX_TELEM_506: W('trace export failed', 'Retry'),
+  ONEX_TELEM_507: E('profiler option invalid'),
 
   ONEX_EVENT_600: E('bus unavailable', 'Retry'),
   ONEX_EVENT_601: E('subscription failed', 'Retry'),

@@ -1,4 +1,5 @@
 import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { flags } from '../flags/index.js';
 
 /**
  * The pipeline's tracer, or undefined when spans would go nowhere. The library depends on `@opentelemetry/api` only:
@@ -16,21 +17,24 @@ interface ProxyLike extends TracerProvider {
   getDelegateTracer?(name: string, version?: string): Tracer | undefined;
 }
 
+const FLAG = 'onex.telemetry.tracing';
+let followed = false;
 let switchedOn = true;
 let lastDelegate: TracerProvider | undefined;
 let lastTracer: Tracer | undefined;
 
-/** Switches span creation (the `onex.tracing` flag); trace context is still carried on records either way. */
-export function setTracingEnabled(enabled: boolean): void {
-  switchedOn = enabled;
+/** The `onex.telemetry.tracing` flag, followed from the first span on (not at import: reading flags installs their provider). */
+function follow(): void {
+  followed = true;
+  switchedOn = flags.isEnabled(FLAG, true);
+  flags.onChange<boolean>(FLAG, (on) => {
+    switchedOn = on;
+  });
 }
 
-export function tracingEnabled(): boolean {
-  return switchedOn;
-}
-
-/** The tracer to make spans with, or undefined (tracing switched off, or no SDK registered). */
+/** The tracer to make spans with, or undefined (the onex.telemetry.tracing flag is off, or no SDK is registered). */
 export function activeTracer(): Tracer | undefined {
+  if (!followed) follow();
   if (!switchedOn) return undefined;
   const provider = trace.getTracerProvider() as ProxyLike;
   const delegate = provider.getDelegate ? provider.getDelegate() : provider;

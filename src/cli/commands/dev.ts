@@ -4,6 +4,7 @@ import { SCHEMA_VERSIONS } from '../../event/index.js';
 import { setLogLevel } from '../../telemetry/index.js';
 import { DevSession, type DevOptions } from '../dev/session.js';
 import { createDevView } from '../dev/view.js';
+import { addOtlpOption } from '../tracing.js';
 import { parseCount, parseListenPort, parsePositiveInt } from '../args.js';
 
 type DevFlags = Omit<DevOptions, 'say'> & { duration?: number };
@@ -14,8 +15,7 @@ type DevFlags = Omit<DevOptions, 'say'> & { duration?: number };
  * (consumed = produced - sampled out) and every poison record was dead-lettered.
  */
 export function registerDevCommands(program: Command): void {
-  program
-    .command('dev')
+  addOtlpOption(program.command('dev'), 'onex-dev')
     .description('run the whole pipeline on embedded defaults: local broker, registry, worker, demo load, live view')
     .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)', parsePositiveInt)
     .option('--rate <events-per-second>', 'demo load, all schema versions together', parsePositiveInt, 2_000)

@@ -4,6 +4,7 @@ import client from 'prom-client';
 import type { SchemaVersion } from '../../event/index.js';
 import { createWorker, loadHandlerModule } from '../../worker/index.js';
 import { parsePort, parsePositiveInt } from '../args.js';
+import { addOtlpOption } from '../tracing.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, parseSchemaVersion, runUntilStopped, type ConnectionFlags } from './consume.js';
 
 interface WorkerCliOptions extends ConnectionFlags {
@@ -45,8 +46,7 @@ function serveMetrics(port: number): Promise<Server> {
 /** `onex worker`: a stream worker running the handlers of a module until SIGTERM / SIGINT. */
 export function registerWorkerCommands(program: Command): void {
   addConnectionOptions(
-    program
-      .command('worker')
+    addOtlpOption(program.command('worker'), 'onex-worker')
       .description('run the handlers of a module on a topic: decode, upcast, validate, handle, retry, dead-letter')
       .requiredOption('--topic <topic>', 'topic to consume (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .requiredOption('--group <group>', 'consumer group; workers of one group share the partitions')

@@ -1,12 +1,14 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { InMemoryProvider } from '@openfeature/server-sdk';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { onexError, type AnyOnexEvent } from '../../../src/event/index.js';
+import { flags } from '../../../src/flags/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { createWorker, type Worker } from '../../../src/worker/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { createTopic, eventOf, produce, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
+import { createTopic, eventOf, produce, readTopic, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
 
 /**
  * Spans of the producer and the worker with the SDK's in-memory exporter, across the run's real broker: names,
@@ -181,5 +183,29 @@ describe('OpenTelemetry spans of the producer and the worker', () => {
     const names = proc!.events.map((e) => e.name);
     expect(names).toEqual(['validated', 'handler', 'exception', 'dead_letter']);
     expect(proc!.events.at(-1)!.attributes).toEqual({ 'onex.error_code': 'ONEX_EVENT_603', stage: 'handle' });
+  });
+
+  it('the onex.telemetry.tracing flag off: no spans of ours, while the caller\'s trace context still travels in the header', async () => {
+    const tracingFlag = (on: boolean) =>
+      flags.useProvider(new InMemoryProvider({ 'onex.telemetry.tracing': { variants: { on: true, off: false }, defaultVariant: on ? 'on' : 'off', disabled: false } }));
+    const topic = uniqueTopic('otel-flag');
+    await createTopic(p, topic, 1);
+    const pr = producer(topic);
+    await tracingFlag(false);
+    try {
+      let appSpan = '';
+      await trace.getTracer('test').startActiveSpan('checkout', async (app) => {
+        appSpan = app.spanContext().spanId;
+        await pr.emit(eventOf('2.0.0'));
+        app.end();
+      });
+      const [record] = await readTopic(p, topic, 1);
+      expect(String(record!.headers.traceparent)).toContain(appSpan);
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['checkout']);
+    } finally {
+      await tracingFlag(true);
+    }
+    await pr.emit(eventOf('2.0.0'));
+    expect(spans(`send ${topic}`)).toHaveLength(1);
   });
 });
