@@ -1,31 +1,13 @@
+import { EVENT_TYPE_SYMBOLS } from './generated/schema-tables.js';
+import type { EventTypeV2_0 } from './generated/schema-types.js';
 import type { SchemaVersion } from './versions.js';
 
 /**
- * Event types by the schema version that introduced them. A MINOR version only ever appends types (removing one
- * would be a MAJOR change); avro/onex-event/*.avsc carries the same lists and a unit test keeps the two in step.
+ * Event types by schema version, generated from the event_type enum of each avro/onex-event/*.avsc
+ * (src/event/generated/, `npm run gen:schema`). A MINOR version only ever appends types (removing one would be a
+ * MAJOR change).
  */
-const V1_0 = [
-  'NODE_START',
-  'NODE_SUCCESS',
-  'NODE_FAILURE',
-  'NODE_REGISTER',
-  'TELEMETRY_OPERATION_START',
-  'TELEMETRY_OPERATION_SUCCESS',
-  'TELEMETRY_OPERATION_ERROR',
-  'STRUCTURED_LOG',
-  'INTROSPECTION_REQUEST',
-  'INTROSPECTION_RESPONSE',
-  'NODE_DISCOVERY_REQUEST',
-  'NODE_DISCOVERY_RESPONSE',
-] as const;
-const V1_1 = [...V1_0, 'NODE_ANNOUNCE', 'NODE_ANNOUNCE_ACCEPTED', 'NODE_ANNOUNCE_REJECTED'] as const;
-const V1_3 = [...V1_1, 'PERFORMANCE_PROFILE', 'ALERT_TRIGGERED', 'ALERT_RESOLVED'] as const;
-
-export type EventTypeV1_0 = (typeof V1_0)[number];
-export type EventTypeV1_1 = (typeof V1_1)[number];
-export type EventTypeV1_2 = EventTypeV1_1;
-export type EventTypeV1_3 = (typeof V1_3)[number];
-export type EventTypeV2_0 = EventTypeV1_3;
+export type { EventTypeV1_0, EventTypeV1_1, EventTypeV1_2, EventTypeV1_3, EventTypeV2_0 } from './generated/schema-types.js';
 /** Every event type any version knows. */
 export type OnexEventType = EventTypeV2_0;
 
@@ -36,13 +18,7 @@ export type OnexEventType = EventTypeV2_0;
 export const UNKNOWN_EVENT_TYPE = 'UNKNOWN';
 export type UnknownEventType = typeof UNKNOWN_EVENT_TYPE;
 
-export const EVENT_TYPES: Readonly<Record<SchemaVersion, readonly OnexEventType[]>> = Object.freeze({
-  '1.0.0': Object.freeze([...V1_0]),
-  '1.1.0': Object.freeze([...V1_1]),
-  '1.2.0': Object.freeze([...V1_1]),
-  '1.3.0': Object.freeze([...V1_3]),
-  '2.0.0': Object.freeze([...V1_3]),
-});
+export const EVENT_TYPES = EVENT_TYPE_SYMBOLS as Readonly<Record<SchemaVersion, readonly OnexEventType[]>>;
 
 export const ALL_EVENT_TYPES: readonly OnexEventType[] = EVENT_TYPES['2.0.0'];
 

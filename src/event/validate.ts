@@ -3,6 +3,7 @@ import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from './event-types.js';
 import { DEFAULT_LIMITS, inspectJson, jsonByteSize, type EventLimits } from './limits.js';
 import { isPlainObject, matchesKind, metadataRuleOf, type MetadataRule } from './metadata-rules.js';
 import { parseTimestamp } from './timestamp.js';
+import { FIELDS_SINCE, FIELDS_UNTIL } from './generated/schema-tables.js';
 import { compareVersions, DEFAULT_EVENT_VERSION, parseVersion, SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
 
 /**
@@ -51,26 +52,8 @@ export function isUuid(s: string): boolean {
 }
 const ONEX_CODE = /^ONEX_[A-Z]+_\d{3}$/;
 
-/** Top-level fields by the version that introduced them. */
-export const FIELDS_SINCE: Readonly<Record<string, SchemaVersion>> = Object.freeze({
-  event_id: '1.0.0',
-  timestamp: '1.0.0',
-  node_id: '1.0.0',
-  event_type: '1.0.0',
-  correlation_id: '1.0.0',
-  metadata: '1.0.0',
-  schema_version: '1.1.0',
-  error_code: '1.1.0',
-  parent_correlation_id: '1.1.0',
-  trace_id: '1.1.0',
-  sample_rate: '1.2.0',
-  replay: '1.3.0',
-  trace: '2.0.0',
-  error: '2.0.0',
-  security: '2.0.0',
-});
-/** Fields a MAJOR version removed, by that version. */
-export const FIELDS_UNTIL: Readonly<Record<string, SchemaVersion>> = Object.freeze({ error_code: '2.0.0', trace_id: '2.0.0' });
+// Which version introduced and which removed each top-level field: generated from avro/ (src/event/generated/).
+export { FIELDS_SINCE, FIELDS_UNTIL };
 
 const SEVERITIES = ['CRITICAL', 'ERROR', 'WARNING', 'INFO'];
 const RECOVERABILITIES = ['No', 'Yes', 'Retry'];

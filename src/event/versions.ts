@@ -2,12 +2,15 @@
  * The schema versions of the ONEX event. They live here, at the bottom of the dependency chain (event <- schema), so
  * that validation can tell which event types and fields a version has without reaching into src/schema.
  */
-export type SchemaVersion = '1.0.0' | '1.1.0' | '1.2.0' | '1.3.0' | '2.0.0';
+import { SCHEMA_VERSIONS, type SchemaVersion } from './generated/schema-tables.js';
 
-/** Oldest to newest. A PATCH version (1.2.3) has no schema of its own: it is read as its MINOR (1.2.0). */
-export const SCHEMA_VERSIONS: readonly SchemaVersion[] = Object.freeze(['1.0.0', '1.1.0', '1.2.0', '1.3.0', '2.0.0']);
+/**
+ * Oldest to newest, one per avro/onex-event/*.avsc (generated: src/event/generated/). A PATCH version (1.2.3) has no
+ * schema of its own: it is read as its MINOR (1.2.0).
+ */
+export { SCHEMA_VERSIONS, type SchemaVersion };
 
-export const LATEST_VERSION: SchemaVersion = '2.0.0';
+export const LATEST_VERSION: SchemaVersion = SCHEMA_VERSIONS.at(-1)!;
 
 /** The version an event without schema_version has (docs/protocol.md section 5). */
 export const DEFAULT_EVENT_VERSION: SchemaVersion = '1.0.0';
