@@ -61,6 +61,8 @@ const TABLE = {
   ONEX_VALID_105: E('constraint violation'),
   ONEX_VALID_106: E('enum value invalid'),
   ONEX_VALID_107: E('schema version mismatch'),
+  ONEX_VALID_110: E('alert rule file invalid'),
+  ONEX_VALID_111: E('alert rule expression invalid'),
 
   ONEX_REG_200: E('entry not found'),
   ONEX_REG_201: E('duplicate entry'),
@@ -87,6 +89,10 @@ const TABLE = {
   ONEX_RT_406: E('port already in use'),
   ONEX_RT_407: E('configuration invalid'),
   ONEX_RT_408: E('feature flag source invalid'),
+  ONEX_RT_420: E('processor state restore failed', 'Retry'),
+  ONEX_RT_421: E('processor transaction aborted', 'Retry'),
+  ONEX_RT_422: W('processor partition fenced', 'Yes'),
+  ONEX_RT_423: E('processor state encoding failed'),
 
   ONEX_TELEM_500: W('event emission failed', 'Yes'),
   ONEX_TELEM_501: W('handler registration failed', 'Retry'),
@@ -110,6 +116,8 @@ const TABLE = {
   ONEX_EVENT_610: E('handler failed', 'Retry'),
   ONEX_EVENT_611: C('dead-letter publish failed', 'Retry'),
   ONEX_EVENT_612: E('delivery timed out', 'Retry'),
+  ONEX_EVENT_620: E('alert webhook delivery failed', 'Retry'),
+  ONEX_EVENT_621: W('alert expression evaluation failed', 'Yes'),
 
   ONEX_SCHEMA_700: E('definition invalid'),
   ONEX_SCHEMA_701: E('version incompatible'),
