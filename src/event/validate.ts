@@ -4,7 +4,7 @@ import { DEFAULT_LIMITS, inspectJson, jsonByteSize, type EventLimits } from './l
 import { isPlainObject, matchesKind, metadataRuleOf, type MetadataRule } from './metadata-rules.js';
 import { parseTimestamp } from './timestamp.js';
 import { FIELDS_SINCE, FIELDS_UNTIL } from './generated/schema-tables.js';
-import { compareVersions, DEFAULT_EVENT_VERSION, parseVersion, SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
+import { DEFAULT_EVENT_VERSION, majorOf, readVersion, SCHEMA_VERSIONS, versionAtLeast, type SchemaVersion } from './versions.js';
 
 /**
  * Event validation. Strict mode throws the first violation as a ValidationError (every violation is in its
@@ -71,11 +71,9 @@ interface VersionFacts {
 
 const FACTS = new Map<SchemaVersion, VersionFacts>(
   SCHEMA_VERSIONS.map((version) => {
-    const v = parseVersion(version)!;
-    const since = (field: string) => compareVersions(v, parseVersion(FIELDS_SINCE[field]!)!) >= 0;
-    const tooNew = new Map(Object.entries(FIELDS_SINCE).filter(([field]) => !since(field)));
-    const removed = new Set(Object.entries(FIELDS_UNTIL).filter(([, until]) => compareVersions(v, parseVersion(until)!) >= 0).map(([f]) => f));
-    return [version, { major: v.major, eventTypes: new Set(EVENT_TYPES[version]), tooNew, removed, has: (field: string) => !tooNew.has(field) }];
+    const tooNew = new Map(Object.entries(FIELDS_SINCE).filter(([, since]) => !versionAtLeast(version, since)));
+    const removed = new Set(Object.entries(FIELDS_UNTIL).filter(([, until]) => versionAtLeast(version, until)).map(([f]) => f));
+    return [version, { major: majorOf(version), eventTypes: new Set(EVENT_TYPES[version]), tooNew, removed, has: (field: string) => !tooNew.has(field) }];
   }),
 );
 
@@ -174,14 +172,10 @@ function versionOf(event: Record<string, unknown>, issues: Issues): { version: S
 }
 
 function resolveVersion(raw: string): Resolution {
-  const parsed = parseVersion(raw);
-  if (!parsed) return { code: 'ONEX_VALID_107', message: `schema_version "${raw}" is not a MAJOR.MINOR.PATCH version.` };
-  const sameMajor = SCHEMA_VERSIONS.filter((v) => parseVersion(v)!.major === parsed.major);
-  const known = [...sameMajor].reverse().find((v) => compareVersions(parseVersion(v)!, { ...parsed, patch: 0 }) <= 0);
-  if (!known) {
-    return { code: 'ONEX_VALID_107', message: `schema_version ${raw} is not a version this pipeline knows (it knows ${SCHEMA_VERSIONS.join(', ')}).` };
-  }
-  return { version: known, exact: parseVersion(known)!.minor === parsed.minor };
+  const reading = readVersion(raw);
+  if (!('unreadable' in reading)) return reading;
+  if (reading.unreadable === 'not-semver') return { code: 'ONEX_VALID_107', message: `schema_version "${raw}" is not a MAJOR.MINOR.PATCH version.` };
+  return { code: 'ONEX_VALID_107', message: `schema_version ${raw} is not a version this pipeline knows (it knows ${SCHEMA_VERSIONS.join(', ')}).` };
 }
 
 /** `decodedAs`: the event came from the schema decoder of that version (see validateDecodedEvent). */

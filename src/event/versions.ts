@@ -48,3 +48,40 @@ export function majorOf(version: SchemaVersion): number {
 export function compareVersions(a: ParsedVersion, b: ParsedVersion): number {
   return Math.sign(a.major - b.major || a.minor - b.minor || a.patch - b.patch);
 }
+
+const NEWEST_MAJOR = Math.max(...SCHEMA_VERSIONS.map((v) => parseVersion(v)!.major));
+
+/** How a stated version is read: as which known version, or why it cannot be. */
+export type VersionReading =
+  | { readonly version: SchemaVersion; readonly exact: boolean }
+  | { readonly unreadable: 'not-semver' | 'newer-major' | 'unknown'; readonly newestMajor: number };
+
+/**
+ * The one rule for reading a stated version (an event's schema_version, a writer schema's onex.schema_version):
+ * known versions are x.y.0; a PATCH is read as its MINOR, a newer MINOR of a known MAJOR as that MAJOR's newest
+ * version (`exact` false: fields it added are unknown here), a newer MAJOR not at all. Callers turn `unreadable`
+ * into their own error code (validation: ONEX_VALID_107; schema detection: ONEX_SCHEMA_701 / 704).
+ */
+export function readVersion(text: string): VersionReading {
+  const parsed = parseVersion(text);
+  if (!parsed) return { unreadable: 'not-semver', newestMajor: NEWEST_MAJOR };
+  if (parsed.major > NEWEST_MAJOR) return { unreadable: 'newer-major', newestMajor: NEWEST_MAJOR };
+  let readAs: SchemaVersion | undefined;
+  for (const v of SCHEMA_VERSIONS) {
+    const known = parseVersion(v)!;
+    if (known.major === parsed.major && known.minor <= parsed.minor) readAs = v;
+  }
+  if (!readAs) return { unreadable: 'unknown', newestMajor: NEWEST_MAJOR };
+  return { version: readAs, exact: parseVersion(readAs)!.minor === parsed.minor };
+}
+
+/**
+ * Whether `version` is `minimum` or newer, in semantic-version order: the one way the code asks "does this version
+ * have feature X" (never a string comparison, which would put 1.10.0 before 1.2.0). Both must be MAJOR.MINOR.PATCH.
+ */
+export function versionAtLeast(version: string, minimum: string): boolean {
+  const v = parseVersion(version);
+  const m = parseVersion(minimum);
+  if (!v || !m) throw new TypeError(`versionAtLeast needs two MAJOR.MINOR.PATCH versions, got ${JSON.stringify(version)} and ${JSON.stringify(minimum)}`);
+  return compareVersions(v, m) >= 0;
+}

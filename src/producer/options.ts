@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { invalidOptions, onexError, type OnexError } from '../errors/index.js';
-import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, type OnexEventType, type SchemaVersion } from '../event/index.js';
+import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, versionAtLeast, type OnexEventType, type SchemaVersion } from '../event/index.js';
 import type { SchemaRegistryLike } from '../codec/index.js';
 import type { KafkaConfigInput } from '../kafka/index.js';
 import type { FlagSet } from '../flags/index.js';
@@ -130,7 +130,7 @@ export function parseProducerSettings(input: ProducerSettingsInput): ProducerSet
   }
   const sampling = s.sampling;
   const samples = sampling.enabled && (sampling.defaultRate < 1 || Object.values(sampling.rates).some((r) => r !== undefined && r < 1));
-  if (samples && s.schemaVersion < '1.2.0') {
+  if (samples && !versionAtLeast(s.schemaVersion, '1.2.0')) {
     throw onexError('ONEX_RT_407', `invalid producer option sampling: schema ${s.schemaVersion} has no sample_rate field, so sampled counts could not be re-weighted; write 1.2.0 or later, or switch sampling off`);
   }
   return s;

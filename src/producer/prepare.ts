@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { asOnexError, onexError, type OnexCode } from '../errors/index.js';
-import { eventTypeLabel, nowTimestamp, parseVersion, validateEvent, type SchemaVersion } from '../event/index.js';
+import { eventTypeLabel, nowTimestamp, parseVersion, versionAtLeast, validateEvent, type SchemaVersion } from '../event/index.js';
 import { transformEvent } from '../schema/index.js';
 import type { Lane } from './batcher.js';
 import { Sampler, type SamplerConfig } from './sampler.js';
@@ -68,12 +68,6 @@ export interface PreparedSampledOut {
 
 export type Prepared = PreparedRecord | PreparedSampledOut;
 
-function since(version: SchemaVersion, minimum: string): boolean {
-  const v = parseVersion(version)!;
-  const m = parseVersion(minimum)!;
-  return v.major !== m.major ? v.major > m.major : v.minor >= m.minor;
-}
-
 export function formatBytes(n: number): string {
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n % 1_000_000 === 0 ? 0 : 2)} MB`;
   if (n >= 1_000) return `${(n / 1_000).toFixed(n % 1_000 === 0 ? 0 : 1)} KB`;
@@ -101,9 +95,9 @@ export class EventPreparer {
   ) {
     this.version = config.schemaVersion;
     this.parsedVersion = parseVersion(this.version)!;
-    this.writesSampleRate = since(this.version, '1.2.0');
-    this.writesSchemaVersion = since(this.version, '1.1.0');
-    this.writesTraceRecord = since(this.version, '2.0.0');
+    this.writesSampleRate = versionAtLeast(this.version, '1.2.0');
+    this.writesSchemaVersion = versionAtLeast(this.version, '1.1.0');
+    this.writesTraceRecord = versionAtLeast(this.version, '2.0.0');
     this.writesTraceId = this.writesSchemaVersion && !this.writesTraceRecord;
     this.sampler = new Sampler(config.sampling);
     this.keepAll = new Sampler({ ...config.sampling, enabled: false });

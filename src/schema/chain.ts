@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
-import { majorOf, parseVersion, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventV1_3, type OnexEventV2_0, type SchemaVersion } from '../event/index.js';
+import { compareVersions, majorOf, parseVersion, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventV1_3, type OnexEventV2_0, type SchemaVersion } from '../event/index.js';
 import { encodeWith, readWith } from './codec.js';
 import { knownSchema } from './known-schemas.js';
 import { downcastToV1_3, upcastToV2 } from './v2-bridge.js';
@@ -49,7 +49,7 @@ export class TransformChain {
     for (let i = 1; i < versions.length; i++) {
       const a = parseVersion(versions[i - 1]!);
       const b = parseVersion(versions[i]!);
-      if (!a || !b || a.major > b.major || (a.major === b.major && a.minor >= b.minor)) {
+      if (!a || !b || compareVersions(a, b) >= 0) {
         throw invalid(`the version list is not in ascending order at ${versions[i]}`);
       }
     }

@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
-import { isPlainObject, isTypedEventType, majorOf, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
+import { isPlainObject, isTypedEventType, majorOf, versionAtLeast, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
 import { compileCodec, compileResolution, type CompiledCodec, type CompileOptions } from './compile.js';
 import { detectRawEventVersion } from './detect.js';
 import { knownSchema } from './known-schemas.js';
@@ -18,7 +18,7 @@ import { V2_METADATA_BRANCHES, V2_UNTYPED_BRANCH } from './v2-bridge.js';
 const SCHEMA_VERSION_SINCE = '1.1.0';
 
 function hasSchemaVersionField(version: SchemaVersion): boolean {
-  return version >= SCHEMA_VERSION_SINCE; // versions compare as text: single digits
+  return versionAtLeast(version, SCHEMA_VERSION_SINCE);
 }
 
 /** Event form -> avsc value of `version`: schema_version written truthfully, 2.0.0 metadata wrapped. */

@@ -2,7 +2,7 @@ import { onexError } from '../errors/index.js';
 import {
   DEFAULT_EVENT_VERSION,
   isPlainObject,
-  parseVersion,
+  readVersion,
   SCHEMA_VERSIONS,
   type SchemaVersion,
 } from '../event/index.js';
@@ -40,28 +40,21 @@ export type DetectInput =
   | { schema: AvroSchemaInput }
   | { schemaId: number; lookup: (id: number) => AvroSchemaInput | undefined };
 
-const NEWEST_MAJOR = Math.max(...SCHEMA_VERSIONS.map((v) => parseVersion(v)!.major));
-
-/** Maps a stated version to the known version it is read as; 701 for a newer MAJOR, 704 for anything else unknown. */
+/** Maps a stated version to the known version it is read as (readVersion); 701 for a newer MAJOR, 704 for anything else unknown. */
 export function resolveStatedVersion(text: string, where: string): { version: SchemaVersion; exact: boolean } {
-  const parsed = parseVersion(text);
-  if (!parsed) throw onexError('ONEX_SCHEMA_704', `The ${where} "${clip(text)}" is not a MAJOR.MINOR.PATCH version.`);
-  if (parsed.major > NEWEST_MAJOR) {
+  const reading = readVersion(text);
+  if (!('unreadable' in reading)) return reading;
+  if (reading.unreadable === 'not-semver') throw onexError('ONEX_SCHEMA_704', `The ${where} "${clip(text)}" is not a MAJOR.MINOR.PATCH version.`);
+  if (reading.unreadable === 'newer-major') {
     throw onexError(
       'ONEX_SCHEMA_701',
-      `The event was written with schema ${text}, a newer major than this reader knows (up to ${NEWEST_MAJOR}.x); upgrade the consumer.`,
-      { details: { declared: text, newestKnownMajor: NEWEST_MAJOR } },
+      `The event was written with schema ${text}, a newer major than this reader knows (up to ${reading.newestMajor}.x); upgrade the consumer.`,
+      { details: { declared: text, newestKnownMajor: reading.newestMajor } },
     );
   }
-  const sameMajor = SCHEMA_VERSIONS.filter((v) => parseVersion(v)!.major === parsed.major);
-  // Known versions are x.y.0; a PATCH has its MINOR's schema, a newer MINOR resolves into our newest one.
-  const readAs = [...sameMajor].reverse().find((v) => parseVersion(v)!.minor <= parsed.minor);
-  if (!readAs) {
-    throw onexError('ONEX_SCHEMA_704', `Schema version ${text} is not one this pipeline knows (${SCHEMA_VERSIONS.join(', ')}).`, {
-      details: { declared: text },
-    });
-  }
-  return { version: readAs, exact: parseVersion(readAs)!.minor === parsed.minor };
+  throw onexError('ONEX_SCHEMA_704', `Schema version ${text} is not one this pipeline knows (${SCHEMA_VERSIONS.join(', ')}).`, {
+    details: { declared: text },
+  });
 }
 
 /** Version of a writer schema, with how it was found. */

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
-import { ALL_EVENT_TYPES, isSchemaVersion, type OnexEventType, type SchemaVersion } from '../../event/index.js';
+import { ALL_EVENT_TYPES, isSchemaVersion, versionAtLeast, type OnexEventType, type SchemaVersion } from '../../event/index.js';
 import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
 import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
@@ -94,7 +94,7 @@ export function registerProduceCommands(program: Command): void {
 
 async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary; firstError: OnexError | undefined }> {
   const config = kafkaConfigFromEnv(process.env, { brokers: opts.kafka, clientId: 'onex-produce' });
-  if (opts.sampleRate !== undefined && opts.sampleRate < 1 && opts.versions.some((v) => v < '1.2.0')) {
+  if (opts.sampleRate !== undefined && opts.sampleRate < 1 && opts.versions.some((v) => !versionAtLeast(v, '1.2.0'))) {
     throw onexError('ONEX_CLI_300', `--sample-rate needs versions that record the rate (1.2.0 or later); --versions has ${opts.versions.join(', ')}`);
   }
   // Ask once, quickly, before kafkajs's start-up retries (a minute with the default backoff) for a cluster that is not
