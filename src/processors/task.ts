@@ -1,5 +1,6 @@
 import type { Batch, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { onexError, type OnexError } from '../event/index.js';
+import { BACKOFFS } from '../retry/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { HandlerRouter, RecordProcessor, type ProcessControl, type WorkerMetrics } from '../worker/index.js';
 import { changelogMessage } from './changelog.js';
@@ -78,7 +79,7 @@ export class PartitionTask {
       validation: o.validation,
       retry: o.retry,
       deadLetter: { topicFor: () => o.deadLetterTopic, sink: { send: async (topic, message) => void this.runner.emit({ ...message, topic } as never) } },
-      deadLetterBackoffMs: { initial: 200, max: 10_000 },
+      deadLetterBackoff: BACKOFFS.deadLetterWrite,
       groupId: o.groupId,
       metrics: d.workerMetrics,
       deprecatedVersions: o.deprecatedVersions,

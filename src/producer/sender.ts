@@ -1,6 +1,7 @@
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { onexError, type OnexError } from '../errors/index.js';
 import { installRecordBatchEncoder, parseKafkaConfig, registerLz4Codec, toKafkaJsConfig, type KafkaConfigInput } from '../kafka/index.js';
+import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Batch, PendingRecord } from './batcher.js';
 import { KeyHashPartitioner } from './partitioner.js';
@@ -82,7 +83,6 @@ export function classifyKafkaError(err: unknown): Failure {
   return { kind: 'transient', type: deepest?.name, message };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The Kafka end of the producer: one idempotent kafkajs producer (acks=all, key-hash partitioning compatible with
@@ -165,8 +165,7 @@ export class KafkaSender {
           }
           if (failure.kind === 'producer_state' || /disconnect/i.test(failure.message)) await this.replaceProducer();
           this.log.debug({ attempt, error: failure.message, records: records.length }, 'send failed, retrying the batch');
-          const backoff = Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)) * (0.8 + Math.random() * 0.4);
-          await sleep(Math.max(0, Math.min(backoff, deadline - now)));
+          await sleep(Math.max(0, Math.min(backoffDelay(BACKOFFS.producerSend, attempt + 1), deadline - now)));
         }
       }
     }

@@ -1,5 +1,6 @@
 import type avro from 'avsc';
 import { onexError, type OnexError } from '../errors/index.js';
+import { BACKOFFS, backoffDelay, sleep, type Backoff } from '../retry/index.js';
 import { parseAvro } from './avro.js';
 import type { CompatibilityLevel, SchemaReference } from './state.js';
 import { readWireFormat, writeWireFormat } from './wire-format.js';
@@ -23,7 +24,7 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Retries of 5xx and network failures (default 3). */
   retries?: number;
-  /** First backoff (default 100 ms), doubled each retry up to maxBackoffMs (default 2 s), with full jitter. */
+  /** First backoff (default 100 ms), doubled each retry up to maxBackoffMs (default 2 s), shortened by up to half at random (src/retry). */
   backoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -60,8 +61,7 @@ export class RegistryClient {
   readonly url: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly backoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly backoff: Backoff;
   private readonly authHeader: string | undefined;
   private readonly byId = new Map<number, RegisteredSchema>();
   private readonly pendingById = new Map<number, Promise<RegisteredSchema>>();
@@ -81,8 +81,11 @@ export class RegistryClient {
     this.url = options.url.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.retries = options.retries ?? 3;
-    this.backoffMs = options.backoffMs ?? 100;
-    this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
+    this.backoff = {
+      ...BACKOFFS.registryClient,
+      initialMs: options.backoffMs ?? BACKOFFS.registryClient.initialMs,
+      maxMs: options.maxBackoffMs ?? BACKOFFS.registryClient.maxMs,
+    };
     this.authHeader = options.auth
       ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
       : undefined;
@@ -97,8 +100,7 @@ export class RegistryClient {
     let lastFailure = '';
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) {
-        const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
-        await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
+        await sleep(backoffDelay(this.backoff, attempt));
       }
       let res: Response;
       try {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
 import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../kafka/index.js';
+import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
 import { RegistryState, keys, type LogRecord, type RecordKey } from './state.js';
@@ -231,7 +232,7 @@ export class KafkaStore implements RegistryStore {
         this.log.debug({ attempt, err: (err as Error).message }, 'registry write lost its epoch or failed; retrying');
         await this.dropWriter();
         // Jittered exponential backoff: two instances writing at once must not keep fencing each other in lockstep.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 25 * 2 ** attempt)));
+        await sleep(backoffDelay(BACKOFFS.registryStoreWrite, attempt));
       }
     }
     throw httpErrors.store(`Error in the backend data store: ${(lastError as Error)?.message ?? 'write failed'}`);

@@ -37,7 +37,8 @@ export type {
   RecordOutcome,
   SourceRecord,
 } from './types.js';
-export { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, retryWhileRetriable, shouldRetry } from './retry.js';
+export { attemptDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from './retry.js';
+export { retryWhileRetriable } from '../retry/index.js';
 export type { RetryPolicy } from './retry.js';
 export {
   buildDeadLetter,

@@ -13,7 +13,8 @@ import { activeRecordTrace } from '../telemetry/record-span.js';
 import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
-import { backoffDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
+import { BACKOFFS, backoffDelay, type Backoff } from '../retry/index.js';
+import { attemptDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
 import type {
   DeadLetterSink,
   DecodedEvent,
@@ -42,7 +43,8 @@ export interface RecordProcessorOptions {
   /** Undefined: failures are dropped after `onFailure` (the `onex consume` mode). */
   deadLetter: { topicFor(sourceTopic: string): string; sink: DeadLetterSink } | undefined;
   /** Backoff of the dead-letter write itself; it is retried until it succeeds or the worker stops. */
-  deadLetterBackoffMs: { initial: number; max: number };
+  /** How a dead letter that could not be written is retried (until it is: the record must not be lost). */
+  deadLetterBackoff: Backoff;
   groupId: string;
   metrics: WorkerMetrics;
   deprecatedVersions: ReadonlySet<SchemaVersion>;
@@ -160,7 +162,7 @@ export class RecordProcessor {
         const where = { code: error.code, stage, attempts, topic: record.topic, partition: record.partition, offset: record.offset };
         if (o.retry.outageCodes.includes(error.code)) o.log.warn(where, `waiting for a dependency: ${error.message}`);
         else o.log.debug(where, 'retrying a failed record');
-        if (!(await control.wait(backoffDelay(o.retry, attempts + 1)))) return { status: 'interrupted', attempts };
+        if (!(await control.wait(attemptDelay(o.retry, attempts + 1)))) return { status: 'interrupted', attempts };
         continue;
       }
       return this.fail(record, error, stage, attempts, decoded, control);
@@ -254,8 +256,7 @@ export class RecordProcessor {
       const message = buildDeadLetter(record, { error, attempts, groupId: o.groupId });
       // The offset of this record is resolved only after the dead letter is on the broker: until then the record
       // stays uncommitted, and a worker that stops here leaves it to the next owner of the partition.
-      let delay = o.deadLetterBackoffMs.initial;
-      for (;;) {
+      for (let retry = 1; ; retry++) {
         try {
           await o.deadLetter.sink.send(deadLetterTopic, message);
           break;
@@ -263,8 +264,7 @@ export class RecordProcessor {
           const e = onexError('ONEX_EVENT_611', `could not write the dead letter to ${deadLetterTopic}: ${(cause as Error).message}`, { cause });
           o.metrics.recordError('dead_letter', e.code);
           o.log.error({ ...where, deadLetterTopic, err: (cause as Error).message }, e.message);
-          if (!(await control.wait(delay))) return { status: 'interrupted', attempts };
-          delay = Math.min(o.deadLetterBackoffMs.max, delay * 2);
+          if (!(await control.wait(backoffDelay(o.deadLetterBackoff, retry)))) return { status: 'interrupted', attempts };
         }
       }
       o.metrics.recordDeadLetter(error.code);

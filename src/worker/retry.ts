@@ -1,4 +1,5 @@
-import { asOnexError, isOnexError, type OnexCode, type OnexError } from '../errors/index.js';
+import { asOnexError, type OnexCode, type OnexError } from '../errors/index.js';
+import { backoffDelay } from '../retry/index.js';
 import type { FailureStage } from './types.js';
 
 /**
@@ -35,11 +36,10 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   outageCodes: Object.freeze(['ONEX_REG_206', 'ONEX_SYS_902']),
 });
 
-/** The delay before attempt `nextAttempt` (2 = the first retry). */
-export function backoffDelay(policy: RetryPolicy, nextAttempt: number, random: () => number = Math.random): number {
-  const exponent = Math.max(0, nextAttempt - 2);
-  const base = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** exponent);
-  return Math.round(base * (1 - policy.jitter * random()));
+/** The delay before attempt `nextAttempt` (2 = the first retry): the pipeline's one backoff (src/retry) with the policy's numbers. */
+export function attemptDelay(policy: RetryPolicy, nextAttempt: number, random: () => number = Math.random): number {
+  const backoff = { initialMs: policy.initialBackoffMs, multiplier: policy.multiplier, maxMs: policy.maxBackoffMs, jitter: policy.jitter };
+  return backoffDelay(backoff, nextAttempt - 1, random);
 }
 
 /** Whether a failure after `attempts` attempts deserves another one. */
@@ -64,20 +64,4 @@ export function classifyFailure(stage: FailureStage, thrown: unknown): OnexError
     return asOnexError(thrown, 'ONEX_EVENT_610', `the handler failed: ${text}`);
   }
   return asOnexError(thrown, FALLBACK[stage]);
-}
-
-/**
- * Runs a start-up step again while it fails with a retriable ONEX error, with a growing pause: a broker that just
- * started (or is moving a controller) answers topic creation with "does not host this topic-partition" for a while
- * after kafkajs's own retries gave up.
- */
-export async function retryWhileRetriable<T>(step: () => Promise<T>, attempts = 5, pauseMs = 500): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await step();
-    } catch (err) {
-      if (i >= attempts || !isOnexError(err) || !err.retriable) throw err;
-      await new Promise((r) => setTimeout(r, pauseMs * i));
-    }
-  }
 }

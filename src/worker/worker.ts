@@ -9,7 +9,7 @@ import { traceRecord } from '../telemetry/record-span.js';
 import { activeTracer } from '../telemetry/tracer.js';
 import { RecordProcessor } from './record-processor.js';
 import type { ProcessControl, RecordOutcome } from './types.js';
-import { retryWhileRetriable } from './retry.js';
+import { BACKOFFS, retryWhileRetriable } from '../retry/index.js';
 
 /**
  * The stream worker: a consumer group that runs every record through RecordProcessor and commits a record's offset
@@ -88,7 +88,7 @@ export function createWorker(options: WorkerOptions): Worker {
             },
           }
         : undefined,
-    deadLetterBackoffMs: { initial: 200, max: 10_000 },
+    deadLetterBackoff: BACKOFFS.deadLetterWrite,
     groupId: o.groupId,
     metrics,
     deprecatedVersions: o.deprecatedVersions,

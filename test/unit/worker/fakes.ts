@@ -145,7 +145,7 @@ export function rig(
     validation: opts.validation ?? 'strict',
     retry: { ...DEFAULT_RETRY_POLICY, jitter: 0, ...opts.retry },
     deadLetter: opts.deadLetter === false ? undefined : { topicFor: (t) => `${t}.dlq`, sink },
-    deadLetterBackoffMs: { initial: 10, max: 40 },
+    deadLetterBackoff: { initialMs: 10, multiplier: 2, maxMs: 40, jitter: 0 },
     groupId: 'g1',
     metrics,
     deprecatedVersions: new Set(opts.deprecated ?? []),

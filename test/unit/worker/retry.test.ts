@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { onexError } from '../../../src/event/index.js';
-import { backoffDelay, classifyFailure, DEFAULT_RETRY_POLICY, retryWhileRetriable, shouldRetry } from '../../../src/worker/index.js';
+import { attemptDelay, classifyFailure, DEFAULT_RETRY_POLICY, retryWhileRetriable, shouldRetry } from '../../../src/worker/index.js';
+
+const FAST = { initialMs: 1, multiplier: 1, maxMs: 1, jitter: 0 };
 
 describe('retry policy', () => {
   const policy = { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 100, multiplier: 2, maxBackoffMs: 1_000, jitter: 0 };
 
   it('backs off exponentially up to the cap', () => {
-    expect([2, 3, 4, 5, 6, 7].map((a) => backoffDelay(policy, a))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+    expect([2, 3, 4, 5, 6, 7].map((a) => attemptDelay(policy, a))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
   });
 
   it('jitter only ever shortens a delay, by at most its fraction', () => {
     const p = { ...policy, jitter: 0.5 };
-    expect(backoffDelay(p, 2, () => 0)).toBe(100);
-    expect(backoffDelay(p, 2, () => 0.999999)).toBe(50);
+    expect(attemptDelay(p, 2, () => 0)).toBe(100);
+    expect(attemptDelay(p, 2, () => 0.999999)).toBe(50);
   });
 
   it('retries only retriable codes, and only up to maxAttempts in all', () => {
@@ -45,14 +47,14 @@ describe('retry policy', () => {
   it('retryWhileRetriable repeats a start-up step that fails with a retriable code, and not one that fails for good', async () => {
     let calls = 0;
     const flaky = () => (++calls < 3 ? Promise.reject(onexError('ONEX_EVENT_600', 'not hosted yet')) : Promise.resolve('ok'));
-    expect(await retryWhileRetriable(flaky, 5, 1)).toBe('ok');
+    expect(await retryWhileRetriable(flaky, 5, FAST)).toBe('ok');
     expect(calls).toBe(3);
     let finalCalls = 0;
     const broken = () => {
       finalCalls++;
       return Promise.reject(onexError('ONEX_RT_407', 'bad config'));
     };
-    await expect(retryWhileRetriable(broken, 5, 1)).rejects.toThrow('bad config');
+    await expect(retryWhileRetriable(broken, 5, FAST)).rejects.toThrow('bad config');
     expect(finalCalls).toBe(1);
   });
 });
