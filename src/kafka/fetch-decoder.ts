@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { hookKafkajsRequest } from './kafkajs-requests.js';
+import { countSeam, hookKafkajsRequest, refuseSeam } from './kafkajs-requests.js';
 
 /**
  * A one-pass decoder for Fetch responses (v11, the version kafkajs 2.2.4 uses with Kafka 2.3 and later) and the
@@ -300,10 +300,12 @@ export async function decodeFetchResponse(raw: Buffer, kafkaDecode: (raw: Buffer
   try {
     const decoded = await decodeV11(raw, codecLookup());
     stats.decoded++;
+    countSeam('fetch', 'fast');
     return decoded;
   } catch (error) {
     if (!(error instanceof NotForUs)) throw error;
     stats.leftToKafkajs++;
+    countSeam('fetch', 'leftToKafkajs');
     return kafkaDecode(raw);
   }
 }
@@ -355,14 +357,17 @@ function allFast(args: FetchArgs): boolean {
 export function installFetchDecoder(): boolean {
   try {
     codecLookup();
-  } catch {
-    return false;
+  } catch (err) {
+    return refuseSeam('fetch', `kafkajs's compression codec table cannot be loaded: ${(err as Error).message}`);
   }
   return hookKafkajsRequest<FetchArgs, { response: Response }>(
     'fetch',
     (version) => version === 11,
     (built, args) => {
-      if (!allFast(args)) return built;
+      if (!allFast(args)) {
+        countSeam('fetch', 'leftToKafkajs');
+        return built;
+      }
       const stock = built.response;
       return { ...built, response: { decode: (raw: Buffer) => decodeFetchResponse(raw, (bytes) => stock.decode(bytes)), parse: (data: unknown) => stock.parse(data) } };
     },

@@ -7,3 +7,5 @@ export { crc32cImplementation, encodeProduceRequest, encodeRecordBatch, FAST_REC
 export type { RecordBatchInput, RecordInput } from './record-batch.js';
 export { ensureTopics } from './topics.js';
 export type { TopicSpec } from './topics.js';
+export { KAFKAJS_SEAM_VERSION, kafkajsSeam, registerSeamMetrics, seamRefusal } from './kafkajs-requests.js';
+export type { SeamRequest, SeamStatus } from './kafkajs-requests.js';

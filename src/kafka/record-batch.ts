@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import { hookKafkajsRequest } from './kafkajs-requests.js';
+import { logger } from '../telemetry/logger.js';
+import { countSeam, hookKafkajsRequest } from './kafkajs-requests.js';
 
 /**
  * A one-pass encoder for Kafka record batches (magic v2) and the Produce request that carries them.
@@ -385,6 +386,8 @@ function allOptedIn(args: ProduceArgs): boolean {
 
 type ProduceBuilt = { request: { encode(): Promise<unknown> } };
 
+const log = logger('kafka');
+
 /**
  * Routes kafkajs Produce requests (v3 to v7, the record-batch ones) whose records all opted in through
  * encodeProduceRequest. Process-wide and idempotent; returns false (and changes nothing) when this kafkajs does not
@@ -395,7 +398,24 @@ export function installRecordBatchEncoder(): boolean {
     'produce',
     (version) => version >= 3 && version <= 7,
     (built, args) => {
-      if (allOptedIn(args)) built.request.encode = () => encodeProduceRequest(args);
+      if (!allOptedIn(args)) {
+        countSeam('produce', 'leftToKafkajs');
+        return built;
+      }
+      const stock = built.request.encode.bind(built.request);
+      built.request.encode = async () => {
+        try {
+          const encoded = await encodeProduceRequest(args);
+          countSeam('produce', 'fast');
+          return encoded;
+        } catch (err) {
+          // Our encoder failing is our bug, not a transient broker error: the batch goes out through kafkajs's own
+          // encoder (the messages are plain kafkajs messages) instead of being retried until the delivery timeout.
+          countSeam('produce', 'fallbacks');
+          log.error({ err: (err as Error).message }, 'the record batch encoder failed; this batch is encoded by kafkajs instead');
+          return stock();
+        }
+      };
       return built;
     },
   );
