@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../errors/index.js';
+import { registerAlertsCommands } from './commands/alerts.js';
 import { registerConsumeCommands } from './commands/consume.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerDlqCommands } from './commands/dlq.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerConsumeCommands(program);
   registerWorkerCommands(program);
   registerDlqCommands(program);
+  registerAlertsCommands(program);
   return program;
 }
 

@@ -63,6 +63,9 @@ const TABLE = {
   ONEX_VALID_107: E('schema version mismatch'),
   ONEX_VALID_110: E('alert rule file invalid'),
   ONEX_VALID_111: E('alert rule expression invalid'),
+  ONEX_VALID_120: E('alert rule file is not YAML'),
+  ONEX_VALID_121: E('alert rule template invalid'),
+  ONEX_VALID_122: E('alert rule name repeated'),
 
   ONEX_REG_200: E('entry not found'),
   ONEX_REG_201: E('duplicate entry'),

@@ -1,0 +1,6 @@
+/**
+ * Event-pattern alerting on the processor runtime: rule files (YAML, CEL match expressions) loaded and checked with
+ * an ONEX code, file, line and field per mistake. docs/alerting.md describes the rule format and the CLI.
+ */
+export { checkRules, formatProblem, loadRuleFile, loadRules, parseDuration, problemsError, readRuleFile, renderTemplate, RULE_KINDS } from './rules.js';
+export type { AbsenceRule, AlertRule, DeprecatedSchemaRule, Predicate, RatioRule, RuleKind, RuleProblem, RuleSet, SequenceRule, ThresholdRule } from './rules.js';
