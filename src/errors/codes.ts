@@ -96,6 +96,8 @@ const TABLE = {
   ONEX_RT_421: E('processor transaction aborted', 'Retry'),
   ONEX_RT_422: W('processor partition fenced', 'Yes'),
   ONEX_RT_423: E('processor state encoding failed'),
+  ONEX_RT_440: E('keyring invalid'),
+  ONEX_RT_441: E('key provider unavailable', 'Retry'),
 
   ONEX_TELEM_500: W('event emission failed', 'Yes'),
   ONEX_TELEM_501: W('handler registration failed', 'Retry'),
@@ -121,6 +123,10 @@ const TABLE = {
   ONEX_EVENT_612: E('delivery timed out', 'Retry'),
   ONEX_EVENT_620: E('alert webhook delivery failed', 'Retry'),
   ONEX_EVENT_621: W('alert expression evaluation failed', 'Yes'),
+  ONEX_EVENT_630: E('key unknown to the key provider'),
+  ONEX_EVENT_631: E('key retired past its rotation window'),
+  ONEX_EVENT_632: E('signature missing'),
+  ONEX_EVENT_633: E('ciphertext envelope invalid'),
 
   ONEX_SCHEMA_700: E('definition invalid'),
   ONEX_SCHEMA_701: E('version incompatible'),

@@ -1,0 +1,118 @@
+import { EventError } from '../errors/index.js';
+import { majorOf, type SchemaVersion } from '../event/versions.js';
+import { type CiphertextEnvelope, envelopeToText, type FieldCipher, readEnvelope } from './field-encryption.js';
+
+/**
+ * Field encryption on whole events (event form). Paths name metadata fields: `metadata.input_state.card_number`.
+ * A string value is replaced by the envelope's text form (so typed 2.0.0 metadata still holds a string and 1.x events
+ * upcast into their typed record); any other value by the envelope object in 1.x. 2.0.0 events write the text form
+ * and list the paths in security.encrypted_fields.
+ */
+
+interface EventLike {
+  readonly event_id: string;
+  readonly event_type: string;
+  readonly metadata?: unknown;
+  readonly security?: unknown;
+}
+
+function checkPath(path: string): string[] {
+  const parts = path.split('.');
+  if (parts[0] !== 'metadata' || parts.length < 2 || parts.some((part) => part === '')) {
+    throw new EventError('ONEX_EVENT_633', `encrypted field path ${path} must name a field under metadata (metadata.<field>...).`);
+  }
+  return parts.slice(1);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A copy of `event` with the fields at `paths` encrypted; absent fields are left absent. */
+export async function encryptEventFields<E extends EventLike>(
+  event: E,
+  paths: readonly string[],
+  cipher: FieldCipher,
+  schemaVersion: SchemaVersion,
+): Promise<E> {
+  if (paths.length === 0 || !isObject(event.metadata)) return event;
+  const v2 = majorOf(schemaVersion) >= 2;
+  const metadata = structuredClone(event.metadata);
+  const done: string[] = [];
+  let keyId: string | undefined;
+  for (const path of paths) {
+    const parts = checkPath(path);
+    let parent: Record<string, unknown> = metadata;
+    for (const part of parts.slice(0, -1)) {
+      const next = parent[part];
+      if (!isObject(next)) {
+        parent = undefined as never;
+        break;
+      }
+      parent = next;
+    }
+    const leaf = parts[parts.length - 1] as string;
+    if (parent === undefined || parent[leaf] === undefined || parent[leaf] === null) continue;
+    const envelope = await cipher.encrypt(parent[leaf], { eventId: event.event_id, eventType: event.event_type, path, schemaVersion });
+    parent[leaf] = v2 || typeof parent[leaf] === 'string' ? envelopeToText(envelope) : envelope;
+    done.push(path);
+    keyId = envelope.kid;
+  }
+  if (done.length === 0) return event;
+  const out = { ...event, metadata } as unknown as Record<string, unknown>;
+  if (v2) {
+    const security = isObject(event.security) ? event.security : undefined;
+    out.security = {
+      key_id: security?.key_id ?? keyId,
+      algorithm: security?.algorithm ?? 'aes-256-gcm',
+      signature: security?.signature ?? null,
+      encrypted_fields: done,
+    };
+  }
+  return out as unknown as E;
+}
+
+/** 2.0.0 metadata that fits no typed record is the `{ untyped: {...} }` union branch; paths start inside it. */
+function untypedBranch(metadata: unknown): unknown {
+  if (isObject(metadata) && isObject(metadata.untyped) && Object.keys(metadata).length === 1) return metadata.untyped;
+  return metadata;
+}
+
+/** Every ciphertext envelope in the event's metadata, with its path. */
+export function findEnvelopes(event: EventLike): { path: string; envelope: CiphertextEnvelope }[] {
+  const found: { path: string; envelope: CiphertextEnvelope }[] = [];
+  const walk = (value: unknown, path: string): void => {
+    const envelope = readEnvelope(value);
+    if (envelope !== undefined) {
+      found.push({ path, envelope });
+      return;
+    }
+    if (isObject(value)) for (const [key, child] of Object.entries(value)) walk(child, `${path}.${key}`);
+  };
+  const metadata = untypedBranch(event.metadata);
+  if (isObject(metadata)) walk(metadata, 'metadata');
+  return found;
+}
+
+/**
+ * A copy of `event` with every ciphertext envelope in its metadata decrypted (whatever version the event was
+ * upcast or downcast to since). Throws the cipher's ONEX error on the first field that does not decrypt.
+ */
+export async function decryptEventFields<E extends EventLike>(event: E, cipher: FieldCipher): Promise<E> {
+  const found = findEnvelopes(event);
+  if (found.length === 0) return event;
+  const whole = structuredClone(event.metadata) as Record<string, unknown>;
+  const metadata = untypedBranch(whole) as Record<string, unknown>;
+  for (const { path, envelope } of found) {
+    const value = await cipher.decrypt(envelope, { eventId: event.event_id, eventType: event.event_type, path });
+    const parts = path.split('.').slice(1);
+    let parent = metadata;
+    for (const part of parts.slice(0, -1)) parent = parent[part] as Record<string, unknown>;
+    parent[parts[parts.length - 1] as string] = value;
+  }
+  const out = { ...event, metadata: whole } as unknown as Record<string, unknown>;
+  if (isObject(event.security) && Array.isArray(event.security.encrypted_fields)) {
+    out.security = { ...event.security, encrypted_fields: [] };
+  }
+  return out as unknown as E;
+}

@@ -1,0 +1,30 @@
+export type { KeyInfo, KeyProvider, SignatureAlgorithm } from './key-provider.js';
+export {
+  DEFAULT_ROTATION_WINDOW_MS,
+  type KeyringEntry,
+  type KeyringFile,
+  LocalKeyringProvider,
+  newKeyringEntry,
+  parseKeyring,
+} from './local-keyring.js';
+export { usableKey } from './rotation.js';
+export { TtlCache } from './ttl-cache.js';
+export {
+  type CiphertextEnvelope,
+  ENVELOPE_TEXT_PREFIX,
+  envelopeToText,
+  type FieldBinding,
+  FieldCipher,
+  type FieldCipherOptions,
+  isCiphertextEnvelope,
+  readEnvelope,
+} from './field-encryption.js';
+export { decryptEventFields, encryptEventFields, findEnvelopes } from './event-fields.js';
+export {
+  canonicalForm,
+  type EventSignature,
+  EventSigner,
+  EventVerifier,
+  SIGNATURE_ALGORITHMS,
+  type SignedFacts,
+} from './signing.js';
