@@ -63,8 +63,12 @@ export async function restoreChangelog(r: RestoreRequest): Promise<number> {
           resolve();
         }
       };
-      // A batch of only transaction markers reaches no eachBatch; its end offset arrives here.
+      // A batch of only transaction markers reaches no eachBatch; its end offset arrives here. A fetch that returned
+      // no records at all for the partition (the response was full with other partitions' data, or nothing is
+      // readable yet) also ends a "batch", and kafkajs reports its lastOffset as the high watermark - 1 as if all
+      // had been read: only a batch with records (firstOffset set, markers included) says how far the read got.
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        if (e.payload.firstOffset === null || e.payload.firstOffset === undefined) return;
         reached(e.payload.partition, e.payload.lastOffset);
         check();
       });
