@@ -82,6 +82,8 @@ const TABLE = {
   ONEX_CLI_302: E('command not found'),
   ONEX_CLI_303: E('config error'),
   ONEX_CLI_304: E('output format error'),
+  ONEX_CLI_310: E('alert test events file invalid'),
+  ONEX_CLI_311: E('alert test expectations not met'),
 
   ONEX_RT_400: C('node initialization failed'),
   ONEX_RT_401: E('state serialization error'),

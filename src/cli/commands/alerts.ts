@@ -1,9 +1,34 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkRules, formatProblem, readRuleFile } from '../../processors/alerting/index.js';
+import { onexError } from '../../errors/index.js';
+import {
+  checkRules, compareTransitions, formatProblem, formatTransition, loadRules, parseDuration, parseEventLines, readRuleFile, replayRules, transitionLine,
+} from '../../processors/alerting/index.js';
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw onexError('ONEX_CLI_303', `cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** `--until`: an ISO time, or +<duration> after the last event. */
+function untilOf(value: string | undefined, lastMs: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value.startsWith('+')) {
+    const d = parseDuration(value.slice(1));
+    if (d === undefined) throw onexError('ONEX_CLI_300', `--until ${value}: expected +<duration> such as +5m, or an ISO time`);
+    return (lastMs ?? 0) + d;
+  }
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw onexError('ONEX_CLI_300', `--until ${value}: expected +<duration> such as +5m, or an ISO time`);
+  return t;
+}
 
 /** `onex alerts check rules.yaml`: lists every mistake of a rule file as an ONEX line and exits 1 if there is one. */
 export function registerAlertsCommands(program: Command): void {
-  const alerts = program.command('alerts').description('event-pattern alert rules: check a rule file');
+  const alerts = program.command('alerts').description('event-pattern alert rules: check a rule file, test it on recorded events');
   alerts
     .command('check <file>')
     .description('check a rule file: YAML shape, durations, CEL expressions, templates; one ONEX line per mistake')
@@ -15,5 +40,26 @@ export function registerAlertsCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${file}: ${rules.length} rule${rules.length === 1 ? '' : 's'} ok\n`);
+    });
+  alerts
+    .command('test <rules>')
+    .description('replay recorded events (JSON lines, any schema version) through the rules in event time, no broker')
+    .requiredOption('--events <file>', 'events, one JSON object a line')
+    .option('--expect <file>', 'expected transitions (YAML list of { rule, key, state, at }); exit 1 on a difference')
+    .option('--until <time>', 'after the last event, move event time on to this ISO time or +<duration> (fires absences)')
+    .option('--json', 'one JSON line per transition: rule, key, state, at')
+    .action((file: string, opts: { events: string; expect?: string; until?: string; json?: boolean }) => {
+      const { rules } = loadRules(readRuleFile(file), file);
+      const events = parseEventLines(readText(opts.events, 'events file'), opts.events);
+      const last = events.length > 0 ? Date.parse(String((events[events.length - 1]!.event as { timestamp?: string }).timestamp)) : undefined;
+      const lines = replayRules(rules, events, untilOf(opts.until, Number.isNaN(last) ? undefined : last)).map(transitionLine);
+      for (const l of lines) process.stdout.write(`${opts.json ? JSON.stringify(l) : formatTransition(l)}\n`);
+      if (opts.expect) {
+        const diffs = compareTransitions(lines, readText(opts.expect, 'expectations file'), opts.expect);
+        if (diffs.length > 0) {
+          for (const d of diffs) process.stderr.write(`ONEX_CLI_311: ${d}\n`);
+          process.exitCode = 1;
+        }
+      }
     });
 }

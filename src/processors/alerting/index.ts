@@ -4,3 +4,7 @@
  */
 export { checkRules, formatProblem, loadRuleFile, loadRules, parseDuration, problemsError, readRuleFile, renderTemplate, RULE_KINDS } from './rules.js';
 export type { AbsenceRule, AlertRule, DeprecatedSchemaRule, Predicate, RatioRule, RuleKind, RuleProblem, RuleSet, SequenceRule, ThresholdRule } from './rules.js';
+export { createAlertEngine } from './engine.js';
+export type { AlertEngineOptions, AlertState, AlertTransition } from './engine.js';
+export { compareTransitions, formatTransition, parseEventLines, replayRules, transitionLine } from './replay.js';
+export type { TransitionLine } from './replay.js';

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { AnyOnexEvent } from '../../../src/event/index.js';
+import { runLocally } from '../../../src/processors/index.js';
+import { createAlertEngine, loadRules, type AlertTransition } from '../../../src/processors/alerting/index.js';
+
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
+const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
+const ev = (s: number, event_type: string, extra: Record<string, unknown> = {}) =>
+  ({ event_type, timestamp: iso(T0 + s * 1000), node_id: 'n1', correlation_id: `c${s}`, ...extra }) as unknown as AnyOnexEvent;
+
+function run(yaml: string, events: AnyOnexEvent[], untilS?: number, writer?: (e: AnyOnexEvent) => string) {
+  const seen: AlertTransition[] = [];
+  const def = createAlertEngine(loadRules(yaml).rules, { onTransition: (t) => seen.push(t) });
+  runLocally(def, events, { ...(untilS === undefined ? {} : { until: T0 + untilS * 1000 }), ...(writer ? { writerVersionOf: writer as never } : {}) });
+  return seen.map((t) => `${t.state}@${(t.at - T0) / 1000}`);
+}
+
+describe('alert engine (event time, exact transition times)', () => {
+  it('threshold: a burst straddling a minute boundary fires; for and keep_firing_for move the times', () => {
+    const rule = "rules:\n  - name: burst\n    kind: threshold\n    match: 'event.event_type == \"NODE_FAILURE\"'\n    by: [node_id]\n    window: 60s\n    count: 3\n    for: 5s\n    keep_firing_for: 10s\n";
+    // 58s, 59s, 61s: three within 60 s across the 1-minute boundary.
+    const out = run(rule, [ev(58, 'NODE_FAILURE'), ev(59, 'NODE_FAILURE'), ev(61, 'NODE_FAILURE'), ev(100, 'NODE_START')], 200);
+    // active at 61, firing at 66, false at 118 (58 leaves the window), resolved at 128.
+    expect(out).toEqual(['pending@61', 'firing@66', 'resolved@128']);
+  });
+
+  it('threshold: one alert per rule and key, a stable alert id, and other keys apart', () => {
+    const rule = "rules:\n  - name: burst\n    kind: threshold\n    match: 'true'\n    by: [node_id]\n    window: 10s\n    count: 2\n";
+    const seen: AlertTransition[] = [];
+    const def = createAlertEngine(loadRules(rule).rules, { onTransition: (t) => seen.push(t) });
+    runLocally(def, [ev(1, 'X'), ev(2, 'X'), ev(3, 'X'), ev(3, 'X', { node_id: 'n2' }), ev(4, 'X', { node_id: 'n2' })], { until: T0 + 60_000 });
+    expect(seen.map((t) => `${t.key.node_id}:${t.state}@${(t.at - T0) / 1000}`)).toEqual([
+      'n1:pending@2', 'n1:firing@2', 'n2:pending@4', 'n2:firing@4', 'n1:resolved@12', 'n2:resolved@13',
+    ]);
+    const n1 = seen.filter((t) => t.key.node_id === 'n1');
+    expect(new Set(n1.map((t) => t.alertId)).size).toBe(1);
+    expect(n1[0]?.correlationIds).toEqual(['c1', 'c2']);
+  });
+
+  it('ratio: fires above the ratio only with min_count', () => {
+    const rule = "rules:\n  - name: err\n    kind: ratio\n    match: 'event.event_type == \"E\"'\n    of: 'event.event_type in [\"E\", \"OK\"]'\n    above: 0.5\n    min_count: 4\n    window: 10s\n";
+    // 3 of 3 errors: under min_count; the fourth (an OK at 4) makes 3/4 > 0.5.
+    const out = run(rule, [ev(1, 'E'), ev(2, 'E'), ev(3, 'E'), ev(4, 'OK'), ev(5, 'OK')], 30);
+    // at 11 the E of 1 leaves: 2/4 = 0.5, not above.
+    expect(out).toEqual(['pending@4', 'firing@4', 'resolved@11']);
+  });
+
+  it('sequence: A followed by B within W, and A not followed by B within W', () => {
+    const followed = "rules:\n  - name: seq\n    kind: sequence\n    first: 'event.event_type == \"A\"'\n    then: 'event.event_type == \"B\"'\n    by: [node_id]\n    within: 10s\n";
+    expect(run(followed, [ev(1, 'A'), ev(5, 'B'), ev(20, 'A'), ev(40, 'B')], 60)).toEqual(['pending@5', 'firing@5', 'resolved@15']);
+    const absent = `${followed}    absent: true\n`.replace('name: seq', 'name: noend');
+    // A at 1 not followed by 11: fires at 11 with no further input; B at 30 resolves it. A at 40 then B at 45: nothing.
+    expect(run(absent, [ev(1, 'A'), ev(30, 'B'), ev(40, 'A'), ev(45, 'B')], 100)).toEqual(['pending@11', 'firing@11', 'resolved@30']);
+  });
+
+  it('absence: an idle key fires when the watermark passes its deadline, its next event resolves it', () => {
+    const rule = "rules:\n  - name: silent\n    kind: absence\n    match: 'event.event_type == \"NODE_ANNOUNCE\"'\n    by: [node_id]\n    window: 120s\n";
+    expect(run(rule, [ev(0, 'NODE_ANNOUNCE'), ev(100, 'NODE_ANNOUNCE'), ev(300, 'NODE_ANNOUNCE')], 500)).toEqual([
+      'pending@220', 'firing@220', 'resolved@300', 'pending@420', 'firing@420',
+    ]);
+  });
+
+  it('deprecated_schema: counts the writer version, not the upcast event', () => {
+    const rule = "rules:\n  - name: old\n    kind: deprecated_schema\n    versions: ['1.0.0']\n    window: 10s\n    count: 2\n";
+    const writer = (e: AnyOnexEvent) => ((e as unknown as { w: string }).w);
+    expect(run(rule, [ev(1, 'X', { w: '1.0.0' }), ev(2, 'X', { w: '2.0.0' }), ev(3, 'X', { w: '1.0.0' })], 30, writer)).toEqual([
+      'pending@3', 'firing@3', 'resolved@11',
+    ]);
+  });
+});
+
+describe('onex alerts test (replayRules over a recorded stream)', () => {
+  it('upcasts 1.x lines, counts their writer version and matches the expected file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { compareTransitions, parseEventLines, replayRules, transitionLine } = await import('../../../src/processors/alerting/index.js');
+    const fixture = (f: string) => readFileSync(new URL(`../../fixtures/alerts/${f}`, import.meta.url), 'utf8');
+    const events = parseEventLines(fixture('events.jsonl'));
+    const lines = replayRules(loadRules(fixture('rules.yaml')).rules, events, Date.parse('2026-01-01T00:06:02Z')).map(transitionLine);
+    expect(compareTransitions(lines, fixture('expected.yaml'))).toEqual([]);
+    expect(compareTransitions(lines.slice(0, 4), fixture('expected.yaml'))[0]).toBe(
+      'transition 5: expected 2026-01-01T00:02:27.000Z resolved failure-burst {node_id=n1}, got (none)',
+    );
+    expect(() => parseEventLines('{"event_type": 1\n', 'e.jsonl')).toThrow(/e\.jsonl:1/);
+  });
+});
