@@ -1,4 +1,29 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+/** What the Kafka connection flags leave in a command's options. */
+export interface BootstrapFlags {
+  bootstrapServer?: string;
+  /** Older spellings, kept so that existing command lines keep working. */
+  brokers?: string;
+  kafka?: string;
+}
+
+/**
+ * The one Kafka flag of every command that talks to Kafka: `-b, --bootstrap-server`, as Kafka's own tools call it,
+ * with the older `--brokers` and `--kafka` accepted (hidden from help). `conflicts` names options it cannot go with.
+ */
+export function addBootstrapServerOption(cmd: Command, conflicts: string[] = []): Command {
+  const with_ = (o: Option) => (conflicts.length > 0 ? o.conflicts(conflicts) : o);
+  return cmd
+    .addOption(with_(new Option('-b, --bootstrap-server <list>', 'Kafka bootstrap servers, comma separated (default: KAFKA_BROKERS)')))
+    .addOption(with_(new Option('--brokers <list>', 'the same as --bootstrap-server').hideHelp()))
+    .addOption(with_(new Option('--kafka <list>', 'the same as --bootstrap-server').hideHelp()));
+}
+
+/** The bootstrap servers a command line named (any of the spellings), else KAFKA_BROKERS, else undefined. */
+export function bootstrapServerOf(flags: BootstrapFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flags.bootstrapServer ?? flags.brokers ?? flags.kafka ?? env.KAFKA_BROKERS;
+}
 
 /** A commander argument parser for whole numbers from min to max; `explain` is the sentence a bad value gets. */
 export function wholeNumberIn(min: number, max: number, explain: string): (value: string) => number {

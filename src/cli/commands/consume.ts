@@ -3,11 +3,10 @@ import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
 import { isSchemaVersion, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../../event/index.js';
 import { createKafka, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { createWorker, type EventDecoder, type Worker } from '../../worker/index.js';
-import { parsePositiveInt } from '../args.js';
+import { addBootstrapServerOption, bootstrapServerOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
 /** Flags and environment shared by `onex consume`, `onex worker` and `onex dlq`. */
-export interface ConnectionFlags {
-  brokers?: string;
+export interface ConnectionFlags extends BootstrapFlags {
   registry?: string;
 }
 
@@ -17,14 +16,12 @@ export function parseSchemaVersion(value: string): SchemaVersion {
 }
 
 export function addConnectionOptions(cmd: Command): Command {
-  return cmd
-    .option('--brokers <list>', 'Kafka bootstrap servers, comma separated (default: KAFKA_BROKERS)')
-    .option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL)');
+  return addBootstrapServerOption(cmd).option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL)');
 }
 
 export function kafkaFrom(flags: ConnectionFlags) {
-  const brokers = flags.brokers ?? process.env.KAFKA_BROKERS;
-  if (!brokers) throw onexError('ONEX_CLI_301', 'say where Kafka is: --brokers host:port or KAFKA_BROKERS');
+  const brokers = bootstrapServerOf(flags);
+  if (!brokers) throw onexError('ONEX_CLI_301', 'say where Kafka is: --bootstrap-server host:port or KAFKA_BROKERS');
   return createKafka(kafkaConfigFromEnv(process.env, { brokers }));
 }
 

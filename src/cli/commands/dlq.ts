@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { redriveDeadLetters } from '../../worker/index.js';
-import { parsePositiveInt } from '../args.js';
-import { kafkaFrom, type ConnectionFlags } from './consume.js';
+import { addBootstrapServerOption, parsePositiveInt, type BootstrapFlags } from '../args.js';
+import { kafkaFrom } from './consume.js';
 
-interface RedriveCliOptions extends Pick<ConnectionFlags, 'brokers'> {
+interface RedriveCliOptions extends BootstrapFlags {
   topic: string;
   to?: string;
   group?: string;
@@ -16,7 +16,7 @@ interface RedriveCliOptions extends Pick<ConnectionFlags, 'brokers'> {
 /** `onex dlq redrive`: dead letters back to their source topic once their cause is fixed. */
 export function registerDlqCommands(program: Command): void {
   const dlq = program.command('dlq').description('the dead-letter topic of the stream workers');
-  dlq
+  const redrive = dlq
     .command('redrive')
     .description('re-publish dead letters (original key, value, headers) to their source topic, where workers decode and upcast them again')
     .requiredOption('--topic <topic>', 'the dead-letter topic, e.g. onex.events.dlq')
@@ -25,8 +25,8 @@ export function registerDlqCommands(program: Command): void {
     .option('--code <code>', 'only letters with this ONEX error code (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max <n>', 'stop after this many letters', parsePositiveInt)
     .option('--max-redrives <n>', 'skip letters already redriven this often', parsePositiveInt, 5)
-    .option('--dry-run', 'list what would be redriven; publish and commit nothing')
-    .option('--brokers <list>', 'Kafka bootstrap servers, comma separated (default: KAFKA_BROKERS)')
+    .option('--dry-run', 'list what would be redriven; publish and commit nothing');
+  addBootstrapServerOption(redrive)
     .action(async (opts: RedriveCliOptions) => {
       const result = await redriveDeadLetters({
         kafka: kafkaFrom(opts),

@@ -5,7 +5,7 @@ import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
 import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
-import { parsePositiveInt } from '../args.js';
+import { addBootstrapServerOption, bootstrapServerOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
 function parseVersions(value: string): SchemaVersion[] {
   const list = value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -33,14 +33,13 @@ function parseSampleRate(value: string): number {
   return n;
 }
 
-interface ProduceOptions {
+interface ProduceOptions extends BootstrapFlags {
   topic: string;
   count: number;
   rate?: number;
   size?: number;
   versions: SchemaVersion[];
   eventTypes?: OnexEventType[];
-  kafka?: string;
   registry?: string;
   partitions: number;
   sampleRate?: number;
@@ -65,7 +64,7 @@ const WINDOW = 20_000;
  * share correlation ids) through OnexProducer. Prints one JSON summary line on stdout.
  */
 export function registerProduceCommands(program: Command): void {
-  program
+  const produceCmd = program
     .command('produce')
     .description('produce synthetic ONEX events through the producer SDK and print a JSON summary line')
     .option('--topic <name>', 'topic to write to (created with --partitions when missing)', 'onex.events')
@@ -76,11 +75,11 @@ export function registerProduceCommands(program: Command): void {
       new Option('--versions <list>', 'schema versions to write, comma separated; flows take them in turn').argParser(parseVersions).default(['1.3.0'], '1.3.0'),
     )
     .option('--event-types <list>', 'only these event types, comma separated (default: every type)', parseEventTypes)
-    .option('--kafka <bootstrap>', 'Kafka bootstrap servers (default: KAFKA_BROKERS)')
     .option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL, else an embedded registry stored in Kafka)')
     .option('--partitions <n>', 'partitions of the topic when it is created', parsePositiveInt, 3)
     .option('--sample-rate <rate>', 'sample every event type at this rate (failures are always kept; needs 1.2.0 or later)', parseSampleRate)
-    .option('--seed <n>', 'seed of the synthetic events', parsePositiveInt, 1)
+    .option('--seed <n>', 'seed of the synthetic events', parsePositiveInt, 1);
+  addBootstrapServerOption(produceCmd)
     .action(async (opts: ProduceOptions) => {
       const summary = await produce(opts);
       process.stdout.write(`${JSON.stringify(summary.summary)}\n`);
@@ -93,14 +92,14 @@ export function registerProduceCommands(program: Command): void {
 }
 
 async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary; firstError: OnexError | undefined }> {
-  const config = kafkaConfigFromEnv(process.env, { brokers: opts.kafka, clientId: 'onex-produce' });
+  const config = kafkaConfigFromEnv(process.env, { brokers: bootstrapServerOf(opts, {}), clientId: 'onex-produce' });
   if (opts.sampleRate !== undefined && opts.sampleRate < 1 && opts.versions.some((v) => !versionAtLeast(v, '1.2.0'))) {
     throw onexError('ONEX_CLI_300', `--sample-rate needs versions that record the rate (1.2.0 or later); --versions has ${opts.versions.join(', ')}`);
   }
   // Ask once, quickly, before kafkajs's start-up retries (a minute with the default backoff) for a cluster that is not
   // there. brokerAnswers speaks plaintext only, so a TLS or SASL cluster goes straight to the configured client.
   if (!config.ssl && !config.sasl && !(await brokerAnswers(config.brokers[0]!, 5_000))) {
-    throw onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer; start it (onex kafka start) or point --kafka / KAFKA_BROKERS at a running cluster`);
+    throw onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer; start it (onex kafka start) or point --bootstrap-server / KAFKA_BROKERS at a running cluster`);
   }
   const kafka = createKafka(config);
   const admin = kafka.admin();

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { DEFAULT_SCHEMAS_TOPIC, startRegistry, type BasicAuthOptions } from '../../registry/index.js';
-import { parseListenPort, parsePositiveInt } from '../args.js';
+import { addBootstrapServerOption, bootstrapServerOf, parseListenPort, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
 function parseUsers(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const colon = value.indexOf(':');
@@ -9,10 +9,9 @@ function parseUsers(value: string, previous: Record<string, string> = {}): Recor
   return { ...previous, [value.slice(0, colon)]: value.slice(colon + 1) };
 }
 
-interface ServeOptions {
+interface ServeOptions extends BootstrapFlags {
   port: number;
   host: string;
-  kafka?: string;
   memory?: boolean;
   topic: string;
   user?: Record<string, string>;
@@ -24,21 +23,21 @@ interface ServeOptions {
 export function registerRegistryCommands(program: Command): void {
   const registry = program.command('registry').description('the Confluent-compatible schema registry');
 
-  registry
+  const serve = registry
     .command('serve')
-    .description('serve the Schema Registry REST API; state in a compacted Kafka topic (--kafka) or in memory (--memory)')
+    .description('serve the Schema Registry REST API; state in a compacted Kafka topic (--bootstrap-server) or in memory (--memory)')
     .option('--port <port>', 'HTTP port (0: any free port)', parseListenPort, 8081)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .addOption(new Option('--kafka <bootstrap>', 'Kafka bootstrap servers (default: KAFKA_BROKERS)').conflicts('memory'))
-    .addOption(new Option('--memory', 'keep the state in this process only (quick local work)').conflicts('kafka'))
+    .addOption(new Option('--memory', 'keep the state in this process only (quick local work)'))
     .option('--topic <name>', 'the compacted topic that stores the schemas', DEFAULT_SCHEMAS_TOPIC)
     .option('--user <user:password>', 'require HTTP basic auth with this user (repeatable; default: ONEX_REGISTRY_USERS)', parseUsers)
     .addOption(new Option('--auth-scope <scope>', 'which requests need credentials').choices(['all', 'writes']).default('all'))
-    .option('--body-limit <bytes>', 'largest request body accepted', parsePositiveInt, 1024 * 1024)
+    .option('--body-limit <bytes>', 'largest request body accepted', parsePositiveInt, 1024 * 1024);
+  addBootstrapServerOption(serve, ['memory'])
     .action(async (opts: ServeOptions) => {
-      const brokers = opts.memory ? undefined : (opts.kafka ?? process.env.KAFKA_BROKERS);
+      const brokers = opts.memory ? undefined : bootstrapServerOf(opts);
       if (!opts.memory && !brokers) {
-        throw onexError('ONEX_CLI_301', 'say where the schemas live: --kafka <bootstrap> (or KAFKA_BROKERS), or --memory');
+        throw onexError('ONEX_CLI_301', 'say where the schemas live: --bootstrap-server <list> (or KAFKA_BROKERS), or --memory');
       }
       let users = opts.user;
       if (!users && process.env.ONEX_REGISTRY_USERS) {

@@ -10,7 +10,7 @@ describe('onex produce', () => {
 
   it('writes --count valid events of the given versions and prints one JSON summary line', async () => {
     const topic = uniqueTopic('produce-cli');
-    const r = await runOnex(['produce', '--topic', topic, '--count', '3000', '--versions', '1.0.0,2.0.0', '--kafka', kafkaBrokers().join(','), '--registry', registryUrl()]);
+    const r = await runOnex(['produce', '--topic', topic, '--count', '3000', '--versions', '1.0.0,2.0.0', '--bootstrap-server', kafkaBrokers().join(','), '--registry', registryUrl()]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -37,7 +37,7 @@ describe('onex produce', () => {
 
   it('samples with --sample-rate, keeping every failure, and accounts for every event', async () => {
     const topic = uniqueTopic('produce-cli-sampled');
-    const r = await runOnex(['produce', '--topic', topic, '--count', '2000', '--sample-rate', '0.3', '--event-types', 'NODE_START,NODE_FAILURE', '--kafka', kafkaBrokers().join(','), '--registry', registryUrl()]);
+    const r = await runOnex(['produce', '--topic', topic, '--count', '2000', '--sample-rate', '0.3', '--event-types', 'NODE_START,NODE_FAILURE', '-b', kafkaBrokers().join(','), '--registry', registryUrl()]);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, number>;
     expect(summary.sent! + summary.sampled_out!).toBe(2000);

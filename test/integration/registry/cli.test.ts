@@ -35,7 +35,7 @@ describe('onex registry serve', () => {
   it('serves from Kafka, stops cleanly on SIGTERM, and a restarted server still resolves every id', async () => {
     const topic = uniqueTopic('registry-cli');
     const brokers = kafkaBrokers().join(',');
-    const first = await serve(['--kafka', brokers, '--topic', topic]);
+    const first = await serve(['--bootstrap-server', brokers, '--topic', topic]);
     const client = new RegistryClient({ url: first.url });
     // Any failure below shows what the server said on stderr.
     onTestFailed(() => {
@@ -48,7 +48,7 @@ describe('onex registry serve', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited, first.stderr()).toBe(0);
 
-    const second = await serve(['--kafka', brokers, '--topic', topic]);
+    const second = await serve(['-b', brokers, '--topic', topic]);
     const after = new RegistryClient({ url: second.url });
     for (const [i, id] of ids.entries()) expect(JSON.parse((await after.getSchema(id)).schema).name).toBe(`E${i}`);
     expect((await after.decode(bytes)).value).toBe('B');

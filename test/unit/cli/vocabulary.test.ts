@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { bootstrapServerOf } from '../../../src/cli/args.js';
+import { buildProgram } from '../../../src/cli/main.js';
+
+/** Every command of the program, by its path ("registry serve"). */
+function commands(cmd: Command, prefix = ''): Map<string, Command> {
+  const found = new Map<string, Command>();
+  for (const sub of cmd.commands) {
+    const path = `${prefix}${sub.name()}`;
+    found.set(path, sub);
+    for (const [p, c] of commands(sub, `${path} `)) found.set(p, c);
+  }
+  return found;
+}
+
+// The commands that talk to Kafka (onex dev and onex kafka run their own broker, or use KAFKA_BROKERS).
+const TALK_TO_KAFKA = ['produce', 'consume', 'worker', 'dlq redrive', 'registry serve'];
+
+describe('one CLI vocabulary for Kafka', () => {
+  const all = commands(buildProgram());
+
+  it.each(TALK_TO_KAFKA)('%s takes -b / --bootstrap-server, and the older --brokers / --kafka hidden', (path) => {
+    const cmd = all.get(path);
+    expect(cmd, `onex ${path} exists`).toBeDefined();
+    const flags = cmd!.options.map((o) => o.flags);
+    expect(flags).toContain('-b, --bootstrap-server <list>');
+    expect(flags).toContain('--brokers <list>');
+    expect(flags).toContain('--kafka <list>');
+    expect(cmd!.helpInformation()).toContain('--bootstrap-server');
+    expect(cmd!.helpInformation()).not.toMatch(/--brokers|--kafka /);
+  });
+
+  it.each([
+    [['-b', 'h1:9092'], 'h1:9092'],
+    [['--bootstrap-server', 'h2:9092'], 'h2:9092'],
+    [['--brokers', 'h3:9092'], 'h3:9092'],
+    [['--kafka', 'h4:9092'], 'h4:9092'],
+  ])('onex consume %j names the brokers %s', (argv, expected) => {
+    const consume = all.get('consume')!;
+    consume.parseOptions(argv as string[]);
+    expect(bootstrapServerOf(consume.opts(), {})).toBe(expected);
+    for (const key of ['bootstrapServer', 'brokers', 'kafka']) consume.setOptionValue(key, undefined);
+  });
+
+  it('falls back to KAFKA_BROKERS, and a flag wins over it', () => {
+    expect(bootstrapServerOf({}, { KAFKA_BROKERS: 'env:9092' })).toBe('env:9092');
+    expect(bootstrapServerOf({ bootstrapServer: 'flag:9092' }, { KAFKA_BROKERS: 'env:9092' })).toBe('flag:9092');
+    expect(bootstrapServerOf({}, {})).toBeUndefined();
+  });
+});
