@@ -28,3 +28,10 @@ export {
   SIGNATURE_ALGORITHMS,
   type SignedFacts,
 } from './signing.js';
+export {
+  readSignature,
+  RecordSecurity,
+  type RecordSecurityOptions,
+  SECURITY_HEADERS,
+  signatureHeaders,
+} from './record-security.js';

@@ -1,3 +1,4 @@
+import type { RecordSecurity } from '../security/record-security.js';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -74,6 +75,8 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Called for every record that failed for good, after it was dead-lettered (or dropped with deadLetter: false). */
   onFailure?: (failure: RecordFailure) => void;
+  /** Verify signatures and decrypt fields before handlers (src/security, docs/security.md); failures are dead-lettered. */
+  security?: RecordSecurity;
   logger?: Logger;
 }
 

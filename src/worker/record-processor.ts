@@ -13,6 +13,7 @@ import { activeRecordTrace } from '../telemetry/record-span.js';
 import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { RecordSecurity } from '../security/record-security.js';
 import { BACKOFFS, backoffDelay, type Backoff } from '../retry/index.js';
 import { attemptDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
 import type {
@@ -50,6 +51,8 @@ export interface RecordProcessorOptions {
   deprecatedVersions: ReadonlySet<SchemaVersion>;
   log: Logger;
   onFailure?: (failure: RecordFailure) => void;
+  /** Signature verification and field decryption before validation and handlers (src/security). */
+  security?: RecordSecurity;
 }
 
 /** Validation reports every violation; the worker decides what strict means for it (see validate). */
@@ -83,7 +86,7 @@ export class RecordProcessor {
    */
   process(record: SourceRecord, control: ProcessControl): RecordOutcome | Promise<RecordOutcome> {
     const o = this.o;
-    if (o.decoder.decodeSync === undefined || record.value === null || record.value.length === 0) return this.run(record, control, {});
+    if (o.security !== undefined || o.decoder.decodeSync === undefined || record.value === null || record.value.length === 0) return this.run(record, control, {});
     const started = performance.now();
     let decoded: DecodedEvent<object> | undefined;
     try {
@@ -122,6 +125,7 @@ export class RecordProcessor {
     const o = this.o;
     let { decoded, attempts = 0, failure } = from;
     let validated = from.validated ?? false;
+    let secured = o.security === undefined || validated;
     let countedUnknown = from.countedUnknown ?? false;
     for (;;) {
       if (!failure) {
@@ -135,6 +139,13 @@ export class RecordProcessor {
             }
             decoded = await o.decoder.decode(record.value, o.targetVersion);
             this.noteWriterVersion(decoded.writerVersion);
+          }
+          if (!secured && o.security !== undefined && record.value !== null) {
+            stage = 'verify';
+            const d: DecodedEvent<object> = decoded;
+            const checked = await o.security.check(record.value, record.headers, d.event as AnyOnexEvent, d.writerVersion);
+            decoded = { ...d, event: checked };
+            secured = true;
           }
           const event = decoded.event as AnyOnexEvent;
           stage = 'validate';

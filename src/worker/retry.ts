@@ -51,6 +51,7 @@ export function shouldRetry(policy: RetryPolicy, error: OnexError, attempts: num
 
 const FALLBACK: Record<FailureStage, OnexCode> = {
   decode: 'ONEX_EVENT_604',
+  verify: 'ONEX_EVENT_606',
   validate: 'ONEX_VALID_102',
   // A handler's own exception is presumed transient (a database timeout, a busy downstream): ONEX_EVENT_610 is
   // recoverable 'Retry'. A handler that knows better throws an OnexError with a non-retriable code.

@@ -22,7 +22,7 @@ export interface DeadLetterSink {
 }
 
 /** The stage of the worker's path where a record failed; it picks the ONEX code of a failure that has none. */
-export type FailureStage = 'decode' | 'validate' | 'handle';
+export type FailureStage = 'decode' | 'verify' | 'validate' | 'handle';
 
 /** The record's fate. `interrupted`: the worker is stopping and the record was neither handled nor dead-lettered. */
 export type RecordOutcome =

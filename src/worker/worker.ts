@@ -94,6 +94,7 @@ export function createWorker(options: WorkerOptions): Worker {
     deprecatedVersions: o.deprecatedVersions,
     log,
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+    ...(options.security ? { security: options.security } : {}),
   });
 
   let stopping = false;
