@@ -6,6 +6,7 @@ import { registerConsumeCommands } from './commands/consume.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerKafkaCommands } from './commands/kafka.js';
+import { registerKeysCommands } from './commands/keys.js';
 import { registerProduceCommands } from './commands/produce.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSchemaCommands } from './commands/schema.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerWorkerCommands(program);
   registerDlqCommands(program);
   registerAlertsCommands(program);
+  registerKeysCommands(program);
   return program;
 }
 
