@@ -84,6 +84,8 @@ const TABLE = {
   ONEX_CLI_304: E('output format error'),
   ONEX_CLI_310: E('alert test events file invalid'),
   ONEX_CLI_311: E('alert test expectations not met'),
+  ONEX_CLI_320: E('replay would write into its source topic'),
+  ONEX_CLI_321: E('replay target version has no replay marker'),
 
   ONEX_RT_400: C('node initialization failed'),
   ONEX_RT_401: E('state serialization error'),
