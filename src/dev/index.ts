@@ -6,6 +6,7 @@
 export {
   DEFAULT_DATA_DIR,
   brokerAnswers,
+  cacheDir,
   checkJava,
   freePort,
   kafkaVersionOf,

@@ -91,7 +91,8 @@ export function checkJava(): number {
   return major;
 }
 
-function cacheDir(): string {
+/** Where the dev tools keep what they build or resolve once per machine (ONEX_CACHE_DIR, else the XDG cache). */
+export function cacheDir(): string {
   return process.env.ONEX_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'onex-events');
 }
 
