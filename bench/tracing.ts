@@ -1,0 +1,175 @@
+/**
+ * What OpenTelemetry tracing costs the producer and the worker per event, in one run on one broker, three ways:
+ *
+ *   none      no SDK registered: the library's baseline (it depends on @opentelemetry/api only, and skips span
+ *             creation while the global provider has no delegate)
+ *   drop-all  the Node SDK registered with AlwaysOffSampler: every span is asked for and sampled out
+ *   record    the Node SDK with AlwaysOnSampler and a BatchSpanProcessor into an exporter that counts and discards
+ *             (span creation, attributes, events, ending and batching are measured; the network is not)
+ *
+ * Each round emits N 1 KB 1.3.0 events through OnexProducer (CPU of the emit loop to the last acknowledgement) and
+ * then reads them with a worker (decode, upcast to 2.0.0, strict validation, no-op handler; CPU from the first record
+ * to the last). The three modes alternate inside every round so that a noisy neighbour hurts all of them; medians
+ * over the rounds are reported, and each mode's ratio to `none` is the median of per-round ratios.
+ *
+ *   node --import tsx bench/tracing.ts   (KAFKA_BROKERS, else a local broker; BENCH_EVENTS, BENCH_ROUNDS)
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { Registry } from 'prom-client';
+import { OnexEventCodec, registryFromUrl } from '../src/codec/index.js';
+import { startEphemeralBroker, SyntheticEvents } from '../src/dev/index.js';
+import { nowTimestamp } from '../src/event/index.js';
+import { createKafka, ensureTopics } from '../src/kafka/index.js';
+import { OnexProducer } from '../src/producer/index.js';
+import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
+import { createWorker } from '../src/worker/index.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PARTITIONS = 3;
+const say = (line: string) => process.stderr.write(`[bench/tracing] ${line}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+type Mode = 'none' | 'drop-all' | 'record';
+const MODES: Mode[] = ['none', 'drop-all', 'record'];
+
+const broker = process.env.KAFKA_BROKERS ? undefined : await startEphemeralBroker({ prefix: 'onex-bench-tracing-', onProgress: say });
+const brokers = process.env.KAFKA_BROKERS ?? broker!.info.bootstrap;
+const registryServer = createRegistryServer({ store: new MemoryStore() });
+const registryUrl = await registryServer.listen(0, '127.0.0.1');
+const kafka = createKafka({ brokers, clientId: 'bench-tracing' });
+const codec = new OnexEventCodec({ registry: registryFromUrl(registryUrl) });
+const run = Date.now().toString(36);
+const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(' / ');
+
+let exported = 0;
+const countingExporter: SpanExporter = {
+  export(spans, done) {
+    exported += spans.length;
+    done({ code: 0 });
+  },
+  shutdown: async () => undefined,
+};
+
+/** Registers the SDK a mode asks for (and unregisters the last one); returns what shuts it down. */
+function useMode(mode: Mode): () => Promise<void> {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+  if (mode === 'none') return async () => undefined;
+  const provider = new NodeTracerProvider({
+    sampler: mode === 'record' ? new AlwaysOnSampler() : new AlwaysOffSampler(),
+    spanProcessors: [new BatchSpanProcessor(countingExporter, { maxQueueSize: 65_536, maxExportBatchSize: 2_048, scheduledDelayMillis: 200 })],
+  });
+  provider.register();
+  return () => provider.shutdown();
+}
+
+function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
+  const g = new SyntheticEvents({ versions: ['1.3.0'], sizeBytes: 1024, seed });
+  return Array.from({ length: n }, () => ({ ...g.next().event, event_id: randomUUID(), timestamp: nowTimestamp() }));
+}
+
+async function produceRound(topic: string, list: Array<Record<string, unknown>>): Promise<number> {
+  const producer = new OnexProducer({ kafka: { brokers, clientId: 'bench-tracing' }, registry: registryUrl, topic, metricsRegistry: new Registry(), sampling: { enabled: false } });
+  await producer.start();
+  const cpu0 = process.cpuUsage();
+  let pending: Promise<unknown>[] = [];
+  for (const e of list) {
+    pending.push(producer.emit(e));
+    if (pending.length >= 10_000) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  await producer.flush();
+  const cpu = process.cpuUsage(cpu0);
+  await producer.close();
+  return (cpu.user + cpu.system) / list.length;
+}
+
+async function consumeRound(topic: string): Promise<number> {
+  let n = 0;
+  let cpu0: NodeJS.CpuUsage | undefined;
+  let resolve!: (us: number) => void;
+  const done = new Promise<number>((r) => (resolve = r));
+  const w = createWorker({
+    kafka,
+    groupId: `bench-tracing-${randomUUID()}`,
+    topics: topic,
+    decoder: codec,
+    targetVersion: '2.0.0',
+    fromBeginning: true,
+    concurrency: PARTITIONS,
+    metricsRegistry: new Registry(),
+    consumer: { maxWaitTimeMs: 200 },
+    handlers: {
+      '*': () => {
+        if (n++ === 0) cpu0 = process.cpuUsage();
+        if (n === EVENTS) {
+          const cpu = process.cpuUsage(cpu0);
+          resolve((cpu.user + cpu.system) / (EVENTS - 1));
+        }
+      },
+    },
+  });
+  await w.start();
+  const us = await done;
+  await w.stop();
+  return us;
+}
+
+type Row = { producer: number[]; worker: number[]; spans: number[] };
+const results: Record<Mode, Row> = { none: { producer: [], worker: [], spans: [] }, 'drop-all': { producer: [], worker: [], spans: [] }, record: { producer: [], worker: [], spans: [] } };
+
+try {
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = Array.from({ length: ROUNDS + 1 }, (_, r) => MODES.map((m) => `bench.tracing.${run}.${r}.${m}`)).flat();
+  await ensureTopics(admin, topics.flatMap((t) => [{ topic: t, partitions: PARTITIONS }, { topic: `${t}.dlq`, partitions: 1 }]));
+  await admin.disconnect();
+  const events = makeEvents(EVENTS, 7);
+  // Round 0 warms the JIT, the codec's schema ids and the SDK's code paths and is not counted.
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (const mode of MODES) {
+      const shutdown = useMode(mode);
+      const before = exported;
+      const topic = `bench.tracing.${run}.${round}.${mode}`;
+      const p = await produceRound(topic, events);
+      const w = await consumeRound(topic);
+      await shutdown();
+      if (round === 0) continue;
+      results[mode].producer.push(p);
+      results[mode].worker.push(w);
+      results[mode].spans.push(exported - before);
+    }
+    if (round > 0) say(`round ${round}: ${MODES.map((m) => `${m} ${results[m].producer.at(-1)!.toFixed(1)} / ${results[m].worker.at(-1)!.toFixed(1)} µs (${results[m].spans.at(-1)} spans)`).join(', ')} (load ${loadavg()[0]!.toFixed(1)})`);
+  }
+  useMode('none');
+  for (const m of MODES) {
+    const spans = median(results[m].spans);
+    if (m === 'record' && spans < 2 * EVENTS) throw new Error(`recording everything exported ${spans} spans for ${EVENTS} events: spans are missing`);
+    if (m !== 'record' && spans !== 0) throw new Error(`${m} exported ${spans} spans`);
+  }
+  const ratio = (m: Mode, side: 'producer' | 'worker') => median(results[m][side].map((x, i) => x / results.none[side][i]!));
+  const lines = [
+    `${EVENTS} events of 1 KB (1.3.0 emitted, 2.0.0 handled) per mode and round, ${ROUNDS} rounds, modes interleaved; CPU µs per event (process user + system), medians; ratio = median of per-round ratios to no SDK; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (end), broker ${brokers}`,
+    '',
+    '| tracing | producer µs/event | vs no SDK | worker µs/event | vs no SDK | spans per event |',
+    '|---|---|---|---|---|---|',
+    ...MODES.map((m) => {
+      const label = m === 'none' ? 'no SDK (baseline)' : m === 'drop-all' ? 'SDK, AlwaysOff sampler' : 'SDK, everything recorded (batch processor, discarding exporter)';
+      return `| ${label} | ${median(results[m].producer).toFixed(1)} | ${ratio(m, 'producer').toFixed(2)}x | ${median(results[m].worker).toFixed(1)} | ${ratio(m, 'worker').toFixed(2)}x | ${(median(results[m].spans) / EVENTS).toFixed(1)} |`;
+    }),
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+} finally {
+  await registryServer.close();
+  await broker?.stop();
+}
