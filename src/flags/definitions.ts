@@ -15,6 +15,7 @@ export const FLAG_DEFINITIONS = Object.freeze([
   flag('onex.producer.cloudevents', true, 'Off: records carry only the onex-* and traceparent headers, not the CloudEvents binary-mode ce_* headers.', 'src/producer/producer.ts'),
   flag('onex.security.signing', true, 'Off: the producer signs no events and the worker verifies none (signed or not).', 'src/security/record-security.ts'),
   flag('onex.security.encryption', true, 'Off: the producer encrypts no fields and the worker decrypts none (handlers see ciphertext envelopes).', 'src/security/record-security.ts'),
+  flag('onex.telemetry.profiling', true, 'Off: profile() is a plain call and the producer and the worker measure nothing, even with a profiler started (no PERFORMANCE_PROFILE events).', 'src/telemetry/profiler.ts'),
   flag('onex.telemetry.tracing', true, 'Off: the producer and the worker make no OpenTelemetry spans even with an SDK registered (trace context is still carried in headers and event fields).', 'src/telemetry/tracer.ts'),
 ] as const);
 

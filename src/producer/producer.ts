@@ -13,6 +13,7 @@ import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, typ
 import type { Span } from '@opentelemetry/api';
 import { endSendSpan, noteSendPrepared, startSendSpan } from '../telemetry/producer-span.js';
 import { activeSpanContext } from '../telemetry/trace-context.js';
+import { activeProfiler, type Profiler } from '../telemetry/profiler.js';
 import { activeTracer } from '../telemetry/tracer.js';
 import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, HEADER_TRACESTATE, type Prepared, type PreparedRecord } from './prepare.js';
 import type { Sampler } from './sampler.js';
@@ -189,7 +190,29 @@ export class OnexProducer {
         (err: unknown) => this.failEarly(asOnexError(err, 'ONEX_EVENT_600'), event),
       );
     }
+    const profiler = activeProfiler();
+    if (profiler) return this.emitProfiled(event, profiler);
     return new Promise<EmitResult>((resolve, reject) => this.submit(event, resolve, reject));
+  }
+
+  /** emit() measured by the process's profiler: `send <topic>` from emit() to the acknowledgement (or failure). */
+  private emitProfiled(event: object, profiler: Profiler): Promise<EmitResult> {
+    return new Promise<EmitResult>((resolve, reject) => {
+      const m = profiler.start(`send ${this.settings.topic}`);
+      profiler.profile(`prepare ${this.settings.topic}`, () =>
+        this.submit(
+          event,
+          (r) => {
+            m.stop();
+            resolve(r);
+          },
+          (e) => {
+            m.stop();
+            reject(e);
+          },
+        ),
+      );
+    });
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   type ValidationMode,
 } from '../event/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { activeProfiler } from '../telemetry/profiler.js';
 import { activeRecordTrace } from '../telemetry/record-span.js';
 import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
@@ -206,8 +207,12 @@ export class RecordProcessor {
   /** Calls the handler; inside the record's consumer span when the worker traces (see src/telemetry/record-span.ts). */
   private invoke(handler: EventHandler, event: AnyOnexEvent, ctx: HandlerContext): unknown {
     const t = activeRecordTrace();
-    if (!t) return handler(event, ctx);
-    return t.handle(handler, event, ctx, { writer: ctx.writerVersion, target: ctx.targetVersion, validated: this.o.validation !== 'off', attempt: ctx.attempt });
+    const profiler = activeProfiler();
+    if (!t) return profiler ? profiler.profile(`handle ${event.event_type}`, () => handler(event, ctx)) : handler(event, ctx);
+    const versions = { writer: ctx.writerVersion, target: ctx.targetVersion, validated: this.o.validation !== 'off', attempt: ctx.attempt };
+    // Profiled inside the record's span, so the slowest call's trace is the profile's exemplar.
+    if (profiler) return t.handle((e, c) => profiler.profile(`handle ${event.event_type}`, () => handler(e, c)), event, ctx, versions);
+    return t.handle(handler, event, ctx, versions);
   }
 
     private handled(decoded: DecodedEvent<object>, event: AnyOnexEvent, started: number, attempts: number): RecordOutcome {

@@ -1,0 +1,76 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyOnexEvent } from '../../../src/event/index.js';
+import { OnexProducer } from '../../../src/producer/index.js';
+import { startProfiler } from '../../../src/telemetry/index.js';
+import { createWorker, type Worker } from '../../../src/worker/index.js';
+import { uniqueTopic } from '../../support/kafka.js';
+import { createTopic, eventOf, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
+
+/**
+ * PERFORMANCE_PROFILE events across the real broker: a worker whose handler sleeps a known 25 ms is profiled
+ * automatically, the profiler emits through an OnexProducer writing 1.3.0, and a second worker (target 2.0.0, strict
+ * validation) receives the profiles upcast and valid, with percentiles that bracket the sleep.
+ */
+let p: Pipeline;
+const closers: Array<() => Promise<void>> = [];
+beforeAll(async () => {
+  p = await startPipeline();
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c().catch(() => undefined);
+  await p?.close();
+});
+
+function worker(topic: string, handlers: Parameters<typeof createWorker>[0]['handlers']): Worker {
+  const w = createWorker({ kafka: p.kafka, decoder: p.codec, groupId: `g-${topic}`, topics: topic, fromBeginning: true, targetVersion: '2.0.0', metricsRegistry: new Registry(), consumer: { maxWaitTimeMs: 100 }, handlers });
+  closers.push(() => w.stop());
+  return w;
+}
+
+describe('PERFORMANCE_PROFILE events', () => {
+  it('a handler sleeping 25 ms is profiled, and its profile reaches a worker upcast to 2.0.0 and valid', async () => {
+    const work = uniqueTopic('profile-work');
+    const profiles = uniqueTopic('profile-out');
+    for (const t of [work, profiles]) {
+      await createTopic(p, t);
+      await createTopic(p, `${t}.dlq`);
+    }
+    const profileProducer = new OnexProducer({ kafka: p.kafka, topic: profiles, codec: p.codec, schemaVersion: '1.3.0', metricsRegistry: new Registry(), sampling: { enabled: false }, batch: { lingerMs: 1 } });
+    closers.push(() => profileProducer.close());
+    const profiler = startProfiler({ emit: (e) => profileProducer.emit(e), windowMs: 60_000, nodeId: 'profiler_test-1' });
+    closers.push(() => profiler.close());
+
+    let handled = 0;
+    const w = worker(work, { NODE_START: async () => { await new Promise((r) => setTimeout(r, 25)); handled++; } });
+    await w.start();
+    const input = new OnexProducer({ kafka: p.kafka, topic: work, codec: p.codec, schemaVersion: '2.0.0', metricsRegistry: new Registry(), sampling: { enabled: false }, batch: { lingerMs: 1 } });
+    closers.push(() => input.close());
+    for (let i = 0; i < 20; i++) await input.emit(eventOf('2.0.0'));
+    await waitFor('20 handled', () => handled === 20);
+
+    const received: AnyOnexEvent[] = [];
+    const reader = worker(profiles, { PERFORMANCE_PROFILE: (e) => void received.push(e) });
+    await reader.start();
+    expect(await profiler.flush()).toBeGreaterThanOrEqual(3); // handle NODE_START, send <work>, prepare <work>
+    await waitFor('the handler profile', () => received.some((e) => (e.metadata as any)?.operation === 'handle NODE_START'));
+
+    const e = received.find((x) => (x.metadata as any).operation === 'handle NODE_START')! as any;
+    expect(e.schema_version).toBe('2.0.0');
+    expect(e.event_type).toBe('PERFORMANCE_PROFILE');
+    expect(reader.stats().deadLettered).toBe(0);
+    const m = e.metadata;
+    expect(m.sample_count).toBe(20);
+    const b = m.breakdown;
+    expect(b.p50_ms).toBeGreaterThanOrEqual(24.5);
+    expect(b.p50_ms).toBeLessThanOrEqual(b.p95_ms);
+    expect(b.p95_ms).toBeLessThanOrEqual(b.p99_ms);
+    expect(b.p99_ms).toBeLessThanOrEqual(b.max_ms * 1.001);
+    expect(b.p50_ms).toBeLessThan(250);
+    expect(m.duration_ms).toBeGreaterThanOrEqual(24.5);
+    expect(m.memory_peak_bytes).toBeGreaterThan(0);
+    expect(typeof b.event_loop_delay_max_ms).toBe('number');
+    // The producer's send path was profiled too.
+    await waitFor('the send path profile', () => received.some((x) => (x.metadata as any).operation === `send ${work}` && (x.metadata as any).sample_count === 20));
+  });
+});
