@@ -25,6 +25,24 @@ export function bootstrapServerOf(flags: BootstrapFlags, env: NodeJS.ProcessEnv 
   return flags.bootstrapServer ?? flags.brokers ?? flags.kafka ?? env.KAFKA_BROKERS;
 }
 
+/** What the registry flag leaves in a command's options. */
+export interface RegistryFlags {
+  registry?: string;
+}
+
+/**
+ * The one registry flag of every command that talks to the schema registry: `--registry <url>`, falling back to
+ * SCHEMA_REGISTRY_URL. `fallback` says what the command does when neither is given (default: it needs one).
+ */
+export function addRegistryOption(cmd: Command, fallback?: string): Command {
+  return cmd.option('--registry <url>', `schema registry URL (default: SCHEMA_REGISTRY_URL${fallback ? `, else ${fallback}` : ''})`);
+}
+
+/** The registry URL a command line named, else SCHEMA_REGISTRY_URL, else undefined. */
+export function registryOf(flags: RegistryFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flags.registry ?? env.SCHEMA_REGISTRY_URL;
+}
+
 /** A commander argument parser for whole numbers from min to max; `explain` is the sentence a bad value gets. */
 export function wholeNumberIn(min: number, max: number, explain: string): (value: string) => number {
   return (value: string) => {

@@ -3,12 +3,10 @@ import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
 import { isSchemaVersion, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../../event/index.js';
 import { createKafka, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { createWorker, type EventDecoder, type Worker } from '../../worker/index.js';
-import { addBootstrapServerOption, bootstrapServerOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
+import { addBootstrapServerOption, addRegistryOption, bootstrapServerOf, parsePositiveInt, registryOf, type BootstrapFlags, type RegistryFlags } from '../args.js';
 
 /** Flags and environment shared by `onex consume`, `onex worker` and `onex dlq`. */
-export interface ConnectionFlags extends BootstrapFlags {
-  registry?: string;
-}
+export interface ConnectionFlags extends BootstrapFlags, RegistryFlags {}
 
 export function parseSchemaVersion(value: string): SchemaVersion {
   if (!isSchemaVersion(value)) throw new InvalidArgumentError(`expected one of ${SCHEMA_VERSIONS.join(', ')}`);
@@ -16,7 +14,7 @@ export function parseSchemaVersion(value: string): SchemaVersion {
 }
 
 export function addConnectionOptions(cmd: Command): Command {
-  return addBootstrapServerOption(cmd).option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL)');
+  return addRegistryOption(addBootstrapServerOption(cmd));
 }
 
 export function kafkaFrom(flags: ConnectionFlags) {
@@ -27,7 +25,7 @@ export function kafkaFrom(flags: ConnectionFlags) {
 
 /** The codec the worker decodes with: writer schemas by id from the registry, cached. */
 export function decoderFrom(flags: ConnectionFlags): EventDecoder {
-  const url = flags.registry ?? process.env.SCHEMA_REGISTRY_URL;
+  const url = registryOf(flags);
   if (!url) throw onexError('ONEX_CLI_301', 'say where the schema registry is: --registry URL or SCHEMA_REGISTRY_URL');
   return new OnexEventCodec({ registry: registryFromUrl(url) });
 }

@@ -5,7 +5,7 @@ import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
 import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
-import { addBootstrapServerOption, bootstrapServerOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
+import { addBootstrapServerOption, addRegistryOption, bootstrapServerOf, registryOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
 function parseVersions(value: string): SchemaVersion[] {
   const list = value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -75,10 +75,10 @@ export function registerProduceCommands(program: Command): void {
       new Option('--versions <list>', 'schema versions to write, comma separated; flows take them in turn').argParser(parseVersions).default(['1.3.0'], '1.3.0'),
     )
     .option('--event-types <list>', 'only these event types, comma separated (default: every type)', parseEventTypes)
-    .option('--registry <url>', 'schema registry URL (default: SCHEMA_REGISTRY_URL, else an embedded registry stored in Kafka)')
     .option('--partitions <n>', 'partitions of the topic when it is created', parsePositiveInt, 3)
     .option('--sample-rate <rate>', 'sample every event type at this rate (failures are always kept; needs 1.2.0 or later)', parseSampleRate)
     .option('--seed <n>', 'seed of the synthetic events', parsePositiveInt, 1);
+  addRegistryOption(produceCmd, 'an embedded registry stored in Kafka');
   addBootstrapServerOption(produceCmd)
     .action(async (opts: ProduceOptions) => {
       const summary = await produce(opts);
@@ -113,7 +113,7 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
   }
 
   let embedded: RunningRegistry | undefined;
-  let registryUrl = opts.registry ?? process.env.SCHEMA_REGISTRY_URL;
+  let registryUrl = registryOf(opts);
   if (!registryUrl) {
     embedded = await startRegistry({ port: 0, host: '127.0.0.1', store: { kind: 'kafka', brokers: config.brokers } });
     registryUrl = embedded.url;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { bootstrapServerOf } from '../../../src/cli/args.js';
+import { bootstrapServerOf, registryOf } from '../../../src/cli/args.js';
 import { buildProgram } from '../../../src/cli/main.js';
 
 /** Every command of the program, by its path ("registry serve"). */
@@ -16,6 +16,8 @@ function commands(cmd: Command, prefix = ''): Map<string, Command> {
 
 // The commands that talk to Kafka (onex dev and onex kafka run their own broker, or use KAFKA_BROKERS).
 const TALK_TO_KAFKA = ['produce', 'consume', 'worker', 'dlq redrive', 'registry serve'];
+// The commands that talk to a schema registry (registry serve is one; dlq redrive copies bytes and decodes nothing).
+const TALK_TO_REGISTRY = ['produce', 'consume', 'worker'];
 
 describe('one CLI vocabulary for Kafka', () => {
   const all = commands(buildProgram());
@@ -47,5 +49,28 @@ describe('one CLI vocabulary for Kafka', () => {
     expect(bootstrapServerOf({}, { KAFKA_BROKERS: 'env:9092' })).toBe('env:9092');
     expect(bootstrapServerOf({ bootstrapServer: 'flag:9092' }, { KAFKA_BROKERS: 'env:9092' })).toBe('flag:9092');
     expect(bootstrapServerOf({}, {})).toBeUndefined();
+  });
+});
+
+describe('one CLI vocabulary for the schema registry', () => {
+  const all = commands(buildProgram());
+
+  it.each(TALK_TO_REGISTRY)('%s takes --registry <url>, falling back to SCHEMA_REGISTRY_URL', (path) => {
+    const option = all.get(path)!.options.find((o) => o.long === '--registry');
+    expect(option?.flags).toBe('--registry <url>');
+    expect(option?.description).toMatch(/^schema registry URL \(default: SCHEMA_REGISTRY_URL/);
+  });
+
+  it('no other command spells the registry differently', () => {
+    for (const [path, cmd] of all) {
+      const odd = cmd.options.filter((o) => /registry/i.test(o.long ?? '') && o.long !== '--registry' && o.long !== '--registry-port');
+      expect(odd.map((o) => o.long), `onex ${path}`).toEqual([]);
+    }
+  });
+
+  it('a flag wins over SCHEMA_REGISTRY_URL', () => {
+    expect(registryOf({}, { SCHEMA_REGISTRY_URL: 'http://env:8081' })).toBe('http://env:8081');
+    expect(registryOf({ registry: 'http://flag:8081' }, { SCHEMA_REGISTRY_URL: 'http://env:8081' })).toBe('http://flag:8081');
+    expect(registryOf({}, {})).toBeUndefined();
   });
 });
