@@ -8,6 +8,7 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerKafkaCommands } from './commands/kafka.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerProduceCommands } from './commands/produce.js';
+import { registerProfileCommands } from './commands/profile.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerWorkerCommands } from './commands/worker.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDlqCommands(program);
   registerAlertsCommands(program);
   registerKeysCommands(program);
+  registerProfileCommands(program);
   return program;
 }
 

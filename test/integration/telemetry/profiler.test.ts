@@ -4,6 +4,7 @@ import type { AnyOnexEvent } from '../../../src/event/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { startProfiler } from '../../../src/telemetry/index.js';
 import { createWorker, type Worker } from '../../../src/worker/index.js';
+import { runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, eventOf, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
 
@@ -72,5 +73,26 @@ describe('PERFORMANCE_PROFILE events', () => {
     expect(typeof b.event_loop_delay_max_ms).toBe('number');
     // The producer's send path was profiled too.
     await waitFor('the send path profile', () => received.some((x) => (x.metadata as any).operation === `send ${work}` && (x.metadata as any).sample_count === 20));
+  });
+
+  it('onex profile --json prints the profiles of one node with their p99 trend', async () => {
+    const topic = uniqueTopic('profile-cli');
+    await createTopic(p, topic);
+    const producer = new OnexProducer({ kafka: p.kafka, topic, codec: p.codec, schemaVersion: '1.3.0', metricsRegistry: new Registry(), sampling: { enabled: false }, batch: { lingerMs: 1 } });
+    closers.push(() => producer.close());
+    const emit = (node: string, p99: number) =>
+      producer.emit({ node_id: node, event_type: 'PERFORMANCE_PROFILE', metadata: { operation: 'handle X', duration_ms: p99 / 2, sample_count: 5, breakdown: { p50_ms: p99 / 2, p95_ms: p99, p99_ms: p99, max_ms: p99 } } });
+    await emit('a_node-1', 10);
+    await emit('b_node-2', 99);
+    await emit('a_node-1', 30);
+    const run = await runOnex(['profile', '--topic', topic, '--node', 'a_node-1', '--json', '--from-beginning', '--max', '2', '--timeout', '20000'], {
+      env: { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r) => [r.node_id, r.operation, r.p99_ms, r.p99_trend_ms])).toEqual([
+      ['a_node-1', 'handle X', 10, null],
+      ['a_node-1', 'handle X', 30, 20],
+    ]);
   });
 });
