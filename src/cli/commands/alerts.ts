@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { OnexEventCodec } from '../../codec/index.js';
 import { onexError } from '../../errors/index.js';
+import { ALERTS_TOPIC, createAlertProcessor } from '../../processors/alerting/index.js';
+import { addConnectionOptions, decoderFrom, kafkaFrom, type ConnectionFlags } from './consume.js';
 import {
   checkRules, compareTransitions, formatProblem, formatTransition, loadRules, parseDuration, parseEventLines, readRuleFile, replayRules, transitionLine,
 } from '../../processors/alerting/index.js';
@@ -62,4 +65,34 @@ export function registerAlertsCommands(program: Command): void {
         }
       }
     });
+  addConnectionOptions(
+    alerts
+      .command('run')
+      .description('run the rules on a topic: ALERT_TRIGGERED / ALERT_RESOLVED events to onex.alerts, an Alertmanager webhook, onex_alerts gauge')
+      .requiredOption('--rules <file>', 'rule file')
+      .option('--topic <topic>', 'input topic', 'onex.events')
+      .option('--group <group>', 'consumer group (and changelog / transactional id prefix)', 'onex-alerts')
+      .option('--alerts-topic <topic>', 'where the alert events go', ALERTS_TOPIC)
+      .option('--webhook <url>', 'Alertmanager v2 endpoint, e.g. http://127.0.0.1:9093/api/v2/alerts')
+      .option('--from-beginning', 'a group without committed offsets starts at the beginning'),
+  ).action(async (opts: ConnectionFlags & { rules: string; topic: string; group: string; alertsTopic: string; webhook?: string; fromBeginning?: boolean }) => {
+    const { rules } = loadRules(readRuleFile(opts.rules), opts.rules);
+    const kafka = kafkaFrom(opts);
+    const codec = decoderFrom(opts) as OnexEventCodec;
+    await codec.prepare('2.0.0');
+    const proc = createAlertProcessor({
+      kafka, groupId: opts.group, topic: opts.topic, decoder: codec, rules, alertsTopic: opts.alertsTopic,
+      encode: (e) => codec.encode(e, '2.0.0'), ...(opts.webhook ? { webhookUrl: opts.webhook } : {}), fromBeginning: opts.fromBeginning ?? false,
+      onTransition: (t) => process.stdout.write(`${new Date(t.at).toISOString()} ${t.state.padEnd(8)} ${t.rule} ${JSON.stringify(t.key)} ${t.alertId}\n`),
+    });
+    const remove = proc.handleSignals();
+    try {
+      await proc.start();
+      await proc.ready();
+      process.stderr.write(`alerts ready: ${rules.length} rules on ${opts.topic}, group ${opts.group}, partitions ${proc.assignment().join(',') || 'none yet'}\n`);
+      await proc.done;
+    } finally {
+      remove();
+    }
+  });
 }

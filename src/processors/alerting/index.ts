@@ -8,3 +8,7 @@ export { createAlertEngine } from './engine.js';
 export type { AlertEngineOptions, AlertState, AlertTransition } from './engine.js';
 export { compareTransitions, formatTransition, parseEventLines, replayRules, transitionLine } from './replay.js';
 export type { TransitionLine } from './replay.js';
+export { ALERTS_TOPIC, AlertGauge, alertEvent, alertmanagerAlert, alertRecords, postAlert } from './actions.js';
+export type { WebhookOptions } from './actions.js';
+export { createAlertProcessor, ruleFlagKey } from './run.js';
+export type { AlertProcessorOptions } from './run.js';
