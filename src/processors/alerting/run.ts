@@ -38,7 +38,7 @@ export function createAlertProcessor(o: AlertProcessorOptions): Processor {
   const definition = createAlertEngine(rules, {
     name: 'alerts',
     output: alertRecords(encode ?? ((e) => JSON.stringify(e)), alertsTopic ?? ALERTS_TOPIC),
-    enabled: (rule) => f.isEnabled('onex.alerts', true) && f.isEnabled(ruleFlagKey(rule), true),
+    enabled: (rule) => f.isEnabled('onex.alerts.enabled', true) && f.isEnabled(ruleFlagKey(rule), true),
     onTransition: (t) => {
       gauge.observe(t);
       onTransition?.(t);
