@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { countSeam, hookKafkajsRequest, refuseSeam } from './kafkajs-requests.js';
+import { countSeam, hookKafkajsRequest, kafkajsSeam, refuseSeam } from './kafkajs-requests.js';
 
 /**
  * A one-pass decoder for Fetch responses (v11, the version kafkajs 2.2.4 uses with Kafka 2.3 and later) and the
@@ -299,21 +299,23 @@ interface FetchArgs {
 export async function decodeFetchResponse(raw: Buffer, kafkaDecode: (raw: Buffer) => Promise<unknown>): Promise<unknown> {
   try {
     const decoded = await decodeV11(raw, codecLookup());
-    stats.decoded++;
     countSeam('fetch', 'fast');
     return decoded;
   } catch (error) {
     if (!(error instanceof NotForUs)) throw error;
-    stats.leftToKafkajs++;
-    countSeam('fetch', 'leftToKafkajs');
+    // Started here, handed back: a response with something this decoder does not read (the seam's fallback).
+    countSeam('fetch', 'fallbacks');
     return kafkaDecode(raw);
   }
 }
 
-const stats = { decoded: 0, leftToKafkajs: 0 };
-/** Fetch responses decoded here and left to kafkajs since the process started. */
+/**
+ * Fetch responses of opted-in topics decoded here, and ones this decoder handed back to kafkajs, since the process
+ * started: the fetch side of kafkajsSeam() (fast and fallbacks), not a second count.
+ */
 export function fetchDecoderStats(): { decoded: number; leftToKafkajs: number } {
-  return { ...stats };
+  const s = kafkajsSeam().fetch;
+  return { decoded: s.fast, leftToKafkajs: s.fallbacks };
 }
 
 let lookup: CodecLookup | undefined;

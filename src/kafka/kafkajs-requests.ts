@@ -28,7 +28,7 @@ export interface SeamStatus {
   readonly fast: number;
   /** Ones it left to kafkajs because they were not for it (other clients' records or topics). */
   readonly leftToKafkajs: number;
-  /** Ones it started and handed back to kafkajs because its own codec failed (each one is logged). */
+  /** Ones it started and handed back to kafkajs: its encoder threw (Produce, logged), or the response held what its decoder does not read (Fetch). */
   readonly fallbacks: number;
 }
 
