@@ -1,3 +1,5 @@
+import { context, ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../src/event/index.js';
 import { Profiler } from '../../../src/telemetry/profiler.js';
@@ -61,5 +63,24 @@ describe('the profiler', () => {
     expect(codeAndMessage(() => new Profiler({ emit: () => undefined, windowMs: 0 }))).toMatch(/^ONEX_RT_407: invalid profiler option windowMs/);
     expect(codeAndMessage(() => new Profiler({ emit: () => undefined, sampleRate: 2 }))).toMatch(/^ONEX_RT_407: invalid profiler option sampleRate/);
     expect(codeAndMessage(() => new Profiler({} as never))).toMatch(/^ONEX_RT_407: invalid profiler option emit/);
+  });
+
+  it('emits each profile inside the trace of its slowest call, and names that trace', async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const seen: Array<SpanContext | undefined> = [];
+      const events: Record<string, any>[] = [];
+      const p = new Profiler({ emit: (e) => void (events.push(e), seen.push(trace.getSpanContext(context.active()))), windowMs: 60_000 });
+      const traced = (traceId: string, ms: number) =>
+        context.with(trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true }), () => p.profile('op', () => sleep(ms)));
+      await traced('4bf92f3577b34da6a3ce929d0e0e4736', 2);
+      await traced('5bf92f3577b34da6a3ce929d0e0e4737', 30);
+      await traced('6bf92f3577b34da6a3ce929d0e0e4738', 2);
+      await p.close();
+      expect(events[0]!.metadata.breakdown.max_trace_id).toBe('5bf92f3577b34da6a3ce929d0e0e4737');
+      expect(seen[0]?.traceId).toBe('5bf92f3577b34da6a3ce929d0e0e4737');
+    } finally {
+      context.disable();
+    }
   });
 });
