@@ -23,6 +23,8 @@ export function registerDevCommands(program: Command): void {
     .option('--metrics-port <port>', '/metrics port (0: any free port)', parseListenPort, 9464)
     .addOption(new Option('--target-version <version>', 'the version the demo handlers receive').choices([...SCHEMA_VERSIONS]).default('2.0.0'))
     .option('--large-every <n>', 'one in n events carries a payload over 10 KB (LZ4 lane); 0 for none', parseCount, 50)
+    .option('--profile-topic <topic>', 'profile the pipeline and emit PERFORMANCE_PROFILE events to this topic (see onex profile)')
+    .option('--profile-window <ms>', 'profiling window', parsePositiveInt, 10_000)
     .option('--poison-every <n>', 'one raw poison record per n events, to show the dead-letter path; 0 for none', parseCount, 5_000)
     .action(async (flags: DevFlags) => {
       // The live frame owns a terminal: a log line between redraws would tear it, and the frame already counts what

@@ -7,7 +7,7 @@ import { brokerAnswers, startEphemeralBroker, SyntheticEvents } from '../../dev/
 import { createKafka, ensureTopics, splitBrokers } from '../../kafka/index.js';
 import { OnexProducer } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
-import { startMetricsServer, type MetricsServer } from '../../telemetry/index.js';
+import { startMetricsServer, startProfiler, type MetricsServer } from '../../telemetry/index.js';
 import { createWorker, type Worker } from '../../worker/index.js';
 import type { DevSnapshot } from './view.js';
 
@@ -22,6 +22,10 @@ export interface DevOptions {
   largeEvery: number;
   /** One raw poison record (not wire format) per this many events, so the dead-letter path is shown. 0: none. */
   poisonEvery: number;
+  /** When set, the session profiles itself (handlers, emits) and emits PERFORMANCE_PROFILE events to this topic. */
+  profileTopic?: string;
+  /** The profiler's window, ms. */
+  profileWindow?: number;
   say: (line: string) => void;
 }
 
@@ -159,9 +163,22 @@ export class DevSession {
       await producer.start();
       this.producers.set(version, producer);
     }
+    if (this.options.profileTopic) await this.startProfiling(this.options.profileTopic, codec, metricsRegistry);
     this.raw = this.kafka.producer();
     await this.raw.connect();
     this.stops.push(['poison producer', () => this.raw!.disconnect()]);
+  }
+
+  /** A profiler for the whole session, emitting 1.3.0 PERFORMANCE_PROFILE events to a topic of their own. */
+  private async startProfiling(topic: string, codec: OnexEventCodec, metricsRegistry: client.Registry): Promise<void> {
+    await ensureTopics(this.admin!, [{ topic, partitions: 1 }]);
+    const producer = new OnexProducer({ kafka: this.kafka!, topic, schemaVersion: '1.3.0', codec, metricsRegistry, sampling: { enabled: false } });
+    await producer.start();
+    this.stops.push(['profile producer', () => producer.close()]);
+    const profiler = startProfiler({ emit: (e) => producer.emit(e), nodeId: `onex_dev-${process.pid}`, windowMs: this.options.profileWindow });
+    // Closed before its producer (stops run in reverse): the last window is emitted while the producer still runs.
+    this.stops.push(['profiler', () => profiler.close()]);
+    this.options.say(`profiling to ${topic} every ${profiler.windowMs / 1000} s (watch it with: onex profile --topic ${topic})`);
   }
 
   private async startBroker(): Promise<void> {

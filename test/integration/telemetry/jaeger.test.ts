@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOnex } from '../../support/cli.js';
 import { startJaeger, type JaegerInstance } from '../../support/jaeger.js';
-import { kafkaBrokers } from '../../support/kafka.js';
+import { kafkaBrokers, uniqueTopic } from '../../support/kafka.js';
 
 /** The parts of Jaeger's /api/traces answer (its v1 JSON model) the test reads. */
 interface JaegerSpan {
@@ -30,9 +30,10 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
   }, 900_000);
   afterAll(async () => jaeger?.stop());
 
-  it('onex dev --otlp-endpoint: one trace runs from the producer\'s send through Kafka to the worker\'s handler', async () => {
+  it('onex dev --otlp-endpoint: one trace runs from the producer\'s send through Kafka to the worker\'s handler; profiles join the slowest trace', async () => {
+    const profiles = uniqueTopic('dev-profiles');
     const run = await runOnex(
-      ['dev', '--otlp-endpoint', jaeger.otlpEndpoint, '--duration', '3', '--rate', '100', '--registry-port', '0', '--metrics-port', '0', '--poison-every', '0'],
+      ['dev', '--otlp-endpoint', jaeger.otlpEndpoint, '--duration', '3', '--rate', '100', '--registry-port', '0', '--metrics-port', '0', '--poison-every', '0', '--profile-topic', profiles, '--profile-window', '1000'],
       { env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(',') }, timeoutMs: 120_000 },
     );
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
@@ -64,5 +65,11 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
     // The handler ran inside the consumer span (a span event per attempt) and the record was handled.
     expect(logNames(processSpan)).toContain('handler');
     expect(tag(processSpan, 'onex.outcome')).toBe('handled');
+
+    // The profiler's PERFORMANCE_PROFILE events were emitted inside the slowest handler call's trace: some trace holds
+    // a worker's process span and the send span of a profile.
+    const profileTraces = (await jaeger.query<{ data: JaegerTrace[] | null }>(`/api/traces?service=onex-dev&operation=${encodeURIComponent(`send ${profiles}`)}&limit=50&lookback=1h`)).data ?? [];
+    const withProfile = profileTraces.find((t) => t.spans.some((s) => s.operationName === `send ${profiles}`) && t.spans.some((s) => s.operationName.startsWith('process onex.dev.')));
+    expect(withProfile, 'no trace holds both a handled record and a profile emitted from it').toBeDefined();
   });
 });
