@@ -10,6 +10,7 @@ import { registerKeysCommands } from './commands/keys.js';
 import { registerProduceCommands } from './commands/produce.js';
 import { registerProfileCommands } from './commands/profile.js';
 import { registerRegistryCommands } from './commands/registry.js';
+import { registerReplayCommands } from './commands/replay.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { flushOtlpTracing } from './tracing.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerAlertsCommands(program);
   registerKeysCommands(program);
   registerProfileCommands(program);
+  registerReplayCommands(program);
   return program;
 }
 

@@ -8,3 +8,7 @@ export type { ReplaySpeed, ScheduleClock } from './schedule.js';
 export { MAX_REPLAY_SPEED, REPLAY_MARKER_SINCE, checkReplayVersion, isReplay, markReplay, speedField } from './marker.js';
 export type { ReplayMarkerFields, ReplayStamp } from './marker.js';
 export { checkReplayTarget } from './target.js';
+export { compileWhere, originalOrder, runReplay, withDescendants } from './replay.js';
+export type { ReplayOptions, ReplayProgress, ReplaySelection, ReplaySummary } from './replay.js';
+export { inTimeRange, readRanges, timeRanges, wholeTopic } from './reader.js';
+export type { PartitionRange, ReadEvent, ReadResult } from './reader.js';

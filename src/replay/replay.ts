@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import { parse as parseCel } from '@marcbachmann/cel-js';
+import type { Kafka } from 'kafkajs';
+import { asOnexError, onexError } from '../errors/index.js';
+import { timestampMicros, type SchemaVersion } from '../event/index.js';
+import type { OnexEventCodec } from '../codec/index.js';
+import { murmur2, OnexProducer, partitionOf } from '../producer/index.js';
+import { checkReplayVersion, markReplay } from './marker.js';
+import { inTimeRange, readRanges, timeRanges, wholeTopic, type PartitionRange, type ReadEvent } from './reader.js';
+import { ReplayScheduler, replayDurationMs, type ReplaySpeed, type ScheduleClock } from './schedule.js';
+import { checkReplayTarget } from './target.js';
+
+/**
+ * One replay: select (a flow by correlation id, with its children, or a time range), read through decode + upcast,
+ * filter (--where), order, then emit on the absolute schedule into the replay topic, or only summarise (dry run).
+ */
+
+export type ReplaySelection =
+  | { correlationId: string; withChildren?: boolean }
+  | { fromMs: number; toMs: number };
+
+export interface ReplayOptions {
+  kafka: Kafka;
+  codec: OnexEventCodec;
+  sourceTopic: string;
+  toTopic: string;
+  selection: ReplaySelection;
+  /** A CEL expression over `event` (the event in the target version); only events it is true for are replayed. */
+  where?: string;
+  speed?: ReplaySpeed;
+  targetVersion?: SchemaVersion;
+  dryRun?: boolean;
+  allowSourceTopic?: boolean;
+  /** Where the flow's records are (the correlation index); default the producer's partitioner over the count now. */
+  rangesFor?: (correlationId: string) => Promise<PartitionRange[] | undefined>;
+  replayId?: string;
+  signal?: AbortSignal;
+  clock?: ScheduleClock;
+  onProgress?: (p: ReplayProgress) => void;
+}
+
+export interface ReplayProgress {
+  emitted: number;
+  total: number;
+  elapsedMs: number;
+  etaMs: number;
+}
+
+export interface ReplaySummary {
+  replay_id: string;
+  dry_run: boolean;
+  source_topic: string;
+  to_topic: string;
+  speed: ReplaySpeed;
+  target_version: SchemaVersion;
+  /** Events selected (after --where). */
+  count: number;
+  emitted: number;
+  records_read: number;
+  skipped: Record<string, number>;
+  versions: Record<string, number>;
+  first_timestamp: string | null;
+  last_timestamp: string | null;
+  /** Span of the original events and what it takes at the speed. */
+  span_ms: number;
+  duration_ms: number;
+  elapsed_ms: number;
+  /** True when stopped (Ctrl-C) before the end. */
+  interrupted: boolean;
+  failed: number;
+}
+
+const eventTimeMs = (e: ReadEvent): number => {
+  const micros = typeof e.event.timestamp === 'string' ? timestampMicros(e.event.timestamp) : undefined;
+  return micros === undefined ? e.recordTimeMs : micros / 1000;
+};
+
+/** Original order: offset order within a partition, partitions merged by event time (ties: lower partition). */
+export function originalOrder(events: readonly ReadEvent[]): ReadEvent[] {
+  const lanes = new Map<number, ReadEvent[]>();
+  for (const e of events) {
+    let lane = lanes.get(e.partition);
+    if (!lane) lanes.set(e.partition, (lane = []));
+    lane.push(e);
+  }
+  for (const lane of lanes.values()) lane.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+  if (lanes.size <= 1) return [...(lanes.values().next().value ?? [])];
+  const heads = [...lanes.entries()].sort((a, b) => a[0] - b[0]).map(([, lane]) => ({ lane, i: 0 }));
+  const out: ReadEvent[] = [];
+  for (;;) {
+    let best: { lane: ReadEvent[]; i: number } | undefined;
+    for (const h of heads) if (h.i < h.lane.length && (!best || eventTimeMs(h.lane[h.i]!) < eventTimeMs(best.lane[best.i]!))) best = h;
+    if (!best) return out;
+    out.push(best.lane[best.i++]!);
+  }
+}
+
+export function compileWhere(source: string): (event: Record<string, unknown>) => boolean {
+  let expr: (ctx: Record<string, unknown>) => unknown;
+  try {
+    expr = parseCel(source) as (ctx: Record<string, unknown>) => unknown;
+  } catch (e) {
+    throw onexError('ONEX_VALID_111', `--where ${JSON.stringify(source)} does not parse: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return (event) => {
+    try {
+      return expr({ event }) === true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** The ids of a flow and, transitively, of every flow whose parent_correlation_id leads to it. */
+export function withDescendants(root: string, events: readonly ReadEvent[]): Set<string> {
+  const children = new Map<string, Set<string>>();
+  for (const { event } of events) {
+    const parent = event.parent_correlation_id;
+    const id = event.correlation_id;
+    if (typeof parent === 'string' && typeof id === 'string' && parent !== id) {
+      let set = children.get(parent);
+      if (!set) children.set(parent, (set = new Set()));
+      set.add(id);
+    }
+  }
+  const ids = new Set([root]);
+  const queue = [root];
+  while (queue.length > 0) for (const c of children.get(queue.pop()!) ?? []) if (!ids.has(c)) ids.add(c), queue.push(c);
+  return ids;
+}
+
+async function flowRanges(o: ReplayOptions, correlationId: string): Promise<PartitionRange[]> {
+  const indexed = await o.rangesFor?.(correlationId);
+  if (indexed) return indexed;
+  // No index: the producer keys by correlation_id, so the flow is in the partition its murmur2 hash names today.
+  const whole = await wholeTopic(o.kafka, o.sourceTopic);
+  const partition = partitionOf(murmur2(Buffer.from(correlationId)), whole.length);
+  return whole.filter((r) => r.partition === partition);
+}
+
+export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
+  const speed = o.speed ?? 1;
+  const targetVersion = o.targetVersion ?? '2.0.0';
+  const replayId = o.replayId ?? randomUUID();
+  checkReplayVersion(targetVersion);
+  checkReplayTarget([o.sourceTopic], o.toTopic, o.allowSourceTopic);
+  const where = o.where === undefined ? undefined : compileWhere(o.where);
+  const sel = o.selection;
+
+  let ranges: PartitionRange[];
+  let keep: (e: ReadEvent) => boolean;
+  let ids: Set<string> | undefined;
+  if ('correlationId' in sel) {
+    if (sel.withChildren) {
+      // Children are keyed by their own correlation ids, so without an index they can be in any partition.
+      ranges = await wholeTopic(o.kafka, o.sourceTopic);
+      keep = (e) => typeof e.event.correlation_id === 'string';
+    } else {
+      ranges = await flowRanges(o, sel.correlationId);
+      keep = (e) => e.event.correlation_id === sel.correlationId;
+    }
+  } else {
+    if (!(sel.toMs > sel.fromMs)) throw onexError('ONEX_RT_407', 'invalid replay option to: the end of the time range must be after its start');
+    ranges = await timeRanges(o.kafka, o.sourceTopic, sel.fromMs, sel.toMs);
+    keep = (e) => inTimeRange(e, sel.fromMs, sel.toMs);
+  }
+  const read = await readRanges(o.kafka, o.sourceTopic, ranges, o.codec, targetVersion, keep, o.signal);
+  let events = read.events;
+  if ('correlationId' in sel && sel.withChildren) {
+    ids = withDescendants(sel.correlationId, events);
+    events = events.filter((e) => ids!.has(e.event.correlation_id as string));
+  }
+  if (where) events = events.filter((e) => where(e.event));
+  events = originalOrder(events);
+
+  const times = events.map(eventTimeMs);
+  const versions: Record<string, number> = {};
+  for (const e of events) versions[e.writerVersion] = (versions[e.writerVersion] ?? 0) + 1;
+  const summary: ReplaySummary = {
+    replay_id: replayId,
+    dry_run: o.dryRun ?? false,
+    source_topic: o.sourceTopic,
+    to_topic: o.toTopic,
+    speed,
+    target_version: targetVersion,
+    count: events.length,
+    emitted: 0,
+    records_read: read.recordsRead,
+    skipped: read.skipped,
+    versions,
+    first_timestamp: (events[0]?.event.timestamp as string | undefined) ?? null,
+    last_timestamp: (events[events.length - 1]?.event.timestamp as string | undefined) ?? null,
+    span_ms: times.length === 0 ? 0 : times[times.length - 1]! - times[0]!,
+    duration_ms: replayDurationMs(times, speed),
+    elapsed_ms: 0,
+    interrupted: false,
+    failed: 0,
+  };
+  if (summary.dry_run || events.length === 0) return summary;
+
+  const producer = new OnexProducer({
+    kafka: o.kafka,
+    codec: o.codec,
+    topic: o.toTopic,
+    schemaVersion: targetVersion,
+    sampling: { enabled: false },
+    batch: { lingerMs: 0 },
+  });
+  await producer.start();
+  const scheduler = new ReplayScheduler(speed, o.clock);
+  const pending: Promise<unknown>[] = [];
+  try {
+    for (let i = 0; i < events.length; i++) {
+      if (o.signal?.aborted) {
+        summary.interrupted = true;
+        break;
+      }
+      await scheduler.wait(times[i]!);
+      if (o.signal?.aborted) {
+        summary.interrupted = true;
+        break;
+      }
+      const copy = markReplay(events[i]!.event, { replayId, speed });
+      pending.push(producer.emit(copy).then(() => void summary.emitted++, (err: unknown) => {
+        summary.failed++;
+        return asOnexError(err, 'ONEX_EVENT_600');
+      }));
+      o.onProgress?.({ emitted: i + 1, total: events.length, elapsedMs: scheduler.elapsed(), etaMs: Math.max(0, summary.duration_ms - scheduler.elapsed()) });
+    }
+    await Promise.all(pending);
+  } finally {
+    await producer.close();
+  }
+  summary.elapsed_ms = Math.round(scheduler.elapsed());
+  return summary;
+}

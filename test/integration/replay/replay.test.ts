@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatTimestamp, type SchemaVersion } from '../../../src/event/index.js';
+import { runReplay } from '../../../src/replay/index.js';
+import { runOnex } from '../../support/cli.js';
+import { uniqueTopic } from '../../support/kafka.js';
+import { createTopic, encoded, produce, readTopic, startPipeline, type Input, type Pipeline } from '../worker/pipeline.js';
+
+let p: Pipeline;
+beforeAll(async () => {
+  p = await startPipeline();
+});
+afterAll(async () => {
+  await p?.close();
+});
+
+const BASE_MS = Date.UTC(2026, 0, 2, 3, 4, 5);
+const at = (ms: number) => formatTimestamp(ms * 1000);
+
+async function replayed(topic: string, count: number) {
+  const records = await readTopic(p, topic, count);
+  return Promise.all(records.map(async (r) => ({ ...r, decoded: await p.codec.decode(r.value!, '2.0.0') })));
+}
+
+describe('onex replay on the real broker', () => {
+  it('a 5 s flow at speed 10 takes 0.5 s, in order, gaps scaled, reading only its partition', async () => {
+    const source = uniqueTopic('replay-src');
+    const target = uniqueTopic('replay-out');
+    await createTopic(p, source, 4);
+    await createTopic(p, target, 1);
+    const flow = randomUUID();
+    // 11 events 500 ms apart (a 5 s flow), shuffled in with 40 events of other flows over every partition.
+    const mine = Array.from({ length: 11 }, (_, i) => encoded(p, '1.3.0', { correlation_id: flow, timestamp: at(BASE_MS + i * 500) }));
+    const mineIds = mine.map((m) => m.id);
+    const noise = Array.from({ length: 40 }, () => encoded(p, '1.3.0'));
+    const inputs: Input[] = [];
+    for (let i = 0; i < 51; i++) inputs.push(i % 5 === 0 && mine.length > 0 ? mine.shift()!.input : (noise.shift() ?? mine.shift()!).input);
+    await produce(p, source, inputs);
+
+    const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: flow }, speed: 10 });
+    expect(summary).toMatchObject({ count: 11, emitted: 11, failed: 0, span_ms: 5000, duration_ms: 500, interrupted: false });
+    expect(summary.elapsed_ms).toBeGreaterThanOrEqual(450);
+    expect(summary.elapsed_ms).toBeLessThanOrEqual(550);
+    expect(summary.records_read, 'only the flow partition was read').toBeLessThan(51);
+
+    const out = await replayed(target, 11);
+    const events = out.map((r) => r.decoded.event as unknown as { correlation_id: string; timestamp: string; replay: { original_event_id: string; speed: number; replay_id: string } });
+    const emittedAt = events.map((e) => Date.parse(e.timestamp));
+    expect(events.map((e) => e.replay.original_event_id)).toEqual(mineIds);
+    expect(events.every((e) => e.correlation_id === flow && e.replay.speed === 10 && e.replay.replay_id === summary.replay_id)).toBe(true);
+    // In order and 50 ms apart (500 ms / 10), within the timer's slack.
+    for (let i = 1; i < emittedAt.length; i++) {
+      const gap = emittedAt[i]! - emittedAt[i - 1]!;
+      expect(gap).toBeGreaterThanOrEqual(35);
+      expect(gap).toBeLessThanOrEqual(70);
+    }
+  });
+
+  it('--with-children follows parent_correlation_id; a mixed-version flow comes out upcast', async () => {
+    const source = uniqueTopic('replay-src');
+    const target = uniqueTopic('replay-out');
+    await createTopic(p, source, 3);
+    await createTopic(p, target, 1);
+    const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const versions: SchemaVersion[] = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '2.0.0'];
+    const rows = [
+      ...versions.map((v, i) => encoded(p, v, { correlation_id: a, timestamp: at(BASE_MS + i) })),
+      encoded(p, '1.3.0', { correlation_id: b, parent_correlation_id: a, timestamp: at(BASE_MS + 10) }),
+      encoded(p, '1.3.0', { correlation_id: c, parent_correlation_id: b, timestamp: at(BASE_MS + 20) }),
+      encoded(p, '1.3.0', { correlation_id: d, timestamp: at(BASE_MS + 30) }),
+    ];
+    await produce(p, source, rows.map((r) => r.input));
+
+    const alone = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: a }, speed: 'max', dryRun: true });
+    expect(alone).toMatchObject({ count: 5, emitted: 0, versions: { '1.0.0': 1, '1.1.0': 1, '1.2.0': 1, '1.3.0': 1, '2.0.0': 1 } });
+
+    const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: a, withChildren: true }, speed: 'max' });
+    expect(summary).toMatchObject({ count: 7, emitted: 7 });
+    const out = await replayed(target, 7);
+    expect(out.every((r) => r.decoded.writerVersion === '2.0.0')).toBe(true);
+    const ids = out.map((r) => (r.decoded.event as { correlation_id: string }).correlation_id);
+    expect(new Set(ids)).toEqual(new Set([a, b, c]));
+    const originals = out.map((r) => (r.decoded.event as unknown as { replay: { original_event_id: string } }).replay.original_event_id);
+    expect(originals.slice(0, 5)).toEqual(rows.slice(0, 5).map((r) => r.id));
+  });
+
+  it('a time range returns exactly the records whose own timestamps are in it', async () => {
+    const source = uniqueTopic('replay-src');
+    const target = uniqueTopic('replay-out');
+    await createTopic(p, source, 2);
+    await createTopic(p, target, 1);
+    const sent = Array.from({ length: 20 }, (_, i) => ({ ...encoded(p, '1.2.0', { timestamp: at(BASE_MS + i * 1000) }), ts: BASE_MS + i * 1000, partition: i % 2 }));
+    // A record with an old timestamp between in-range offsets (a producer clock behind): outside the range.
+    sent.splice(12, 0, { ...encoded(p, '1.2.0'), ts: BASE_MS - 60_000, partition: 0 });
+    for (const s of sent) await p.producer.send({ topic: source, acks: -1, messages: [{ key: s.input.key, value: s.input.value, partition: s.partition, timestamp: String(s.ts) }] });
+
+    const from = BASE_MS + 5000;
+    const to = BASE_MS + 12_000;
+    const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { fromMs: from, toMs: to }, speed: 'max' });
+    const expected = sent.filter((s) => s.ts >= from && s.ts < to).map((s) => s.id);
+    expect(summary.count).toBe(7);
+    const out = await replayed(target, 7);
+    expect(out.map((r) => (r.decoded.event as unknown as { replay: { original_event_id: string } }).replay.original_event_id)).toEqual(expected);
+  });
+
+  it('the CLI refuses the source topic without the flag and prints a dry-run summary line', async () => {
+    const source = uniqueTopic('replay-src');
+    await createTopic(p, source, 1);
+    const flow = randomUUID();
+    await produce(p, source, [0, 2000].map((ms) => encoded(p, '1.3.0', { correlation_id: flow, timestamp: at(BASE_MS + ms) }).input));
+    const env = { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error' };
+    const refused = await runOnex(['replay', '--topic', source, '--correlation-id', flow, '--to-topic', source], { env });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('ONEX_CLI_320');
+    const dry = await runOnex(['replay', '--topic', source, '--correlation-id', flow, '--to-topic', `${source}.replay`, '--speed', '4', '--dry-run'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    const lines = dry.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ dry_run: true, count: 2, span_ms: 2000, duration_ms: 500, versions: { '1.3.0': 2 } });
+  });
+});
