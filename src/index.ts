@@ -15,7 +15,7 @@ export type { EventHandler, HandlerContext, HandlerMap, HandlerModule, Worker, W
 
 // The codec and the registry client.
 export { OnexEventCodec, registryFromClient, registryFromUrl } from './codec/index.js';
-export type { DecodedEvent, EventCodecOptions, SchemaRegistryLike } from './codec/index.js';
+export type { DecodedEvent, EventCodecOptions, KafkaOption, RegistryOption, SchemaRegistryLike } from './codec/index.js';
 export { RegistryClient } from './registry/index.js';
 export type { RegistryClientOptions } from './registry/index.js';
 

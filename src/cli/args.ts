@@ -35,7 +35,7 @@ export interface RegistryFlags {
  * SCHEMA_REGISTRY_URL. `fallback` says what the command does when neither is given (default: it needs one).
  */
 export function addRegistryOption(cmd: Command, fallback?: string): Command {
-  return cmd.option('--registry <url>', `schema registry URL (default: SCHEMA_REGISTRY_URL${fallback ? `, else ${fallback}` : ''})`);
+  return cmd.option('--registry <url>', `schema registry URL (default: SCHEMA_REGISTRY_URL${fallback ? `, else ${fallback}` : ''}; basic auth user:password from SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)`);
 }
 
 /** The registry URL a command line named, else SCHEMA_REGISTRY_URL, else undefined. */

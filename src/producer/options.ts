@@ -1,10 +1,8 @@
-import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { invalidOptions, onexError, type OnexError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, versionAtLeast, type OnexEventType, type SchemaVersion } from '../event/index.js';
-import type { SchemaRegistryLike } from '../codec/index.js';
-import type { KafkaConfigInput } from '../kafka/index.js';
+import type { KafkaOption, RegistryOption } from '../codec/index.js';
 import type { FlagSet } from '../flags/index.js';
 
 /**
@@ -106,12 +104,12 @@ export type ProducerSettingsInput = z.input<typeof optionsSchema>;
 export type ProducerSettings = z.output<typeof optionsSchema>;
 
 export interface OnexProducerOptions extends ProducerSettingsInput {
-  /** A kafkajs client (from createKafka) or the configuration to make one with createKafka. */
-  kafka: Kafka | KafkaConfigInput | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string });
+  /** A kafkajs client (from createKafka) or { brokers, ssl, sasl, clientId } to make one with (the worker takes the same). */
+  kafka: KafkaOption;
   /** Encodes events in the Confluent wire format; default an OnexEventCodec over `registry`. */
   codec?: EventEncoder;
-  /** The schema registry the default codec registers the writer schema with: a client, or its URL. */
-  registry?: SchemaRegistryLike | string;
+  /** The schema registry the default codec registers the writer schema with: a URL, { url, auth } or a client. */
+  registry?: RegistryOption;
   /** Where the metrics go; default prom-client's global registry. */
   metricsRegistry?: Registry;
   /** The feature flags this producer follows (sampling, LZ4, CloudEvents headers); default the process's `flags`. */

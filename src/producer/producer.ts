@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { OnexEventCodec, registryFromUrl } from '../codec/index.js';
+import { connectionFromEnv, registryFromEnv, isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption } from '../codec/index.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
 import { FAST_RECORD } from '../kafka/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
@@ -99,16 +99,29 @@ export class OnexProducer {
   private invalidSeen = 0;
   private readonly flagSubscriptions: Array<() => void> = [];
 
+  /**
+   * A producer connected as the CLI is: Kafka from KAFKA_BROKERS and the ONEX_KAFKA_* variables, the registry from
+   * SCHEMA_REGISTRY_URL (with SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO). `options` adds the rest and wins over the
+   * environment.
+   */
+  static fromEnv(options: Partial<OnexProducerOptions> = {}, env: NodeJS.ProcessEnv = process.env): OnexProducer {
+    const registry = options.registry ?? (options.codec ? undefined : registryFromEnv(env));
+    const kafka = options.kafka ?? connectionFromEnv(env, 'onex-producer').kafka;
+    return new OnexProducer({ ...options, kafka, ...(registry ? { registry } : {}) });
+  }
+
   constructor(options: OnexProducerOptions) {
     this.settings = parseProducerSettings(options);
-    const codec =
-      options.codec ??
-      (options.registry ? new OnexEventCodec({ registry: typeof options.registry === 'string' ? registryFromUrl(options.registry) : options.registry }) : undefined);
-    if (!codec || typeof codec.encode !== 'function' || typeof codec.prepare !== 'function') {
-      throw onexError('ONEX_RT_407', 'invalid producer option registry: a schema registry (client or URL) or a codec with prepare(version) and encode(event, version) is needed');
+    if (options.codec !== undefined && (typeof options.codec.encode !== 'function' || typeof options.codec.prepare !== 'function')) {
+      throw onexError('ONEX_RT_407', 'invalid producer option codec: a codec has prepare(version) and encode(event, version)');
     }
-    if (!options.kafka) throw onexError('ONEX_RT_407', 'invalid producer option kafka: a kafkajs client or a Kafka configuration is needed');
-    const kafka: Kafka = typeof (options.kafka as Kafka).producer === 'function' ? (options.kafka as Kafka) : createProducerKafka(options.kafka as Parameters<typeof createProducerKafka>[0]);
+    if (options.codec === undefined && options.registry === undefined) {
+      throw onexError('ONEX_RT_407', 'invalid producer option registry: a schema registry (URL, { url, auth } or client) or a codec is needed');
+    }
+    if (options.kafka === undefined) throw onexError('ONEX_RT_407', 'invalid producer option kafka: a kafkajs client or { brokers, ssl, sasl, clientId } is needed');
+    const kafkaOption = resolveKafkaOption(options.kafka, 'producer');
+    const codec: EventEncoder = options.codec ?? new OnexEventCodec({ registry: resolveRegistryOption(options.registry, 'producer') });
+    const kafka: Kafka = isKafkaClient(kafkaOption) ? kafkaOption : createProducerKafka(kafkaOption);
     const s = this.settings;
     this.codec = codec;
     this.onError = options.onError;

@@ -3,11 +3,9 @@
  * handle -> commit, with retries and a dead-letter topic), dead-letter redrive, the event-id dedupe window and
  * handler-module loading for `onex worker`.
  *
- *   const worker = createWorker({
- *     kafka: createKafka(kafkaConfigFromEnv()),
- *     groupId: 'billing',
+ *   const worker = createWorker.fromEnv({          // KAFKA_BROKERS, SCHEMA_REGISTRY_URL, as the CLI reads them; or
+ *     groupId: 'billing',                           // createWorker({ kafka: { brokers }, registry: url, ... })
  *     topics: 'onex.events',
- *     decoder: new OnexEventCodec({ registry: registryFromUrl(process.env.SCHEMA_REGISTRY_URL!) }),
  *     targetVersion: '2.0.0',
  *     handlers: {
  *       NODE_FAILURE: async (event, ctx) => alerts.raise(ctx.eventId, event.metadata),
@@ -19,7 +17,7 @@
  *   await worker.done;
  */
 export { createWorker } from './worker.js';
-export type { Worker, WorkerStats } from './worker.js';
+export type { Worker, WorkerFromEnvOptions, WorkerStats } from './worker.js';
 export type { ConsumerTuning, DeadLetterOptions, WorkerOptions } from './options.js';
 export { HandlerRouter, loadHandlerModule } from './handlers.js';
 export type { HandlerModule } from './handlers.js';

@@ -1,5 +1,7 @@
 import type { RecordSecurity } from '../security/record-security.js';
 import type { Kafka } from 'kafkajs';
+import { isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption, type KafkaOption, type RegistryOption } from '../codec/index.js';
+import { createKafka } from '../kafka/index.js';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
@@ -40,12 +42,14 @@ export interface ConsumerTuning {
 }
 
 export interface WorkerOptions {
-  /** A client from createKafka(). */
-  kafka: Kafka;
+  /** A kafkajs client (from createKafka) or { brokers, ssl, sasl, clientId } to make one with (the producer takes the same). */
+  kafka: KafkaOption;
   groupId: string;
   topics: string | string[];
-  /** Decodes a record value into an event of the target version: an OnexEventCodec. */
-  decoder: EventDecoder;
+  /** The schema registry the default decoder reads writer schemas from: a URL, { url, auth } or a client. */
+  registry?: RegistryOption;
+  /** Decodes a record value into an event of the target version; default an OnexEventCodec over `registry`. */
+  decoder?: EventDecoder;
   /** Handlers by event type; '*' is the catch-all (it also gets event types this worker does not know). */
   handlers: HandlerMap;
   /** The version handlers receive; older events are upcast, newer ones within reach downcast. Default LATEST_VERSION. */
@@ -108,6 +112,8 @@ const optionsSchema = z.object({
 });
 
 export interface ResolvedWorkerOptions extends Omit<z.output<typeof optionsSchema>, 'deprecatedVersions'> {
+  kafka: Kafka;
+  decoder: EventDecoder;
   deprecatedVersions: ReadonlySet<SchemaVersion>;
   deadLetter: { topicFor(sourceTopic: string): string; partitions: number; create: boolean } | undefined;
 }
@@ -115,8 +121,15 @@ export interface ResolvedWorkerOptions extends Omit<z.output<typeof optionsSchem
 /** Validates the options once, at construction, into ONEX_RT_407 naming the first bad one; fills the defaults. */
 export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
   if (!o || typeof o !== 'object') throw onexError('ONEX_RT_407', 'createWorker needs an options object');
-  if (!o.kafka || typeof (o.kafka as Kafka).consumer !== 'function') throw onexError('ONEX_RT_407', 'invalid worker option kafka: pass a client from createKafka()');
-  if (!o.decoder || typeof o.decoder.decode !== 'function') throw onexError('ONEX_RT_407', 'invalid worker option decoder: pass an OnexEventCodec (anything with decode(value, targetVersion))');
+  if (o.kafka === undefined) throw onexError('ONEX_RT_407', 'invalid worker option kafka: a kafkajs client or { brokers, ssl, sasl, clientId } is needed');
+  const kafkaOption = resolveKafkaOption(o.kafka, 'worker');
+  if (o.decoder !== undefined && (o.decoder === null || typeof o.decoder.decode !== 'function')) {
+    throw onexError('ONEX_RT_407', 'invalid worker option decoder: pass an OnexEventCodec (anything with decode(value, targetVersion))');
+  }
+  if (o.decoder === undefined && o.registry === undefined) {
+    throw onexError('ONEX_RT_407', 'invalid worker option registry: a schema registry (URL, { url, auth } or client) or a decoder is needed');
+  }
+  const decoder: EventDecoder = o.decoder ?? new OnexEventCodec({ registry: resolveRegistryOption(o.registry, 'worker') });
   if (!o.handlers || typeof o.handlers !== 'object') throw onexError('ONEX_RT_407', 'invalid worker option handlers: pass { EVENT_TYPE: fn, \'*\': fn }');
   const dl = o.deadLetter === false ? undefined : (o.deadLetter ?? {});
   const c = o.consumer ?? {};
@@ -154,6 +167,9 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
   }
   return {
     ...v,
+    // Built last, once every option is known to be good, so that a bad option never leaves a client behind.
+    kafka: isKafkaClient(kafkaOption) ? kafkaOption : createKafka(kafkaOption),
+    decoder,
     deprecatedVersions: new Set(v.deprecatedVersions),
     deadLetter: dl ? { topicFor, partitions: v.deadLetterPartitions, create: dl.create ?? true } : undefined,
   };

@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
+import { connectionFromEnv, registryFromEnv } from '../codec/index.js';
 import { ensureTopics, installFetchDecoder, useFastFetch } from '../kafka/index.js';
 import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
@@ -56,7 +57,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const log = options.logger ?? rootLogger('worker');
   const metrics = new WorkerMetrics(options.metricsRegistry);
   const router = new HandlerRouter(options.handlers);
-  const kafka = options.kafka;
+  const kafka = o.kafka;
   const stats: WorkerStats = { handled: 0, unhandled: 0, deadLettered: 0, dropped: 0, batches: 0 };
 
   const consumer: Consumer = kafka.consumer({
@@ -72,7 +73,7 @@ export function createWorker(options: WorkerOptions): Worker {
     : undefined;
 
   const processor = new RecordProcessor({
-    decoder: options.decoder,
+    decoder: o.decoder,
     router,
     targetVersion: o.targetVersion,
     validation: o.validation,
@@ -318,3 +319,17 @@ export function createWorker(options: WorkerOptions): Worker {
     },
   };
 }
+
+/** What createWorker.fromEnv needs beyond the environment: the connection options are optional there. */
+export type WorkerFromEnvOptions = Omit<WorkerOptions, 'kafka'> & Partial<Pick<WorkerOptions, 'kafka'>>;
+
+/**
+ * A worker connected as the CLI is: Kafka from KAFKA_BROKERS and the ONEX_KAFKA_* variables, the registry from
+ * SCHEMA_REGISTRY_URL (with SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO). `options` adds the rest and wins over the
+ * environment.
+ */
+createWorker.fromEnv = function fromEnv(options: WorkerFromEnvOptions, env: NodeJS.ProcessEnv = process.env): Worker {
+  const registry = options.registry ?? (options.decoder ? undefined : registryFromEnv(env));
+  const kafka = options.kafka ?? connectionFromEnv(env, 'onex-worker').kafka;
+  return createWorker({ ...options, kafka, ...(registry ? { registry } : {}) });
+};

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
+import { OnexEventCodec, registryFromEnv, resolveRegistryOption } from '../../codec/index.js';
 import { isSchemaVersion, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../../event/index.js';
 import { createKafka, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { createWorker, type EventDecoder, type Worker } from '../../worker/index.js';
@@ -25,9 +25,9 @@ export function kafkaFrom(flags: ConnectionFlags) {
 
 /** The codec the worker decodes with: writer schemas by id from the registry, cached. */
 export function decoderFrom(flags: ConnectionFlags): EventDecoder {
-  const url = registryOf(flags);
-  if (!url) throw onexError('ONEX_CLI_301', 'say where the schema registry is: --registry URL or SCHEMA_REGISTRY_URL');
-  return new OnexEventCodec({ registry: registryFromUrl(url) });
+  const registry = registryFromEnv(process.env, registryOf(flags));
+  if (!registry) throw onexError('ONEX_CLI_301', 'say where the schema registry is: --registry URL or SCHEMA_REGISTRY_URL');
+  return new OnexEventCodec({ registry: resolveRegistryOption(registry, 'onex') });
 }
 
 /** Resolves when the worker stops; SIGINT/SIGTERM stop it cleanly (drain, commit, leave the group). */

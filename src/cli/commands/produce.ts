@@ -5,6 +5,7 @@ import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
 import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
+import { registryFromEnv, type RegistryOption } from '../../codec/index.js';
 import { addBootstrapServerOption, addRegistryOption, bootstrapServerOf, registryOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
 function parseVersions(value: string): SchemaVersion[] {
@@ -113,17 +114,17 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
   }
 
   let embedded: RunningRegistry | undefined;
-  let registryUrl = registryOf(opts);
-  if (!registryUrl) {
+  let registry: RegistryOption | undefined = registryFromEnv(process.env, registryOf(opts));
+  if (!registry) {
     embedded = await startRegistry({ port: 0, host: '127.0.0.1', store: { kind: 'kafka', brokers: config.brokers } });
-    registryUrl = embedded.url;
+    registry = embedded.url;
   }
 
   const producers = new Map<SchemaVersion, OnexProducer>();
   try {
     for (const version of opts.versions) {
       const sampling = opts.sampleRate === undefined ? undefined : { defaultRate: opts.sampleRate };
-      producers.set(version, new OnexProducer({ kafka: config, registry: registryUrl, topic: opts.topic, schemaVersion: version, sampling }));
+      producers.set(version, new OnexProducer({ kafka: config, registry, topic: opts.topic, schemaVersion: version, sampling }));
     }
     await Promise.all([...producers.values()].map((p) => p.start()));
     const synthetic = new SyntheticEvents({ versions: opts.versions, eventTypes: opts.eventTypes, sizeBytes: opts.size, seed: opts.seed });
