@@ -100,6 +100,8 @@ const TABLE = {
   ONEX_RT_421: E('processor transaction aborted', 'Retry'),
   ONEX_RT_422: W('processor partition fenced', 'Yes'),
   ONEX_RT_423: E('processor state encoding failed'),
+  ONEX_RT_430: E('correlation index unreadable', 'Retry'),
+  ONEX_RT_431: E('correlation id not in the index'),
   ONEX_RT_440: E('keyring invalid'),
   ONEX_RT_441: E('key provider unavailable', 'Retry'),
 

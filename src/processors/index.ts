@@ -49,3 +49,15 @@ export type {
   StoreOptions,
   TaskContext,
 } from './types.js';
+export {
+  CORRELATIONS_TOPIC,
+  CorrelationLookup,
+  createCorrelationIndex,
+  correlationIndexDefinition,
+  errorCodeOf,
+  flowKey,
+  foldEvent,
+  indexPartitionOf,
+  traceIdOf,
+} from './correlation/index.js';
+export type { CorrelationIndexOptions, Flow, FlowSegment, IndexKey, LookupStats } from './correlation/index.js';

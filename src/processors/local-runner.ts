@@ -35,6 +35,7 @@ export function runLocally(definition: ProcessorDefinition, events: Iterable<Any
     state.settle();
   }
   if (o.until !== undefined) runner.advanceTo(o.until);
+  runner.endBatch();
   output.push(...runner.takeOutput());
   state.settle();
   return { output, late, state };

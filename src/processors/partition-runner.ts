@@ -116,6 +116,11 @@ export class PartitionRunner implements RecordContext {
     this.fireDue();
   }
 
+  /** The definition's end of a transaction (endBatch), before its output is taken. */
+  endBatch(): void {
+    this.definition.endBatch?.call(this.definition, this);
+  }
+
   takeOutput(): OutputRecord[] {
     const out = this.outbox;
     this.outbox = [];

@@ -130,6 +130,7 @@ export class PartitionTask {
         this.abandon();
         return undefined;
       }
+      this.endBatch();
       await this.commit(Number(last) + 1, n);
       this.d.metrics.partition(this.partition, this.state.entries(), Number(batch.highWatermark) - Number(last) - 1);
       return last;
@@ -143,9 +144,20 @@ export class PartitionTask {
       const { tick, allowedLatenessMs } = this.d.o;
       const idle = tick !== false && now - this.lastRecordAt >= tick.idleAfterMs;
       this.runner.advanceTo(idle ? now - allowedLatenessMs : -Infinity);
+      if (this.state.changed()) this.endBatch();
       if (this.state.changed()) await this.commit(undefined, 0);
       this.d.metrics.partition(this.partition, this.state.entries(), undefined);
     });
+  }
+
+  /** The definition's endBatch; if it throws, the batch is undone as a whole (and fetched again). */
+  private endBatch(): void {
+    try {
+      this.runner.endBatch();
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
   }
 
   /** Drops what the open batch did, without a transaction (nothing was sent yet). */

@@ -77,6 +77,11 @@ export interface ProcessorDefinition {
   stores?: Record<string, StoreOptions>;
   process(event: AnyOnexEvent, ctx: RecordContext): void;
   onTimer?(id: string, at: number, ctx: TaskContext): void;
+  /**
+   * Runs once per transaction, after its last record or timer and before the commit: the place to emit the last
+   * value of each key a batch changed once, rather than once per record. Throw, and the whole batch is undone.
+   */
+  endBatch?(ctx: TaskContext): void;
 }
 
 export type LatePolicy = 'drop' | 'process';

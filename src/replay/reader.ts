@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { asOnexError, onexError, type OnexError } from '../errors/index.js';
 import type { SchemaVersion } from '../event/index.js';
 import type { EventDecoder } from '../codec/index.js';
@@ -35,19 +35,20 @@ export interface ReadResult {
   skipped: Record<string, number>;
 }
 
-export async function readRanges(
+/**
+ * Calls `each` for every record of the ranges, in offset order per partition, and resolves once every range was read
+ * to its end (or the signal fired). Returns the number of records read. Nothing is decoded here.
+ */
+export async function scanRanges(
   kafka: Kafka,
   topic: string,
   ranges: readonly PartitionRange[],
-  decoder: EventDecoder,
-  targetVersion: SchemaVersion,
-  keep: (e: ReadEvent) => boolean,
+  each: (partition: number, message: KafkaMessage) => void | Promise<void>,
   signal?: AbortSignal,
-): Promise<{ events: ReadEvent[] } & ReadResult> {
-  const events: ReadEvent[] = [];
-  const result: ReadResult = { recordsRead: 0, skipped: {} };
+): Promise<number> {
+  let read = 0;
   const wanted = new Map(ranges.filter((r) => r.to > r.from).map((r) => [r.partition, r]));
-  if (wanted.size === 0) return { events, ...result };
+  if (wanted.size === 0) return read;
 
   const admin = kafka.admin();
   await admin.connect();
@@ -68,6 +69,20 @@ export async function readRanges(
   });
   const onAbort = () => finish();
   signal?.addEventListener('abort', onAbort, { once: true });
+  const reached = (partition: number, offset: string) => {
+    const range = wanted.get(partition);
+    if (!range || !remaining.has(partition) || BigInt(offset) + 1n < range.to) return;
+    remaining.delete(partition);
+    if (remaining.size === 0) finish();
+  };
+  // A range can end in transaction markers (a topic a processor writes) or in a gap a compaction left: no record
+  // at range.to - 1 reaches eachBatch then. A batch with records (firstOffset set, markers included) reports here how
+  // far the fetch got; a fetch with no records at all reports the high watermark - 1 as its last offset, so it
+  // says nothing and is ignored.
+  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    if (e.payload.topic !== topic || e.payload.firstOffset === null || e.payload.firstOffset === undefined) return;
+    reached(e.payload.partition, e.payload.lastOffset);
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(asOnexError(e.payload.error, 'ONEX_EVENT_600', `replay read stopped: ${e.payload.error.message}`));
   });
@@ -79,30 +94,19 @@ export async function readRanges(
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, isRunning, isStale }) => {
         const range = wanted.get(batch.partition);
-        if (!range) return;
+        if (!range || !remaining.has(batch.partition)) return;
         for (const m of batch.messages) {
           if (!isRunning() || isStale() || signal?.aborted) return;
           const offset = BigInt(m.offset);
           if (offset < range.from) continue;
           if (offset >= range.to) break;
-          result.recordsRead++;
-          if (m.value) {
-            try {
-              const d = await decoder.decode(m.value, targetVersion);
-              const read: ReadEvent = { event: d.event as Record<string, unknown>, writerVersion: d.writerVersion, partition: batch.partition, offset: m.offset, recordTimeMs: Number(m.timestamp) };
-              if (keep(read)) events.push(read);
-            } catch (err) {
-              const code = asOnexError(err, 'ONEX_EVENT_603').code;
-              result.skipped[code] = (result.skipped[code] ?? 0) + 1;
-            }
-          }
+          read++;
+          const r = each(batch.partition, m);
+          if (r) await r;
           if (offset + 1n >= range.to) break;
         }
         const last = batch.messages[batch.messages.length - 1];
-        if (last && BigInt(last.offset) + 1n >= range.to) {
-          remaining.delete(batch.partition);
-          if (remaining.size === 0) finish();
-        }
+        if (last) reached(batch.partition, last.offset);
       },
     });
     for (const [partition, high] of highs) {
@@ -114,7 +118,39 @@ export async function readRanges(
     signal?.removeEventListener('abort', onAbort);
     await consumer.disconnect();
   }
-  return { events, ...result };
+  return read;
+}
+
+/** Reads the ranges through decode + upcast to the target version; `keep` says which decoded events to return. */
+export async function readRanges(
+  kafka: Kafka,
+  topic: string,
+  ranges: readonly PartitionRange[],
+  decoder: EventDecoder,
+  targetVersion: SchemaVersion,
+  keep: (e: ReadEvent) => boolean,
+  signal?: AbortSignal,
+): Promise<{ events: ReadEvent[] } & ReadResult> {
+  const events: ReadEvent[] = [];
+  const skipped: Record<string, number> = {};
+  const recordsRead = await scanRanges(
+    kafka,
+    topic,
+    ranges,
+    async (partition, m) => {
+      if (!m.value) return;
+      try {
+        const d = await decoder.decode(m.value, targetVersion);
+        const read: ReadEvent = { event: d.event as Record<string, unknown>, writerVersion: d.writerVersion, partition, offset: m.offset, recordTimeMs: Number(m.timestamp) };
+        if (keep(read)) events.push(read);
+      } catch (err) {
+        const code = asOnexError(err, 'ONEX_EVENT_603').code;
+        skipped[code] = (skipped[code] ?? 0) + 1;
+      }
+    },
+    signal,
+  );
+  return { events, recordsRead, skipped };
 }
 
 /** Per-partition ranges of a topic from its low to its high watermark (what has to be scanned without an index). */

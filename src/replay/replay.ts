@@ -33,6 +33,8 @@ export interface ReplayOptions {
   allowSourceTopic?: boolean;
   /** Where the flow's records are (the correlation index); default the producer's partitioner over the count now. */
   rangesFor?: (correlationId: string) => Promise<PartitionRange[] | undefined>;
+  /** A flow and its descendants and where their records are (the correlation index); default a scan of the topic. */
+  treeFor?: (correlationId: string) => Promise<{ ids: string[]; ranges: PartitionRange[] } | undefined>;
   replayId?: string;
   signal?: AbortSignal;
   clock?: ScheduleClock;
@@ -129,6 +131,16 @@ export function withDescendants(root: string, events: readonly ReadEvent[]): Set
   return ids;
 }
 
+/** One range per partition covering all the given ones (the reader takes one range per partition). */
+export function coveringRanges(ranges: readonly PartitionRange[]): PartitionRange[] {
+  const by = new Map<number, PartitionRange>();
+  for (const r of ranges) {
+    const had = by.get(r.partition);
+    by.set(r.partition, had ? { partition: r.partition, from: r.from < had.from ? r.from : had.from, to: r.to > had.to ? r.to : had.to } : { ...r });
+  }
+  return [...by.values()].sort((a, b) => a.partition - b.partition);
+}
+
 async function flowRanges(o: ReplayOptions, correlationId: string): Promise<PartitionRange[]> {
   const indexed = await o.rangesFor?.(correlationId);
   if (indexed) return indexed;
@@ -151,7 +163,13 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   let keep: (e: ReadEvent) => boolean;
   let ids: Set<string> | undefined;
   if ('correlationId' in sel) {
-    if (sel.withChildren) {
+    const tree = sel.withChildren ? await o.treeFor?.(sel.correlationId) : undefined;
+    if (tree) {
+      ranges = coveringRanges(tree.ranges);
+      ids = new Set(tree.ids);
+      const known = ids;
+      keep = (e) => known.has(e.event.correlation_id as string);
+    } else if (sel.withChildren) {
       // Children are keyed by their own correlation ids, so without an index they can be in any partition.
       ranges = await wholeTopic(o.kafka, o.sourceTopic);
       keep = (e) => typeof e.event.correlation_id === 'string';
@@ -166,7 +184,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   }
   const read = await readRanges(o.kafka, o.sourceTopic, ranges, o.codec, targetVersion, keep, o.signal);
   let events = read.events;
-  if ('correlationId' in sel && sel.withChildren) {
+  if ('correlationId' in sel && sel.withChildren && !ids) {
     ids = withDescendants(sel.correlationId, events);
     events = events.filter((e) => ids!.has(e.event.correlation_id as string));
   }

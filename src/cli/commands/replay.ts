@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
 import { onexError } from '../../event/index.js';
 import { flags } from '../../flags/index.js';
-import { parseSpeed, runReplay, type ReplayProgress, type ReplaySelection, type ReplaySpeed } from '../../replay/index.js';
+import { isOnexError } from '../../errors/index.js';
+import { CORRELATIONS_TOPIC, CorrelationLookup } from '../../processors/correlation/index.js';
+import { parseSpeed, runReplay, type ReplayOptions, type ReplayProgress, type ReplaySelection, type ReplaySpeed } from '../../replay/index.js';
 import { parseSchemaVersion, addConnectionOptions, kafkaFrom, type ConnectionFlags } from './consume.js';
 import type { SchemaVersion } from '../../event/index.js';
 
@@ -18,6 +20,7 @@ interface ReplayFlags extends ConnectionFlags {
   targetVersion: SchemaVersion;
   dryRun?: boolean;
   allowSourceTopic?: boolean;
+  indexTopic: string;
 }
 
 /** ISO-8601 text or milliseconds since the epoch. */
@@ -31,6 +34,25 @@ function progressLine(p: ReplayProgress): string {
   const width = 30;
   const done = Math.round((p.emitted / Math.max(1, p.total)) * width);
   return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.emitted}/${p.total} events, ${(p.elapsedMs / 1000).toFixed(1)} s elapsed, eta ${(p.etaMs / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The correlation index as runReplay's hooks. An index topic that does not exist (no index runs) or does not know
+ * the flow leaves the replay to the partitioner (rangesFor) or a scan (treeFor); an index that cannot be read fails.
+ */
+function indexedRanges(lookup: CorrelationLookup, topic: string): Pick<ReplayOptions, 'rangesFor' | 'treeFor'> {
+  const orNothing = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isOnexError(err, 'ONEX_RT_430') && isOnexError((err as Error).cause, 'ONEX_CLI_300')) return undefined;
+      throw err;
+    }
+  };
+  return {
+    rangesFor: (id) => orNothing(() => lookup.rangesFor(id, topic)),
+    treeFor: (id) => orNothing(() => lookup.treeRanges(id, topic)),
+  };
 }
 
 /**
@@ -53,6 +75,7 @@ export function registerReplayCommands(program: Command): void {
       .addOption(new Option('--speed <x>', 'speed multiplier, or max').argParser((v) => parseSpeed(v)).default(1))
       .addOption(new Option('--target-version <version>', 'schema version to replay in (1.3.0 or later)').argParser(parseSchemaVersion).default('2.0.0'))
       .option('--dry-run', 'print what would be replayed (count, versions, span, duration at the speed) without writing')
+      .option('--index-topic <topic>', 'the correlation index to find flows in (onex.correlations); without one, the partitioner', CORRELATIONS_TOPIC)
       .option('--allow-source-topic', 'allow --to-topic to be the topic read (live counts and alerts would see the replay)'),
   ).action(async (opts: ReplayFlags) => {
     if (!flags.isEnabled('onex.replay.enabled')) throw onexError('ONEX_CLI_303', 'replay is switched off by the feature flag onex.replay.enabled');
@@ -71,9 +94,12 @@ export function registerReplayCommands(program: Command): void {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const tty = process.stderr.isTTY === true;
+    const kafka = kafkaFrom(opts);
+    const index = flags.isEnabled('onex.correlations.enabled') ? indexedRanges(new CorrelationLookup(kafka, opts.indexTopic), opts.topic) : {};
     try {
       const summary = await runReplay({
-        kafka: kafkaFrom(opts),
+        ...index,
+        kafka,
         codec: new OnexEventCodec({ registry: registryFromUrl(url) }),
         sourceTopic: opts.topic,
         toTopic: opts.toTopic,
