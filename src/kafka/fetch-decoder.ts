@@ -1,9 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { countSeam, hookKafkajsRequest, kafkajsSeam, refuseSeam } from './kafkajs-requests.js';
 
 /**
  * A one-pass decoder for Fetch responses (v11, the version kafkajs 2.2.4 uses with Kafka 2.3 and later) and the
- * record batches (magic v2) in them, for the topics stream workers read.
+ * record batches (magic v2) in them, for the consumers stream workers run.
  *
  * kafkajs decodes every record through a fresh Decoder over a slice of its bytes, turns the batch's first offset and
  * timestamp from decimal strings into 64-bit Longs and back for each record, and builds the headers object by
@@ -12,9 +13,9 @@ import { countSeam, hookKafkajsRequest, kafkajsSeam, refuseSeam } from './kafkaj
  * are exact, BigInt past 2^53) and hands kafkajs the very objects its own decoder makes: the same fields, the same
  * values, the same shared batch context per batch (test/unit/kafka/fetch-decoder.test.ts compares them).
  *
- * It plugs into kafkajs at one point, the Fetch request's response decoder, and only for fetches whose topics all
- * opted in through useFastFetch (the worker does, for the topics it consumes); every other fetch in the process is
- * decoded by kafkajs as before. Whatever it does not take on itself, it leaves to kafkajs: a response with a legacy
+ * It plugs into kafkajs at one point, the Fetch request's response decoder, and only for the fetches of consumers
+ * that asked for it, by running inside withFastFetch (the worker runs its consumer there); every other fetch in the
+ * process, of the same topics or not, is decoded by kafkajs as before. Whatever it does not take on itself, it leaves to kafkajs: a response with a legacy
  * message set (magic 0 or 1), a record that does not add up, any surprise. Then kafkajs decodes the whole response
  * again, and says what it says. Compressed batches go through kafkajs's codec table, as kafkajs would.
  */
@@ -323,36 +324,28 @@ function codecLookup(): CodecLookup {
   return (lookup ??= (require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes: CodecLookup }).lookupCodecByAttributes);
 }
 
-/** Topics whose fetches are decoded here, with how many users asked for each. */
-const fastTopics = new Map<string, number>();
-
 /**
- * Has fetches of these topics decoded here (once installFetchDecoder succeeded) until the returned release is called.
- * A fetch that also asks for other topics stays with kafkajs.
+ * The consumers whose fetches are decoded here, as an async context: kafkajs builds each Fetch request inside the
+ * consumer's own fetch loop, which starts in consumer.run() and keeps that call's async context. So the request knows
+ * which client asked for it without a name of its own, and another consumer of the same topic in the process (a
+ * plain kafkajs one, a tool's) is left to kafkajs.
  */
-export function useFastFetch(topics: readonly string[]): () => void {
-  for (const topic of topics) fastTopics.set(topic, (fastTopics.get(topic) ?? 0) + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    for (const topic of topics) {
-      const left = (fastTopics.get(topic) ?? 1) - 1;
-      if (left > 0) fastTopics.set(topic, left);
-      else fastTopics.delete(topic);
-    }
-  };
+const fastFetchScope = new AsyncLocalStorage<boolean>();
+
+/**
+ * Runs `fn` (a consumer's run(), or whatever starts its fetch loop) so that the fetches made from inside it are
+ * decoded here (once installFetchDecoder succeeded); `enabled` false opts a nested consumer back out.
+ */
+export function withFastFetch<T>(fn: () => T, enabled = true): T {
+  return fastFetchScope.run(enabled, fn);
 }
 
-function allFast(args: FetchArgs): boolean {
-  const topics = args.topics;
-  if (!topics || topics.length === 0) return false;
-  for (const { topic } of topics) if (!fastTopics.has(topic)) return false;
-  return true;
+function askedForFast(args: FetchArgs): boolean {
+  return fastFetchScope.getStore() === true && (args.topics?.length ?? 0) > 0;
 }
 
 /**
- * Routes kafkajs's Fetch v11 responses for the topics given to useFastFetch through this decoder. Process-wide and
+ * Routes kafkajs's Fetch v11 responses of the consumers run inside withFastFetch through this decoder. Process-wide and
  * idempotent; returns false (and changes nothing) when this kafkajs does not have the module layout this was written
  * against, in which case kafkajs decodes everything itself.
  */
@@ -366,7 +359,7 @@ export function installFetchDecoder(): boolean {
     'fetch',
     (version) => version === 11,
     (built, args) => {
-      if (!allFast(args)) {
+      if (!askedForFast(args)) {
         countSeam('fetch', 'leftToKafkajs');
         return built;
       }

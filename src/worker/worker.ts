@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
 import { connectionFromEnv, registryFromEnv } from '../codec/index.js';
-import { ensureTopics, installFetchDecoder, useFastFetch } from '../kafka/index.js';
+import { ensureTopics, installFetchDecoder, withFastFetch } from '../kafka/index.js';
 import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
@@ -222,8 +222,6 @@ export function createWorker(options: WorkerOptions): Worker {
     else if (outcome.status === 'dropped') stats.dropped++;
   }
 
-  /** Gives the worker's topics back to kafkajs's fetch decoder (set while the fast one decodes them). */
-  let releaseFastFetch: (() => void) | undefined;
 
   async function start(): Promise<void> {
     if (started) throw onexError('ONEX_RT_407', 'this worker was started already; create a new one');
@@ -242,17 +240,18 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         await producer.connect();
       }
-      if (o.fastFetch && installFetchDecoder()) releaseFastFetch = useFastFetch(o.topics);
+      // Only this worker's own consumer fetches through the one-pass decoder (not every client of these topics).
+      const fastFetch = o.fastFetch && installFetchDecoder();
       await consumer.connect();
       await consumer.subscribe({ topics: o.topics, fromBeginning: options.fromBeginning ?? false });
-      await consumer.run({
+      await withFastFetch(() => consumer.run({
         eachBatchAutoResolve: false,
         // Offsets of a long batch are committed on the way, not only at its end, so a crash re-delivers at most a few
         // seconds of work.
         autoCommitInterval: o.commitIntervalMs,
         partitionsConsumedConcurrently: o.concurrency,
         eachBatch,
-      });
+      }), fastFetch);
       log.info({ groupId: o.groupId, topics: o.topics, targetVersion: o.targetVersion, concurrency: o.concurrency }, 'worker started');
     } catch (err) {
       const e: OnexError = asOnexError(err, 'ONEX_EVENT_601', `the worker could not start consuming ${o.topics.join(', ')}: ${(err as Error).message}`);
@@ -274,7 +273,6 @@ export function createWorker(options: WorkerOptions): Worker {
     // resolved offsets and leaves the group, so that the partitions move to another member at once.
     const result = await Promise.race([consumer.disconnect().then(() => 'ok' as const), timeout]);
     clearTimeout(timer);
-    releaseFastFetch?.();
     if (result === 'timeout') {
       abandoned = true;
       log.error({ timeoutMs: o.shutdownTimeoutMs }, 'a handler did not finish within the shutdown timeout; its record stays uncommitted and will be redelivered');
