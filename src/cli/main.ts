@@ -12,6 +12,7 @@ import { registerProfileCommands } from './commands/profile.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerReplayCommands } from './commands/replay.js';
 import { registerSchemaCommands } from './commands/schema.js';
+import { registerTraceCommands } from './commands/trace.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { flushOtlpTracing } from './tracing.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerKeysCommands(program);
   registerProfileCommands(program);
   registerReplayCommands(program);
+  registerTraceCommands(program);
   return program;
 }
 

@@ -58,6 +58,9 @@ export {
   flowKey,
   foldEvent,
   indexPartitionOf,
+  loadTrace,
+  renderTraceTree,
+  buildTraceTree,
   traceIdOf,
 } from './correlation/index.js';
-export type { CorrelationIndexOptions, Flow, FlowSegment, IndexKey, LookupStats } from './correlation/index.js';
+export type { CorrelationIndexOptions, Flow, FlowSegment, IndexKey, LoadedTrace, LookupStats, NodeSpan, TraceEvent, TraceNode, TraceTree } from './correlation/index.js';

@@ -14,7 +14,11 @@ export { CORRELATIONS_TOPIC, FLOWS_STORE, correlationIndexDefinition, indexParti
 export type { CorrelationDefinitionOptions } from './definition.js';
 export { MAX_DISTINCT, errorCodeOf, flowKey, foldEvent, traceIdOf } from './segment.js';
 export type { FlowSegment, IndexKey, SeenAt } from './segment.js';
-export { CorrelationLookup } from './lookup.js';
+export { CorrelationLookup, segmentRange } from './lookup.js';
+export { buildTraceTree, nodeSpans, renderTraceTree, traceEventOf } from './tree.js';
+export type { NodeSpan, RenderOptions, SpanStatus, TraceEvent, TraceNode, TraceTree } from './tree.js';
+export { loadTrace } from './trace.js';
+export type { LoadTraceOptions, LoadedTrace } from './trace.js';
 export type { Flow, LookupStats } from './lookup.js';
 export { createCorrelationIndex } from './run.js';
 export type { CorrelationIndexOptions } from './run.js';

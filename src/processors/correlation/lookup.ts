@@ -36,7 +36,8 @@ export interface LookupStats {
   unreadable: number;
 }
 
-const rangeOf = (s: FlowSegment): PartitionRange => ({ partition: s.partition, from: BigInt(s.first_offset), to: BigInt(s.last_offset) + 1n });
+/** The offsets of a segment as a range to read. */
+export const segmentRange = (s: FlowSegment): PartitionRange => ({ partition: s.partition, from: BigInt(s.first_offset), to: BigInt(s.last_offset) + 1n });
 
 export class CorrelationLookup {
   readonly stats: LookupStats = { recordsRead: 0, partitionsRead: 0, unreadable: 0 };
@@ -91,7 +92,7 @@ export class CorrelationLookup {
     const f = await this.flow(id);
     const segs = f?.segments.filter((s) => s.topic === topic);
     if (!segs || segs.length === 0) return undefined;
-    return segs.map(rangeOf);
+    return segs.map(segmentRange);
   }
 
   /** A flow, its descendants and where their records are in `topic` (for runReplay's treeFor). */
@@ -99,7 +100,7 @@ export class CorrelationLookup {
     const flows = await this.tree(root);
     if (flows.length === 0) return undefined;
     const segs = flows.flatMap((f) => f.segments.filter((s) => s.topic === topic));
-    return { ids: flows.map((f) => f.correlation_id), ranges: segs.map(rangeOf) };
+    return { ids: flows.map((f) => f.correlation_id), ranges: segs.map(segmentRange) };
   }
 
   private async load(ids: readonly string[]): Promise<void> {

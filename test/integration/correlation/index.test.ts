@@ -6,6 +6,7 @@ import { CorrelationLookup, createCorrelationIndex, type Flow } from '../../../s
 import type { Processor } from '../../../src/processors/index.js';
 import { murmur2, partitionOf } from '../../../src/producer/index.js';
 import { runReplay } from '../../../src/replay/index.js';
+import { runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, encoded, produce, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
 
@@ -93,5 +94,47 @@ describe('the correlation index on the real broker', () => {
     const tree = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: a, withChildren: true }, speed: 'max', dryRun: true, treeFor: (id) => replayLookup.treeRanges(id, source) });
     expect(tree.count).toBe(9);
     expect(tree.records_read).toBeLessThan(inputs.length + 2);
+  });
+
+  it('onex trace prints the tree of an operation across nodes, by correlation id or trace id, as text and JSON', async () => {
+    const source = uniqueTopic('trace-src');
+    const indexTopic = uniqueTopic('trace-index');
+    await createTopic(p, source, 3);
+    const [root, child] = [randomUUID(), randomUUID()];
+    const trace = randomBytes(16).toString('hex');
+    const meta = (extra: Record<string, unknown>) => ({ input_state: { file: 'a.py' }, ...extra });
+    const rows = [
+      encoded(p, '1.3.0', { correlation_id: root, trace_id: trace, node_id: 'gateway_node-1', event_type: 'NODE_START', timestamp: at(BASE_MS) }),
+      encoded(p, '1.3.0', { correlation_id: child, parent_correlation_id: root, trace_id: trace, node_id: 'worker_node-1', event_type: 'NODE_START', timestamp: at(BASE_MS + 50) }),
+      encoded(p, '1.3.0', { correlation_id: child, parent_correlation_id: root, trace_id: trace, node_id: 'worker_node-1', event_type: 'NODE_FAILURE', error_code: 'ONEX_EVENT_610', metadata: meta({ error: 'boom' }), timestamp: at(BASE_MS + 250) }),
+      encoded(p, '1.3.0', { correlation_id: root, trace_id: trace, node_id: 'gateway_node-1', event_type: 'NODE_SUCCESS', metadata: meta({ output_state: { ok: true } }), timestamp: at(BASE_MS + 300) }),
+    ];
+    await produce(p, source, rows.map((r) => r.input));
+    const index = startIndex(source, `trace-${randomUUID()}`, indexTopic);
+    await index.start();
+    await waitFor('both flows indexed', async () => (await flowOf(indexTopic, root))?.children.length === 1 && (await flowOf(indexTopic, child))?.count === 2, 30_000);
+
+    const env = { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error' };
+    const args = ['--topic', source, '--index-topic', indexTopic];
+    const [json, text, byTrace, unknown] = await Promise.all([
+      runOnex(['trace', root, ...args, '--json'], { env }),
+      runOnex(['trace', root, ...args], { env }),
+      runOnex(['trace', '--trace-id', trace, ...args, '--json'], { env }),
+      runOnex(['trace', randomUUID(), ...args], { env }),
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    const tree = JSON.parse(json.stdout) as { roots: Array<{ correlation_id: string; duration_ms: number; status: string; nodes: Array<{ node_id: string; status: string; duration_ms: number }>; children: Array<{ correlation_id: string; status: string; nodes: Array<{ node_id: string; status: string; duration_ms: number; error_codes: string[] }> }> }>; flows: number; events: number; records_read: number };
+    expect(tree).toMatchObject({ flows: 2, events: 4 });
+    const [r] = tree.roots;
+    expect(r).toMatchObject({ correlation_id: root, duration_ms: 300, status: 'success', nodes: [{ node_id: 'gateway_node-1', status: 'success', duration_ms: 300 }] });
+    expect(r!.children).toMatchObject([{ correlation_id: child, status: 'failure', nodes: [{ node_id: 'worker_node-1', status: 'failure', duration_ms: 200, error_codes: ['ONEX_EVENT_610'] }] }]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`flow ${root}  +0 ms  300 ms  2 events`);
+    expect(text.stdout).toMatch(/└─ flow \S+  \+50 ms  200 ms  2 events/);
+    expect(text.stdout).toContain('worker_node-1 failure  +50 ms  200 ms  START → FAILURE  ONEX_EVENT_610');
+    expect(byTrace.code, byTrace.stderr).toBe(0);
+    expect(JSON.parse(byTrace.stdout)).toMatchObject({ flows: 2, events: 4 });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('ONEX_RT_431');
   });
 });

@@ -1,0 +1,58 @@
+import type { Kafka } from 'kafkajs';
+import type { EventDecoder } from '../../codec/index.js';
+import { onexError } from '../../event/index.js';
+import { coveringRanges } from '../../replay/replay.js';
+import { readRanges } from '../../replay/reader.js';
+import { CorrelationLookup, segmentRange, type Flow } from './lookup.js';
+import { buildTraceTree, traceEventOf, type TraceEvent, type TraceTree } from './tree.js';
+
+/**
+ * Loads the trace tree of a correlation id (the flow and its descendants) or of a trace id (its flows and their
+ * descendants): the flows from the index, then their events from the offset ranges the index gives, in `topic` only,
+ * read through decode + upcast to 2.0.0. An id the index does not know is ONEX_RT_431.
+ */
+export interface LoadTraceOptions {
+  kafka: Kafka;
+  decoder: EventDecoder;
+  /** The events topic the ranges are read from. */
+  topic: string;
+  lookup?: CorrelationLookup;
+  indexTopic?: string;
+  correlationId?: string;
+  traceId?: string;
+}
+
+export interface LoadedTrace {
+  tree: TraceTree;
+  /** Event records read from the events topic, and index records read. */
+  records_read: number;
+  index_records_read: number;
+}
+
+export async function loadTrace(o: LoadTraceOptions): Promise<LoadedTrace> {
+  const lookup = o.lookup ?? new CorrelationLookup(o.kafka, o.indexTopic);
+  let flows: Flow[];
+  if (o.traceId !== undefined) {
+    const members = await lookup.byTrace(o.traceId);
+    if (members.length === 0) throw onexError('ONEX_RT_431', `the correlation index ${lookup.topic} knows no flow of trace ${o.traceId}`);
+    const seen = new Map<string, Flow>();
+    for (const m of members) for (const f of await lookup.tree(m.correlation_id)) seen.set(f.correlation_id, f);
+    flows = [...seen.values()];
+  } else if (o.correlationId !== undefined) {
+    flows = await lookup.tree(o.correlationId);
+    if (flows.length === 0) throw onexError('ONEX_RT_431', `the correlation index ${lookup.topic} knows no flow ${o.correlationId}`);
+  } else {
+    throw onexError('ONEX_RT_407', 'invalid trace option: give correlationId or traceId');
+  }
+  const ids = new Set(flows.map((f) => f.correlation_id));
+  const ranges = coveringRanges(flows.flatMap((f) => f.segments.filter((s) => s.topic === o.topic).map(segmentRange)));
+  const read = await readRanges(o.kafka, o.topic, ranges, o.decoder, '2.0.0', (e) => ids.has(e.event.correlation_id as string));
+  const byFlow = new Map<string, TraceEvent[]>();
+  for (const e of read.events) {
+    const id = e.event.correlation_id as string;
+    let list = byFlow.get(id);
+    if (!list) byFlow.set(id, (list = []));
+    list.push(traceEventOf(e.event, e.partition, e.offset, e.recordTimeMs));
+  }
+  return { tree: buildTraceTree(flows, byFlow), records_read: read.recordsRead, index_records_read: lookup.stats.recordsRead };
+}
