@@ -19,5 +19,16 @@ export {
   stopLocalBroker,
 } from './local-broker.js';
 export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';
+export {
+  clusterAnswers,
+  clusterProperties,
+  localClusterStatus,
+  readClusterState,
+  restartClusterNode,
+  startEphemeralCluster,
+  startLocalCluster,
+  stopLocalCluster,
+} from './local-cluster.js';
+export type { ClusterNode, ClusterStartResult, ClusterStatus, EphemeralCluster, LocalClusterInfo, LocalClusterOptions } from './local-cluster.js';
 export { SyntheticEvents, seededRandom } from './synthetic.js';
 export type { SyntheticEvent, SyntheticOptions } from './synthetic.js';

@@ -64,6 +64,7 @@ const PORTS_FILE = 'ports.json';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** src/kafka and dist/kafka are both two levels below the package root. */
+export const STATE_FILE_NAME = STATE_FILE;
 export const DEFAULT_POM = resolve(here, '../../deploy/local-kafka/pom.xml');
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ export function kafkaVersionOf(classpath: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Processes and ports
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -151,7 +152,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** True when pid is alive and is a Kafka broker (pids are recycled; never signal a stranger). */
-function isBrokerProcess(pid: number): boolean {
+export function isBrokerProcess(pid: number): boolean {
   if (!isAlive(pid)) return false;
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka');
@@ -208,7 +209,7 @@ export async function brokerAnswers(bootstrap: string, timeoutMs = 2_000): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // State files
 
-function readJson<T>(file: string): T | undefined {
+export function readJson<T>(file: string): T | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
@@ -220,18 +221,26 @@ export function readBrokerState(dataDir: string): LocalBrokerInfo | undefined {
   return readJson<LocalBrokerInfo>(join(resolve(dataDir), STATE_FILE));
 }
 
-function serverProperties(dir: string, port: number, controllerPort: number, extra: Record<string, string>): string {
+/** Who a node is in its KRaft quorum: its id and the voters (`id@host:port,...`). One node by default. */
+export interface NodeIdentity {
+  nodeId: number;
+  voters: string;
+  /** Set on every node of a cluster, so they format their storage as members of one cluster. */
+  clusterId?: string;
+}
+
+function serverProperties(dir: string, port: number, controllerPort: number, extra: Record<string, string>, node?: NodeIdentity): string {
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
-    'node.id': '1',
-    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    'node.id': String(node?.nodeId ?? 1),
+    'controller.quorum.voters': node?.voters ?? `1@127.0.0.1:${controllerPort}`,
     listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': join(dir, 'logs'),
-    // One node: every internal topic has one replica.
+    // One node: every internal topic has one replica (a cluster overrides these through `extra`).
     'offsets.topic.replication.factor': '1',
     'transaction.state.log.replication.factor': '1',
     'transaction.state.log.min.isr': '1',
@@ -271,7 +280,7 @@ function log4jProperties(logFile: string): string {
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
-function clusterId(): string {
+export function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
@@ -306,7 +315,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
  * One `start` at a time per data dir: a second one waits here, then finds the first one's broker and reuses it.
  * A lock left by a dead process is taken over.
  */
-async function acquireStartLock(dataDir: string, timeoutMs: number): Promise<() => void> {
+export async function acquireStartLock(dataDir: string, timeoutMs: number): Promise<() => void> {
   const lock = join(dataDir, 'start.lock');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -384,21 +393,51 @@ async function startOnce(
   progress: (line: string) => void,
 ): Promise<LocalBrokerInfo> {
   const { port, controllerPort } = await choosePorts(dataDir, options);
+  const info = launchNode(dataDir, classpath, { ...options, port, controllerPort });
+  progress(`starting Apache Kafka ${info.kafkaVersion} (pid ${info.pid}) on ${info.bootstrap}...`);
+  if (await waitUntilReady(info.bootstrap, info.pid, readyTimeoutMs)) return info;
+  throw await abandonNode(info, readyTimeoutMs);
+}
+
+/** Stops a node that did not come up and turns what its logs say into ONEX_RT_405. */
+export async function abandonNode(info: LocalBrokerInfo, readyTimeoutMs: number): Promise<OnexError> {
+  const why = isAlive(info.pid) ? `it did not answer within ${Math.round(readyTimeoutMs / 1000)} s` : 'it exited';
+  await killAndWait(info.pid, 10_000);
+  if (info.watchdogPid) killQuietly(info.watchdogPid);
+  rmSync(join(info.dataDir, STATE_FILE), { force: true });
+  const detail = tail(join(info.dataDir, 'kafka.out'), 3) || tail(info.logFile, 3);
+  return onexError('ONEX_RT_405', `the broker on ${info.bootstrap} failed to start: ${why}${detail ? ` (${detail.replace(/\n/g, ' | ')})` : ''}`);
+}
+
+export interface LaunchOptions extends Pick<LocalBrokerOptions, 'heapMb' | 'ownerPid' | 'properties'> {
+  port: number;
+  controllerPort: number;
+  node?: NodeIdentity;
+}
+
+/**
+ * Writes a node's configuration, formats its storage the first time and spawns its JVM, detached; returns at once,
+ * without waiting for it to answer (the nodes of a quorum can only answer once a majority of them runs).
+ */
+export function launchNode(dataDir: string, classpath: string, options: LaunchOptions): LocalBrokerInfo {
+  const { port, controllerPort } = options;
   const propsFile = join(dataDir, 'server.properties');
   const logFile = join(dataDir, 'server.log');
   const outFile = join(dataDir, 'kafka.out');
   const log4jFile = join(dataDir, 'log4j2.properties');
-  writeFileSync(propsFile, serverProperties(dataDir, port, controllerPort, options.properties ?? {}));
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(propsFile, serverProperties(dataDir, port, controllerPort, options.properties ?? {}, options.node));
   writeFileSync(log4jFile, log4jProperties(logFile));
   writeFileSync(join(dataDir, PORTS_FILE), JSON.stringify({ port, controllerPort }));
 
   const jvmLog = [`-Dlog4j2.configurationFile=${log4jFile}`];
-  if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
-    const fmt = spawnSync(
-      javaBinary(),
-      ['-Xmx256m', ...jvmLog, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propsFile],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+  const logDir = options.properties?.['log.dirs'] ?? join(dataDir, 'logs');
+  if (!existsSync(join(logDir, 'meta.properties'))) {
+    const id = options.node?.clusterId ?? newClusterId();
+    const fmt = spawnSync(javaBinary(), ['-Xmx256m', ...jvmLog, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', propsFile], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (fmt.status !== 0) {
       throw onexError('ONEX_RT_405', `formatting the KRaft storage failed: ${`${fmt.stderr}${fmt.stdout}`.trim().split('\n').slice(-2).join(' | ')}`);
     }
@@ -439,19 +478,10 @@ async function startOnce(
   };
   if (options.ownerPid !== undefined) info.watchdogPid = spawnWatchdog(options.ownerPid, pid, dataDir);
   writeFileSync(join(dataDir, STATE_FILE), JSON.stringify(info, null, 2));
-  progress(`starting Apache Kafka ${info.kafkaVersion} (pid ${pid}) on ${info.bootstrap}...`);
-
-  if (await waitUntilReady(info.bootstrap, pid, readyTimeoutMs)) return info;
-
-  const why = isAlive(pid) ? `it did not answer within ${Math.round(readyTimeoutMs / 1000)} s` : 'it exited';
-  await killAndWait(pid, 10_000);
-  if (info.watchdogPid) killQuietly(info.watchdogPid);
-  rmSync(join(dataDir, STATE_FILE), { force: true });
-  const detail = tail(outFile, 3) || tail(logFile, 3);
-  throw onexError('ONEX_RT_405', `the broker on ${info.bootstrap} failed to start: ${why}${detail ? ` (${detail.replace(/\n/g, ' | ')})` : ''}`);
+  return info;
 }
 
-async function waitUntilReady(bootstrap: string, pid: number, timeoutMs: number): Promise<boolean> {
+export async function waitUntilReady(bootstrap: string, pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid)) return false;
@@ -486,7 +516,7 @@ function spawnWatchdog(ownerPid: number, brokerPid: number, dataDir: string): nu
   return child.pid;
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
+export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
   try {
     process.kill(pid, signal);
   } catch {
@@ -494,7 +524,7 @@ function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
   }
 }
 
-async function killAndWait(pid: number, timeoutMs: number): Promise<boolean> {
+export async function killAndWait(pid: number, timeoutMs: number): Promise<boolean> {
   killQuietly(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);

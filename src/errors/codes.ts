@@ -86,6 +86,7 @@ const TABLE = {
   ONEX_CLI_311: E('alert test expectations not met'),
   ONEX_CLI_320: E('replay would write into its source topic'),
   ONEX_CLI_321: E('replay target version has no replay marker'),
+  ONEX_CLI_350: E('kafka cluster option invalid'),
 
   ONEX_RT_400: C('node initialization failed'),
   ONEX_RT_401: E('state serialization error'),
@@ -104,6 +105,7 @@ const TABLE = {
   ONEX_RT_431: E('correlation id not in the index'),
   ONEX_RT_440: E('keyring invalid'),
   ONEX_RT_441: E('key provider unavailable', 'Retry'),
+  ONEX_RT_470: E('local cluster node did not come back', 'Retry'),
 
   ONEX_TELEM_500: W('event emission failed', 'Yes'),
   ONEX_TELEM_501: W('handler registration failed', 'Retry'),

@@ -22,6 +22,7 @@ export const FLAG_DEFINITIONS = Object.freeze([
   flag('onex.telemetry.tracing', true, 'Off: the producer and the worker make no OpenTelemetry spans even with an SDK registered (trace context is still carried in headers and event fields).', 'src/telemetry/tracer.ts'),
   flag('onex.alerts.enabled', true, 'Off: the alert processor evaluates no rule (no transitions, events or webhooks); each rule can also be switched off alone with onex.alerts.rule.<name>.', 'src/processors/alerting/run.ts'),
   flag('onex.alerts.webhook', true, 'Off: alert transitions are not posted to the Alertmanager webhook (the onex.alerts events still are).', 'src/processors/alerting/run.ts'),
+  flag('onex.topics.replication', true, 'Off: topics the pipeline creates get the broker\'s default.replication.factor and min.insync.replicas unless replicationFactor / minInsyncReplicas are set; on: 3 and 2 on a cluster of 3+ brokers, else 1 and 1.', 'src/kafka/topics.ts'),
 ] as const);
 
 export type FlagKey = (typeof FLAG_DEFINITIONS)[number]['key'];

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
+import { checkReplication, type TopicReplication } from '../kafka/index.js';
 import { DEFAULT_RETRY_POLICY, defaultDeadLetterTopic, type EventDecoder, type RetryPolicy } from '../worker/index.js';
 import type { LatePolicy, ProcessorDefinition, ProcessorOptions } from './types.js';
 
@@ -45,6 +46,8 @@ export interface ResolvedProcessorOptions extends Omit<z.output<typeof schema>, 
   retry: RetryPolicy;
   deprecatedVersions: ReadonlySet<SchemaVersion>;
   restoreTimeoutMs: number;
+  /** Replication of the changelog and dead-letter topics the processor creates. */
+  replication: TopicReplication;
 }
 
 /** Validates once, at construction, into ONEX_RT_407 naming the first bad option; fills the defaults. */
@@ -78,8 +81,10 @@ export function resolveProcessorOptions(o: ProcessorOptions): ResolvedProcessorO
   if (!parsed.success) throw invalidOptions('invalid processor option', 'options', parsed.error.issues);
   const v = parsed.data;
   if (v.changelogTopic === v.topic || v.deadLetterTopic === v.topic) throw onexError('ONEX_RT_407', `invalid processor option: ${v.topic} cannot be its own changelog or dead-letter topic`);
+  const replication = checkReplication(o, 'processor');
   return {
     ...v,
+    replication,
     kafka: o.kafka,
     definition: d,
     decoder: o.decoder,

@@ -162,8 +162,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const partitions = meta.topics[0]?.partitions.length ?? 1;
       await retryWhileRetriable(() =>
         ensureTopics(admin, [
-          { topic: o.changelogTopic, partitions, configs: { 'cleanup.policy': 'compact' } },
-          { topic: o.deadLetterTopic, partitions: 1 },
+          { topic: o.changelogTopic, partitions, configs: { 'cleanup.policy': 'compact' }, ...o.replication },
+          { topic: o.deadLetterTopic, partitions: 1, ...o.replication },
         ]),
       );
       await consumer.connect();

@@ -114,6 +114,10 @@ export interface ProcessorOptions extends EventTimeOptions {
   deadLetterTopic?: string;
   /** Default `<groupId>-changelog`; created compacted with the input topic's partition count. */
   changelogTopic?: string;
+  /** Replication of the changelog and dead-letter topics when the processor creates them (default 3 on 3+ brokers, else 1). */
+  replicationFactor?: number;
+  /** Their min.insync.replicas (default 2 on 3+ brokers, else 1). */
+  minInsyncReplicas?: number;
   fromBeginning?: boolean;
   /** Partitions processed at the same time (default 4). */
   concurrency?: number;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
-import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../kafka/index.js';
+import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv } from '../kafka/index.js';
 import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
@@ -31,8 +31,10 @@ export interface KafkaStoreOptions {
   brokers: string | string[];
   topic?: string;
   clientId?: string;
-  /** Replication of the topic when this store creates it (default: the broker's default). */
+  /** Replication of the topic when this store creates it (default 3 on a cluster of 3+ brokers, else 1). */
   replicationFactor?: number;
+  /** Its min.insync.replicas (default 2 on a cluster of 3+ brokers, else 1). */
+  minInsyncReplicas?: number;
   /** How long a write or catch-up may wait for its records to come back from the log (default 30 s). */
   timeoutMs?: number;
   /** A ready client (tests, or a caller with TLS/SASL settings); otherwise one is made from `brokers`. */
@@ -83,6 +85,7 @@ export class KafkaStore implements RegistryStore {
 
   constructor(private readonly options: KafkaStoreOptions) {
     this.topic = options.topic ?? DEFAULT_SCHEMAS_TOPIC;
+    checkReplication(options, 'registry store');
     this.timeoutMs = options.timeoutMs ?? 30_000;
     // TLS and SASL settings come from the environment (ONEX_KAFKA_SSL*, ONEX_KAFKA_SASL_*), like every component.
     this.kafka =
@@ -111,6 +114,7 @@ export class KafkaStore implements RegistryStore {
           topic: this.topic,
           partitions: 1,
           replicationFactor: this.options.replicationFactor,
+          minInsyncReplicas: this.options.minInsyncReplicas,
           configs: { 'cleanup.policy': 'compact' },
         },
       ]);

@@ -7,7 +7,7 @@ import type { RegistryStore } from './store.js';
 export interface StartRegistryOptions {
   port?: number;
   host?: string;
-  store: { kind: 'memory' } | { kind: 'kafka'; brokers: string | string[]; topic?: string };
+  store: { kind: 'memory' } | { kind: 'kafka'; brokers: string | string[]; topic?: string; replicationFactor?: number; minInsyncReplicas?: number };
   auth?: BasicAuthOptions;
   bodyLimit?: number;
 }
@@ -23,7 +23,12 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Runn
   const store: RegistryStore =
     options.store.kind === 'memory'
       ? new MemoryStore()
-      : new KafkaStore({ brokers: options.store.brokers, topic: options.store.topic });
+      : new KafkaStore({
+          brokers: options.store.brokers,
+          topic: options.store.topic,
+          replicationFactor: options.store.replicationFactor,
+          minInsyncReplicas: options.store.minInsyncReplicas,
+        });
   const server = createRegistryServer({ store, auth: options.auth, bodyLimit: options.bodyLimit });
   try {
     const url = await server.listen(options.port ?? 8081, options.host ?? '127.0.0.1');

@@ -1,7 +1,7 @@
 import type { RecordSecurity } from '../security/record-security.js';
 import type { Kafka } from 'kafkajs';
 import { isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption, type KafkaOption, type RegistryOption } from '../codec/index.js';
-import { createKafka } from '../kafka/index.js';
+import { checkReplication, createKafka, type TopicReplication } from '../kafka/index.js';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
@@ -17,6 +17,10 @@ export interface DeadLetterOptions {
   partitions?: number;
   /** Create missing dead-letter topics at start-up (default true). */
   create?: boolean;
+  /** Replication of a dead-letter topic the worker creates (default 3 on a cluster of 3+ brokers, else 1). */
+  replicationFactor?: number;
+  /** Its min.insync.replicas (default 2 on a cluster of 3+ brokers, else 1). */
+  minInsyncReplicas?: number;
 }
 
 export interface ConsumerTuning {
@@ -115,7 +119,7 @@ export interface ResolvedWorkerOptions extends Omit<z.output<typeof optionsSchem
   kafka: Kafka;
   decoder: EventDecoder;
   deprecatedVersions: ReadonlySet<SchemaVersion>;
-  deadLetter: { topicFor(sourceTopic: string): string; partitions: number; create: boolean } | undefined;
+  deadLetter: ({ topicFor(sourceTopic: string): string; partitions: number; create: boolean } & TopicReplication) | undefined;
 }
 
 /** Validates the options once, at construction, into ONEX_RT_407 naming the first bad one; fills the defaults. */
@@ -161,6 +165,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
   if (topicOpt !== undefined && typeof topicOpt !== 'function' && (typeof topicOpt !== 'string' || topicOpt === '')) {
     throw onexError('ONEX_RT_407', 'invalid worker option deadLetter.topic: a topic name or a function of the source topic');
   }
+  const dlReplication = dl ? checkReplication(dl, 'worker', 'deadLetter.') : {};
   const topicFor = typeof topicOpt === 'function' ? topicOpt : typeof topicOpt === 'string' ? () => topicOpt : defaultDeadLetterTopic;
   for (const t of v.topics) {
     if (dl && topicFor(t) === t) throw onexError('ONEX_RT_407', `invalid worker option deadLetter.topic: ${t} cannot be its own dead-letter topic`);
@@ -171,6 +176,6 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     kafka: isKafkaClient(kafkaOption) ? kafkaOption : createKafka(kafkaOption),
     decoder,
     deprecatedVersions: new Set(v.deprecatedVersions),
-    deadLetter: dl ? { topicFor, partitions: v.deadLetterPartitions, create: dl.create ?? true } : undefined,
+    deadLetter: dl ? { topicFor, partitions: v.deadLetterPartitions, create: dl.create ?? true, ...dlReplication } : undefined,
   };
 }

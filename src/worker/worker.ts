@@ -233,7 +233,7 @@ export function createWorker(options: WorkerOptions): Worker {
           await admin.connect();
           try {
             const dlqTopics = [...new Set(o.topics.map((t) => o.deadLetter!.topicFor(t)))];
-            await retryWhileRetriable(() => ensureTopics(admin, dlqTopics.map((topic) => ({ topic, partitions: o.deadLetter!.partitions }))));
+            await retryWhileRetriable(() => ensureTopics(admin, dlqTopics.map((topic) => ({ topic, partitions: o.deadLetter!.partitions, replicationFactor: o.deadLetter!.replicationFactor, minInsyncReplicas: o.deadLetter!.minInsyncReplicas }))));
           } finally {
             await admin.disconnect();
           }

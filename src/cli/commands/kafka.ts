@@ -1,10 +1,23 @@
 import { Command } from 'commander';
 import { parsePort, parsePositiveInt } from '../args.js';
-import { DEFAULT_DATA_DIR, localBrokerStatus, startLocalBroker, stopLocalBroker } from '../../dev/index.js';
+import { onexError } from '../../errors/index.js';
+import {
+  DEFAULT_DATA_DIR,
+  localBrokerStatus,
+  localClusterStatus,
+  readClusterState,
+  startLocalBroker,
+  startLocalCluster,
+  stopLocalBroker,
+  stopLocalCluster,
+} from '../../dev/index.js';
 
 const dataDirOption = ['--data-dir <dir>', 'where the broker keeps its state, pid and logs', process.env.ONEX_KAFKA_DATA_DIR ?? DEFAULT_DATA_DIR] as const;
 
-/** `onex kafka start|stop|status`: the local Apache Kafka broker (KRaft, one node) on 127.0.0.1. */
+/**
+ * `onex kafka start|stop|status`: the local Apache Kafka broker (KRaft, one node) on 127.0.0.1, or with --nodes N a
+ * cluster of N combined broker+controller nodes (src/dev/local-cluster.ts says why combined).
+ */
 export function registerKafkaCommands(program: Command): void {
   const kafka = program.command('kafka').description('a local Apache Kafka broker (KRaft) on 127.0.0.1');
 
@@ -15,7 +28,26 @@ export function registerKafkaCommands(program: Command): void {
     .option(...dataDirOption)
     .option('--heap-mb <mb>', 'maximum broker heap in MiB', parsePositiveInt, 1024)
     .option('--timeout <seconds>', 'how long one start attempt waits for readiness', parsePositiveInt, 90)
-    .action(async (opts: { port?: number; dataDir: string; heapMb: number; timeout: number }) => {
+    .option('--nodes <n>', 'nodes: 1 is one broker; 2 to 9 a KRaft cluster of combined broker+controller nodes (3 for replication 3, min ISR 2)', parsePositiveInt, 1)
+    .action(async (opts: { port?: number; dataDir: string; heapMb: number; timeout: number; nodes: number }) => {
+      if (opts.nodes > 1) {
+        if (opts.port !== undefined) throw onexError('ONEX_CLI_350', '--port is for one broker; a cluster picks a free port per node (they are printed)');
+        if (opts.nodes > 9) throw onexError('ONEX_CLI_350', `--nodes ${opts.nodes} is more than 9; a local cluster has 2 to 9 nodes`);
+        const { info, reused, startMs } = await startLocalCluster({
+          dataDir: opts.dataDir,
+          nodes: opts.nodes,
+          heapMb: opts.heapMb === 1024 ? 512 : opts.heapMb,
+          readyTimeoutMs: opts.timeout * 2000,
+          onProgress: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stderr.write(
+          reused
+            ? `a ${info.nodes.length}-node cluster already runs on ${opts.dataDir}; reusing it\n`
+            : `${info.nodes.length}-node Apache Kafka ${info.kafkaVersion} cluster ready in ${(startMs / 1000).toFixed(1)} s (logs in ${opts.dataDir}/node-*/server.log)\n`,
+        );
+        process.stdout.write(`${info.bootstrap}\n`);
+        return;
+      }
       const { info, reused, startMs } = await startLocalBroker({
         dataDir: opts.dataDir,
         port: opts.port,
@@ -37,6 +69,11 @@ export function registerKafkaCommands(program: Command): void {
     .option(...dataDirOption)
     .option('--timeout <seconds>', 'how long to wait for a clean shutdown', parsePositiveInt, 30)
     .action(async (opts: { dataDir: string; timeout: number }) => {
+      if (readClusterState(opts.dataDir)) {
+        const n = await stopLocalCluster(opts.dataDir, opts.timeout * 1000);
+        process.stderr.write(n ? `stopped ${n} node(s) of the cluster\n` : `no cluster node runs on ${opts.dataDir}\n`);
+        return;
+      }
       const r = await stopLocalBroker(opts.dataDir, opts.timeout * 1000);
       if (!r.stopped) process.stderr.write(`no broker runs on ${opts.dataDir}\n`);
       else process.stderr.write(`stopped the broker (pid ${r.pid})${r.clean ? '' : ' after it ignored SIGTERM'}\n`);
@@ -48,6 +85,17 @@ export function registerKafkaCommands(program: Command): void {
     .option(...dataDirOption)
     .option('--json', 'print the state as JSON')
     .action(async (opts: { dataDir: string; json?: boolean }) => {
+      const c = await localClusterStatus(opts.dataDir);
+      if (c) {
+        const running = c.nodes.filter((n) => n.running).length;
+        if (opts.json) process.stdout.write(`${JSON.stringify({ running: running > 0, answering: c.answering, bootstrap: c.info!.bootstrap, nodes: c.nodes })}\n`);
+        else {
+          process.stdout.write(`cluster of ${c.nodes.length} nodes at ${c.info!.bootstrap}: ${running} running, ${c.answering ? 'answering' : 'not all answering'}\n`);
+          for (const n of c.nodes) process.stdout.write(`  node ${n.nodeId} 127.0.0.1:${n.port} ${n.running ? `running (pid ${n.pid})` : 'down'}\n`);
+        }
+        if (running === 0) process.exitCode = 3;
+        return;
+      }
       const s = await localBrokerStatus(opts.dataDir);
       if (opts.json) process.stdout.write(`${JSON.stringify({ running: s.running, answering: s.answering, ...s.info })}\n`);
       else if (s.running && s.info) {

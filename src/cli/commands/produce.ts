@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
 import { ALL_EVENT_TYPES, isSchemaVersion, versionAtLeast, type OnexEventType, type SchemaVersion } from '../../event/index.js';
 import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
-import { createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
+import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { registryFromEnv, type RegistryOption } from '../../codec/index.js';
@@ -43,6 +43,8 @@ interface ProduceOptions extends BootstrapFlags {
   eventTypes?: OnexEventType[];
   registry?: string;
   partitions: number;
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
   sampleRate?: number;
   seed: number;
 }
@@ -77,6 +79,8 @@ export function registerProduceCommands(program: Command): void {
     )
     .option('--event-types <list>', 'only these event types, comma separated (default: every type)', parseEventTypes)
     .option('--partitions <n>', 'partitions of the topic when it is created', parsePositiveInt, 3)
+    .option('--replication-factor <n>', 'replication of the topic when it is created (default 3 on 3+ brokers, else 1)', parsePositiveInt)
+    .option('--min-insync-replicas <n>', 'its min.insync.replicas (default 2 on 3+ brokers, else 1)', parsePositiveInt)
     .option('--sample-rate <rate>', 'sample every event type at this rate (failures are always kept; needs 1.2.0 or later)', parseSampleRate)
     .option('--seed <n>', 'seed of the synthetic events', parsePositiveInt, 1);
   addRegistryOption(produceCmd, 'an embedded registry stored in Kafka');
@@ -106,7 +110,7 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
   const admin = kafka.admin();
   try {
     await admin.connect();
-    await ensureTopics(admin, [{ topic: opts.topic, partitions: opts.partitions }]);
+    await ensureTopics(admin, [{ topic: opts.topic, partitions: opts.partitions, ...checkReplication(opts, 'produce') }]);
   } catch (err) {
     throw isOnexError(err) ? err : onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer: ${(err as Error).message}`, { cause: err });
   } finally {

@@ -14,6 +14,8 @@ interface ServeOptions extends BootstrapFlags {
   host: string;
   memory?: boolean;
   topic: string;
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
   user?: Record<string, string>;
   authScope: BasicAuthOptions['scope'];
   bodyLimit: number;
@@ -30,6 +32,8 @@ export function registerRegistryCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--memory', 'keep the state in this process only (quick local work)'))
     .option('--topic <name>', 'the compacted topic that stores the schemas', DEFAULT_SCHEMAS_TOPIC)
+    .option('--replication-factor <n>', 'replication of the schemas topic when it is created (default 3 on 3+ brokers, else 1)', parsePositiveInt)
+    .option('--min-insync-replicas <n>', 'its min.insync.replicas (default 2 on 3+ brokers, else 1)', parsePositiveInt)
     .option('--user <user:password>', 'require HTTP basic auth with this user (repeatable; default: ONEX_REGISTRY_USERS)', parseUsers)
     .addOption(new Option('--auth-scope <scope>', 'which requests need credentials').choices(['all', 'writes']).default('all'))
     .option('--body-limit <bytes>', 'largest request body accepted', parsePositiveInt, 1024 * 1024);
@@ -46,7 +50,7 @@ export function registerRegistryCommands(program: Command): void {
       const running = await startRegistry({
         port: opts.port,
         host: opts.host,
-        store: brokers ? { kind: 'kafka', brokers, topic: opts.topic } : { kind: 'memory' },
+        store: brokers ? { kind: 'kafka', brokers, topic: opts.topic, replicationFactor: opts.replicationFactor, minInsyncReplicas: opts.minInsyncReplicas } : { kind: 'memory' },
         auth: users ? { users, scope: opts.authScope } : undefined,
         bodyLimit: opts.bodyLimit,
       });
