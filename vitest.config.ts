@@ -13,6 +13,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // promtool for the rule and dashboard tests, installed when missing (test/support/prometheus.ts).
+          globalSetup: ['test/support/prometheus-setup.ts'],
           testTimeout: 20_000,
           // Unit tests run first (group 0): a logic failure shows before the slower broker-backed tests start.
           sequence: { groupOrder: 0 },
@@ -22,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/prometheus-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           pool: 'forks',
