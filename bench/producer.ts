@@ -5,6 +5,9 @@
  *   (c) Kafka's Java ProducerPerformance with the same record size: the ceiling of the broker on this machine.
  * Prints a markdown table with ratios. `npx tsx bench/producer.ts` (KAFKA_BROKERS, or a local broker started here).
  * Knobs: BENCH_EVENTS (default 100000), BENCH_REGISTRY_EVENTS (default 3000), BENCH_SKIP_JAVA=1.
+ * BENCH_SECURITY=1 adds, in the same rounds, OnexProducer with a security policy that applies to no event (the cost
+ * of the seam) and with one signing every event (HMAC-SHA256) and encrypting one 200-byte metadata field; all three
+ * of those send the same events, each carrying that field.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +22,8 @@ import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
 import { MemoryStore } from '../src/registry/memory-store.js';
 import { createRegistryServer } from '../src/registry/server.js';
 import { loadSchema } from '../src/schema/index.js';
+import { ALL_EVENT_TYPES } from '../src/event/index.js';
+import { EventSigner, FieldCipher, LocalKeyringProvider, newKeyringEntry, SecurityPolicy } from '../src/security/index.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const REGISTRY_EVENTS = Number(process.env.BENCH_REGISTRY_EVENTS ?? 3_000);
@@ -62,8 +67,23 @@ function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
 const warmEvents = makeEvents(WARMUP, 1);
 const events = makeEvents(EVENTS, 2);
 
-async function onexProducer(list: Array<Record<string, unknown>>, t: string): Promise<Measured> {
-  const producer = new OnexProducer({ kafka: { brokers: brokers!, clientId: 'bench-onex' }, registry: registryUrl, topic: t, metricsRegistry: new Registry() });
+const SECURITY = process.env.BENCH_SECURITY === '1';
+const keys = new LocalKeyringProvider({ keys: [newKeyringEntry(new Date(Date.now() - 60_000), 'bench')] });
+const policies = {
+  /** Names a node no event comes from: every event goes through the seam and finds nothing to do. */
+  idle: new SecurityPolicy({ signer: new EventSigner({ provider: keys }), sign: { nodes: ['no_such_node-001'] } }),
+  on: new SecurityPolicy({
+    cipher: new FieldCipher({ provider: keys }),
+    signer: new EventSigner({ provider: keys, algorithm: 'hmac-sha256' }),
+    encrypt: Object.fromEntries(ALL_EVENT_TYPES.map((type) => [type, ['metadata.secret']])),
+    sign: true,
+  }),
+};
+const withSecret = (list: Array<Record<string, unknown>>) =>
+  list.map((e) => ({ ...e, metadata: { ...(e.metadata as object), secret: 's'.repeat(200) } }));
+
+async function onexProducer(list: Array<Record<string, unknown>>, t: string, security?: SecurityPolicy): Promise<Measured> {
+  const producer = new OnexProducer({ kafka: { brokers: brokers!, clientId: 'bench-onex' }, registry: registryUrl, topic: t, metricsRegistry: new Registry(), ...(security ? { security } : {}) });
   await producer.start();
   let bytes = 0;
   const cpu0 = process.cpuUsage();
@@ -200,6 +220,25 @@ try {
     if (slice.length / h.seconds > best.rawGuarantees.events / best.rawGuarantees.seconds || r === 0) best.rawGuarantees = { ...h, events: slice.length };
   }
   rows.push({ name: 'OnexProducer.emit (validate, sample, Avro, registry id, batch, idempotent, acks=all)', ...best.ours, note: `best of ${rounds} rounds; batches of up to ${BATCH}` });
+  if (SECURITY) {
+    // Security rounds: the three contenders alternate on the same events (each with a 200-byte metadata.secret).
+    const secEvents = withSecret(events);
+    await onexProducer(withSecret(warmEvents), await topic('warm-sec'), policies.on);
+    const names = ['none', 'idle', 'on'] as const;
+    const bestSec: Record<string, Measured & { events: number }> = {};
+    for (let r = 0; r < rounds; r++) {
+      const slice = secEvents.slice(r * per, (r + 1) * per);
+      for (const name of names) {
+        const m = await onexProducer(slice, await topic(`sec-${name}-${r}`), name === 'none' ? undefined : policies[name]);
+        const b = bestSec[name];
+        if (!b || slice.length / m.seconds > b.events / b.seconds) bestSec[name] = { ...m, events: slice.length };
+      }
+      say(`security round ${r + 1}/${rounds}: ${names.map((n) => `${n} ${bestSec[n]!.cpuUs.toFixed(1)} µs`).join(', ')}`);
+    }
+    rows.push({ name: 'security: no policy (events with a 200-byte metadata.secret)', ...bestSec.none!, note: `best of ${rounds} rounds; the baseline of the two rows below` });
+    rows.push({ name: 'security: a policy that applies to no event', ...bestSec.idle!, note: `best of ${rounds} rounds; the cost of the seam` });
+    rows.push({ name: 'security: HMAC-SHA256 signature + metadata.secret encrypted, every event', ...bestSec.on!, note: `best of ${rounds} rounds` });
+  }
   rows.push({ name: '(a) raw kafkajs, pre-serialised JSON, send() per batch', ...best.raw, note: `best of ${rounds} rounds; batches of ${BATCH}, acks=all` });
   rows.push({ name: '(a2) as (a), plus idempotence and the three ONEX headers', ...best.rawGuarantees, note: `best of ${rounds} rounds; what OnexProducer puts on the wire, without its validation, sampling and Avro` });
   say('kafkajs + confluent-schema-registry, message by message...');

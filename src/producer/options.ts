@@ -4,6 +4,7 @@ import { invalidOptions, onexError, type OnexError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, versionAtLeast, type OnexEventType, type SchemaVersion } from '../event/index.js';
 import type { KafkaOption, RegistryOption } from '../codec/index.js';
 import type { FlagSet } from '../flags/index.js';
+import type { SecurityPolicy, SecurityPolicyOptions } from '../security/policy.js';
 
 /**
  * OnexProducer options: typed, validated once at construction into ONEX_RT_407 naming the bad option, and every
@@ -114,6 +115,12 @@ export interface OnexProducerOptions extends ProducerSettingsInput {
   metricsRegistry?: Registry;
   /** The feature flags this producer follows (sampling, LZ4, CloudEvents headers); default the process's `flags`. */
   flags?: FlagSet;
+  /**
+   * Field encryption and signing per event type (docs/security.md, "In the producer"): a SecurityPolicy or its
+   * options, e.g. { cipher, signer, encrypt: { NODE_FAILURE: ['metadata.input_state.card_number'] }, sign: true }.
+   * Events no policy applies to take the synchronous path unchanged.
+   */
+  security?: SecurityPolicy | SecurityPolicyOptions;
   /** Called for every failure of an accepted or attempted event; the only report emitAndForget() gives. */
   onError?: (error: OnexError, event: object) => void;
 }

@@ -56,6 +56,8 @@ export interface PreparedRecord {
   readonly sampleRate: number;
   /** Violations a non-strict producer lets through. */
   readonly issues: readonly Issue[] | undefined;
+  /** The signature headers, when the producer's security policy signed the record. */
+  readonly securityHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface PreparedSampledOut {
@@ -67,6 +69,19 @@ export interface PreparedSampledOut {
 }
 
 export type Prepared = PreparedRecord | PreparedSampledOut;
+
+/** An event filled, converted, validated and kept by sampling, not yet encoded (EventPreparer.begin). */
+export interface Begun {
+  readonly kind: 'begun';
+  /** The event as it will be encoded; the producer's security seam may replace it (encrypted fields). */
+  event: Record<string, unknown>;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly typeLabel: string;
+  readonly sampleRate: number;
+  readonly issues: readonly Issue[] | undefined;
+  readonly span: SpanContext | undefined;
+}
 
 export function formatBytes(n: number): string {
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n % 1_000_000 === 0 ? 0 : 2)} MB`;
@@ -112,6 +127,16 @@ export class EventPreparer {
    * (2.0.0 `trace`, 1.1.0+ `trace_id`) when the caller left them empty.
    */
   prepare(input: unknown, span?: SpanContext): Prepared {
+    const begun = this.begin(input, span);
+    return begun.kind === 'sampled_out' ? begun : this.finish(begun);
+  }
+
+  /**
+   * The first half of prepare(): fill, convert, trace, validate and sample. The producer's security seam runs between
+   * the halves (field encryption needs the event id, the written version and the sampling decision; it changes the
+   * event before it is encoded).
+   */
+  begin(input: unknown, span?: SpanContext): Begun | PreparedSampledOut {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw onexError('ONEX_VALID_104', `an event must be an object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
     }
@@ -133,7 +158,12 @@ export class EventPreparer {
     const decision = (this.samplingOn ? this.sampler : this.keepAll).decide({ eventType, flowKey: flowKeyOf(event), eventId, hasError: carriesError(event), priorRate: prior });
     if (!decision.keep) return { kind: 'sampled_out', eventId, typeLabel, sampleRate: decision.rate, issues };
     if (this.writesSampleRate && (decision.rate !== 1 || prior !== undefined)) event.sample_rate = decision.rate;
+    return { kind: 'begun', event, eventId, eventType, typeLabel, sampleRate: decision.rate, issues, span };
+  }
 
+  /** The second half of prepare(): encode, key, trace headers, size check, lane. */
+  finish(begun: Begun): PreparedRecord {
+    const { event, eventId, eventType, typeLabel, span } = begun;
     let value: Buffer;
     try {
       value = this.encode(event, this.version);
@@ -151,16 +181,21 @@ export class EventPreparer {
       Buffer.byteLength(eventType) +
       (traceparent ? HEADER_TRACEPARENT.length + traceparent.length : 0) +
       (tracestate ? HEADER_TRACESTATE.length + tracestate.length : 0);
+    this.checkSize(eventId, size, typeLabel);
+    const lane: Lane = this.lz4On && value.length > this.config.compression.thresholdBytes ? 'lz4' : 'plain';
+    const nodeId = String(event.node_id);
+    const timestamp = typeof event.timestamp === 'string' ? event.timestamp : undefined;
+    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, tracestate, size, lane, sampleRate: begun.sampleRate, issues: begun.issues };
+  }
+
+  /** ONEX_EVENT_602 when an event's record (value, key and headers) is over maxEventBytes. */
+  checkSize(eventId: string, size: number, typeLabel: string): void {
     const limit = this.config.maxEventBytes;
     if (size > limit) {
       throw onexError('ONEX_EVENT_602', `event ${eventId} is ${formatBytes(size)} (${size} bytes) encoded, over the ${formatBytes(limit)} (${limit} bytes) limit; split its metadata or store the payload elsewhere and reference it`, {
         details: { eventId, sizeBytes: size, limitBytes: limit, eventType: typeLabel },
       });
     }
-    const lane: Lane = this.lz4On && value.length > this.config.compression.thresholdBytes ? 'lz4' : 'plain';
-    const nodeId = String(event.node_id);
-    const timestamp = typeof event.timestamp === 'string' ? event.timestamp : undefined;
-    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, tracestate, size, lane, sampleRate: decision.rate, issues };
   }
 
   /** The event's trace fields from the emit's span context, where the caller left them empty (never overwritten). */

@@ -15,10 +15,13 @@ import { endSendSpan, noteSendPrepared, startSendSpan } from '../telemetry/produ
 import { activeSpanContext } from '../telemetry/trace-context.js';
 import { activeProfiler, type Profiler } from '../telemetry/profiler.js';
 import { activeTracer } from '../telemetry/tracer.js';
-import { EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, HEADER_TRACESTATE, type Prepared, type PreparedRecord } from './prepare.js';
+import { type Begun, EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, HEADER_TRACESTATE, type Prepared, type PreparedRecord } from './prepare.js';
 import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
 import { murmur2 } from './partitioner.js';
+import { encryptEventFields } from '../security/event-fields.js';
+import { type SecurityPlan, type SecurityPolicy, securityPolicy } from '../security/policy.js';
+import { signatureHeaders } from '../security/record-security.js';
 
 export type EmitResult =
   /** Kafka acknowledged the event (acks=all). */
@@ -98,6 +101,13 @@ export class OnexProducer {
   private readonly failureListeners = new Set<(error: OnexError, event: object) => void>();
   private invalidSeen = 0;
   private readonly flagSubscriptions: Array<() => void> = [];
+  /** The security policy (field encryption, signing); undefined: every event takes the synchronous path. */
+  private readonly security: SecurityPolicy | undefined;
+  /**
+   * The last event still in the asynchronous security stage. Later events (secured or not) are handed on behind
+   * it, so events reach the batcher in emit order and a flow's events stay in order on their partition.
+   */
+  private securing: Promise<void> | undefined;
 
   /**
    * A producer connected as the CLI is: Kafka from KAFKA_BROKERS and the ONEX_KAFKA_* variables, the registry from
@@ -123,6 +133,7 @@ export class OnexProducer {
     const codec: EventEncoder = options.codec ?? new OnexEventCodec({ registry: resolveRegistryOption(options.registry, 'producer') });
     const kafka: Kafka = isKafkaClient(kafkaOption) ? kafkaOption : createProducerKafka(kafkaOption);
     const s = this.settings;
+    this.security = options.security === undefined ? undefined : securityPolicy(options.security);
     this.codec = codec;
     this.onError = options.onError;
     this.version = s.schemaVersion;
@@ -251,6 +262,7 @@ export class OnexProducer {
 
   /** Resolves when every event emitted before the call is acknowledged or failed. */
   async flush(): Promise<void> {
+    if (this.securing !== undefined) await this.securing;
     const seq = this.batcher.sealAll();
     if (seq <= this.settledSeq) return;
     await new Promise<void>((resolve) => this.flushWaiters.push({ seq, resolve }));
@@ -279,6 +291,10 @@ export class OnexProducer {
   // ---- the path of one event ----
 
   private submit(event: object, resolve: ((r: EmitResult) => void) | undefined, reject: ((e: OnexError) => void) | undefined): void {
+    if (this.security !== undefined) {
+      this.submitSecured(event, resolve, reject, this.security);
+      return;
+    }
     const tracer = activeTracer();
     const span = tracer ? startSendSpan(tracer, this.settings.topic, event) : undefined;
     let outcome: Prepared | OnexError;
@@ -287,6 +303,69 @@ export class OnexProducer {
     } catch (err) {
       outcome = asOnexError(err, 'ONEX_EVENT_603');
     }
+    this.prepared(outcome, event, resolve, reject, span);
+  }
+
+  /**
+   * submit() with a security policy: between the halves of prepare, the policy's plan for the event; an event it
+   * names is encrypted and signed asynchronously (the key provider is async), any other one goes on synchronously
+   * unless an earlier secured event is still on its way, which it then follows (emit order is kept).
+   */
+  private submitSecured(event: object, resolve: ((r: EmitResult) => void) | undefined, reject: ((e: OnexError) => void) | undefined, policy: SecurityPolicy): void {
+    const tracer = activeTracer();
+    const span = tracer ? startSendSpan(tracer, this.settings.topic, event) : undefined;
+    let outcome: Prepared | OnexError | Promise<Prepared | OnexError>;
+    try {
+      const begun = this.preparer.begin(event, span ? span.spanContext() : activeSpanContext());
+      if (begun.kind === 'sampled_out') outcome = begun;
+      else {
+        const plan = policy.plan(begun.event);
+        outcome = plan === undefined ? this.preparer.finish(begun) : this.secure(begun, plan, policy);
+      }
+    } catch (err) {
+      outcome = asOnexError(err, 'ONEX_EVENT_603');
+    }
+    const before = this.securing;
+    if (before === undefined && !(outcome instanceof Promise)) {
+      this.prepared(outcome, event, resolve, reject, span);
+      return;
+    }
+    const ready = outcome;
+    const next = (before === undefined ? Promise.resolve(ready) : before.then(() => ready))
+      .then((o) => this.prepared(o, event, resolve, reject, span))
+      .catch((err: unknown) => this.log.error({ err }, 'producer security stage failed'))
+      .finally(() => {
+        if (this.securing === next) this.securing = undefined;
+      });
+    this.securing = next;
+  }
+
+  /** The security stage of one event: encrypt the fields the plan names, encode, sign the record value. Never rejects. */
+  private async secure(begun: Begun, plan: SecurityPlan, policy: SecurityPolicy): Promise<Prepared | OnexError> {
+    try {
+      if (plan.encrypt !== undefined) {
+        begun.event = await encryptEventFields(begun.event as Record<string, unknown> & { event_id: string; event_type: string }, plan.encrypt, policy.cipher!, this.version);
+      }
+      const record = this.preparer.finish(begun);
+      if (!plan.sign) return record;
+      const securityHeaders = await signatureHeaders(policy.signer!, record.value, { eventType: record.eventType, schemaVersion: this.version });
+      let size = record.size;
+      for (const [name, value] of Object.entries(securityHeaders)) size += name.length + value.length;
+      this.preparer.checkSize(record.eventId, size, record.typeLabel);
+      return { ...record, size, securityHeaders };
+    } catch (err) {
+      return asOnexError(err, 'ONEX_EVENT_603');
+    }
+  }
+
+  /** A prepared event (or its failure): noted on the send span, then handled. */
+  private prepared(
+    outcome: Prepared | OnexError,
+    event: object,
+    resolve: ((r: EmitResult) => void) | undefined,
+    reject: ((e: OnexError) => void) | undefined,
+    span: Span | undefined,
+  ): void {
     if (span) {
       if (outcome instanceof OnexError) endSendSpan(span, { error: outcome });
       else if (outcome.kind === 'sampled_out') endSendSpan(span, { sampledOut: true });
@@ -340,6 +419,7 @@ export class OnexProducer {
     const traceparent = p.traceparent ? Buffer.from(p.traceparent, 'latin1') : undefined;
     if (traceparent) headers[HEADER_TRACEPARENT] = traceparent;
     if (p.tracestate) headers[HEADER_TRACESTATE] = Buffer.from(p.tracestate, 'latin1');
+    if (p.securityHeaders) for (const [name, value] of Object.entries(p.securityHeaders)) headers[name] = Buffer.from(value, 'latin1');
     const ceBytes = this.cloudEventsOn ? this.cloudEvents.add(headers, p, traceparent) : 0;
     this.metrics.recordSize(p.lane, p.value.length);
     return new OutgoingEvent(Buffer.from(p.keyText, 'utf8'), p.keyText, p.value, headers, p.size + ceBytes + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);

@@ -16,7 +16,8 @@ interface EventLike {
   readonly security?: unknown;
 }
 
-function checkPath(path: string): string[] {
+/** The field names under metadata of a path; ONEX_EVENT_633 when the path names no field under metadata. */
+export function checkFieldPath(path: string): string[] {
   const parts = path.split('.');
   if (parts[0] !== 'metadata' || parts.length < 2 || parts.some((part) => part === '')) {
     throw new EventError('ONEX_EVENT_633', `encrypted field path ${path} must name a field under metadata (metadata.<field>...).`);
@@ -41,7 +42,7 @@ export async function encryptEventFields<E extends EventLike>(
   const done: string[] = [];
   let keyId: string | undefined;
   for (const path of paths) {
-    const parts = checkPath(path);
+    const parts = checkFieldPath(path);
     let parent: Record<string, unknown> = metadata;
     for (const part of parts.slice(0, -1)) {
       const next = parent[part];

@@ -19,7 +19,7 @@ export {
   isCiphertextEnvelope,
   readEnvelope,
 } from './field-encryption.js';
-export { decryptEventFields, encryptEventFields, findEnvelopes } from './event-fields.js';
+export { checkFieldPath, decryptEventFields, encryptEventFields, findEnvelopes } from './event-fields.js';
 export {
   canonicalForm,
   type EventSignature,
@@ -35,3 +35,4 @@ export {
   SECURITY_HEADERS,
   signatureHeaders,
 } from './record-security.js';
+export { type SecurityPlan, SecurityPolicy, type SecurityPolicyOptions, securityPolicy, type SignPolicy } from './policy.js';

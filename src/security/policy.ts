@@ -1,0 +1,121 @@
+import { onexError } from '../errors/index.js';
+import { flags as processFlags, type FlagSet } from '../flags/index.js';
+import type { FieldCipher } from './field-encryption.js';
+import { checkFieldPath } from './event-fields.js';
+import type { EventSigner } from './signing.js';
+
+/**
+ * Per-event-type security policies (docs/security.md, "In the producer"): which metadata fields of which event
+ * types a writer encrypts, and which events it signs (every event, or by event type and node). The producer asks
+ * plan(event) once per event; when nothing applies it returns undefined and the event takes the synchronous path
+ * with no extra work. The worker's RecordSecurity can require signatures by the same policy (requiresSignature).
+ */
+
+export interface SignPolicy {
+  /** Sign the events of these types. */
+  readonly eventTypes?: readonly string[];
+  /** Sign every event from these node ids. */
+  readonly nodes?: readonly string[];
+}
+
+export interface SecurityPolicyOptions {
+  /** Encrypts fields; required when `encrypt` names any. */
+  readonly cipher?: FieldCipher;
+  /** Signs record values; required when `sign` is set. */
+  readonly signer?: EventSigner;
+  /** Metadata field paths to encrypt, per event type: `{ NODE_FAILURE: ['metadata.input_state.card_number'] }`. */
+  readonly encrypt?: Readonly<Record<string, readonly string[]>>;
+  /** true: sign every event; or the event types and nodes whose events are signed (an event matching either is). */
+  readonly sign?: boolean | SignPolicy;
+  /** onex.security.encryption and onex.security.signing switch the two off (default: the process's flags). */
+  readonly flags?: FlagSet;
+}
+
+/** What the policy asks of one event. */
+export interface SecurityPlan {
+  /** Paths to encrypt, or undefined. */
+  readonly encrypt: readonly string[] | undefined;
+  readonly sign: boolean;
+}
+
+function invalid(option: string, message: string): never {
+  throw onexError('ONEX_RT_407', `invalid security option ${option}: ${message}`);
+}
+
+function stringList(value: unknown, option: string): readonly string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) invalid(option, 'must be a list of non-empty strings');
+  return value as string[];
+}
+
+export class SecurityPolicy {
+  readonly cipher: FieldCipher | undefined;
+  readonly signer: EventSigner | undefined;
+  readonly #encrypt: ReadonlyMap<string, readonly string[]>;
+  readonly #signAll: boolean;
+  readonly #signTypes: ReadonlySet<string>;
+  readonly #signNodes: ReadonlySet<string>;
+  readonly #flags: FlagSet;
+
+  constructor(options: SecurityPolicyOptions) {
+    if (options === null || typeof options !== 'object') invalid('security', 'must be an object or a SecurityPolicy');
+    const encrypt = new Map<string, readonly string[]>();
+    if (options.encrypt !== undefined) {
+      if (options.encrypt === null || typeof options.encrypt !== 'object' || Array.isArray(options.encrypt)) {
+        invalid('security.encrypt', 'must map event types to lists of metadata field paths');
+      }
+      for (const [type, paths] of Object.entries(options.encrypt)) {
+        const list = stringList(paths, `security.encrypt.${type}`);
+        list.forEach((path, i) => {
+          try {
+            checkFieldPath(path);
+          } catch (err) {
+            invalid(`security.encrypt.${type}[${i}]`, (err as Error).message);
+          }
+        });
+        if (list.length > 0) encrypt.set(type, [...list]);
+      }
+    }
+    const sign = options.sign ?? false;
+    let signAll = false;
+    let types: readonly string[] = [];
+    let nodes: readonly string[] = [];
+    if (sign === true) signAll = true;
+    else if (sign !== false) {
+      if (sign === null || typeof sign !== 'object') invalid('security.sign', 'must be true, false or { eventTypes, nodes }');
+      if (sign.eventTypes !== undefined) types = stringList(sign.eventTypes, 'security.sign.eventTypes');
+      if (sign.nodes !== undefined) nodes = stringList(sign.nodes, 'security.sign.nodes');
+    }
+    if (encrypt.size > 0 && (options.cipher === undefined || typeof options.cipher.encrypt !== 'function')) {
+      invalid('security.cipher', 'a FieldCipher is needed to encrypt the fields security.encrypt names');
+    }
+    const signs = signAll || types.length > 0 || nodes.length > 0;
+    if (signs && (options.signer === undefined || typeof options.signer.sign !== 'function')) {
+      invalid('security.signer', 'an EventSigner is needed to sign the events security.sign names');
+    }
+    this.cipher = options.cipher;
+    this.signer = options.signer;
+    this.#encrypt = encrypt;
+    this.#signAll = signAll;
+    this.#signTypes = new Set(types);
+    this.#signNodes = new Set(nodes);
+    this.#flags = options.flags ?? processFlags;
+  }
+
+  /** Whether the policy says an event of this type from this node is signed (flags aside): the worker's requireSignature. */
+  signs(event: { event_type?: unknown; node_id?: unknown }): boolean {
+    return this.#signAll || this.#signTypes.has(event.event_type as string) || this.#signNodes.has(event.node_id as string);
+  }
+
+  /** What to do to `event` now (flags included), or undefined when nothing applies. */
+  plan(event: { event_type?: unknown; node_id?: unknown }): SecurityPlan | undefined {
+    const paths = this.#encrypt.size > 0 ? this.#encrypt.get(event.event_type as string) : undefined;
+    const encrypt = paths !== undefined && this.#flags.isEnabled('onex.security.encryption', true) ? paths : undefined;
+    const sign = this.signs(event) && this.#flags.isEnabled('onex.security.signing', true);
+    return encrypt === undefined && !sign ? undefined : { encrypt, sign };
+  }
+}
+
+/** A policy from options (or the policy itself). */
+export function securityPolicy(option: SecurityPolicy | SecurityPolicyOptions): SecurityPolicy {
+  return option instanceof SecurityPolicy ? option : new SecurityPolicy(option);
+}
