@@ -115,6 +115,13 @@ export class OnexEventCodec implements EventDecoder {
     return entry ? this.decodeWith(entry, schemaId, body) : undefined;
   }
 
+  /** Wire format -> event in the version it was written in; fails as decode() does. */
+  async decodeWritten<E = Record<string, unknown>>(value: Buffer | null | undefined): Promise<DecodedEvent<E>> {
+    const { schemaId, body } = readWireFormat(value);
+    const writer = await this.writerOf(schemaId);
+    return this.decodeWith(this.decoderFor(schemaId, writer.version, writer), schemaId, body);
+  }
+
   private decoderFor(schemaId: number, targetVersion: SchemaVersion, writer: WriterInfo): DecoderEntry {
     let byTarget = this.decoders.get(schemaId);
     if (!byTarget) this.decoders.set(schemaId, (byTarget = new Map()));

@@ -22,6 +22,12 @@ export interface EventDecoder {
   decode(value: Buffer, targetVersion: SchemaVersion): Promise<DecodedEvent<object>>;
   /** Optional: decode() without a promise when it needs no I/O, else undefined (OnexEventCodec has it). */
   decodeSync?(value: Buffer, targetVersion: SchemaVersion): DecodedEvent<object> | undefined;
+  /**
+   * Optional: the event in the version it was written in (no upcast or downcast). The worker's security stage
+   * verifies and decrypts at the writer's version and transforms after, since a 2.0.0 event with encrypted fields
+   * cannot be downcast to 1.x until they are decrypted (OnexEventCodec has it).
+   */
+  decodeWritten?(value: Buffer): Promise<DecodedEvent<object>>;
 }
 
 /**

@@ -15,6 +15,7 @@ import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { RecordSecurity } from '../security/record-security.js';
+import { transformEvent } from '../schema/transform.js';
 import { BACKOFFS, backoffDelay, type Backoff } from '../retry/index.js';
 import { attemptDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
 import type {
@@ -138,8 +139,21 @@ export class RecordProcessor {
             if (record.value === null || record.value.length === 0) {
               throw onexError('ONEX_EVENT_604', 'The record has no value (a tombstone or an empty message), so there is no event to decode.');
             }
-            decoded = await o.decoder.decode(record.value, o.targetVersion);
-            this.noteWriterVersion(decoded.writerVersion);
+            if (!secured && o.security !== undefined && o.decoder.decodeWritten !== undefined) {
+              // Verified and decrypted at the writer's version, then transformed: a 2.0.0 event with encrypted
+              // fields cannot be downcast to 1.x before its fields are decrypted (ONEX_SCHEMA_702).
+              const written = await o.decoder.decodeWritten(record.value);
+              this.noteWriterVersion(written.writerVersion);
+              stage = 'verify';
+              const checked = await o.security.check(record.value, record.headers, written.event as AnyOnexEvent, written.writerVersion);
+              secured = true;
+              stage = 'decode';
+              const event = written.writerVersion === o.targetVersion ? checked : transformEvent(checked, o.targetVersion);
+              decoded = { ...written, event };
+            } else {
+              decoded = await o.decoder.decode(record.value, o.targetVersion);
+              this.noteWriterVersion(decoded.writerVersion);
+            }
           }
           if (!secured && o.security !== undefined && record.value !== null) {
             stage = 'verify';

@@ -120,6 +120,34 @@ describe('OnexEventCodec', () => {
     }
   });
 
+  it('decodeWritten gives the event as written, and transforming it equals decoding straight to any target', async () => {
+    const { codec } = await codecWithAll();
+    for (const v of SCHEMA_VERSIONS) {
+      const r = rng(SCHEMA_VERSIONS.indexOf(v) + 190);
+      for (let i = 0; i < 20; i++) {
+        const framed = codec.encode(generateEvent(r, v, { targetBytes: 512 }), v);
+        const written = await codec.decodeWritten(framed);
+        expect(written.writerVersion).toBe(v);
+        expect(written.event).toEqual((await codec.decode(framed, v)).event);
+        for (const target of SCHEMA_VERSIONS) {
+          let straight: unknown;
+          try {
+            straight = (await codec.decode(framed, target)).event;
+          } catch (err) {
+            straight = (err as OnexError).code;
+          }
+          let via: unknown;
+          try {
+            via = target === v ? written.event : transformEvent(written.event, target);
+          } catch (err) {
+            via = (err as OnexError).code;
+          }
+          expect(via, `${v} -> ${target}`).toEqual(straight);
+        }
+      }
+    }
+  });
+
   it('asks the registry for a writer schema once per id', async () => {
     const { codec, registry } = await codecWithAll();
     let lookups = 0;
