@@ -5,3 +5,4 @@ export type { EnvConnection, KafkaOption, RegistryAuth, RegistryOption } from '.
 export type { DecodedEvent, EventDecoder, SchemaRegistryLike } from './types.js';
 // The wire format lives with the registry client; the codec re-exports it for its users.
 export { MAGIC_BYTE, WIRE_HEADER_BYTES, readWireFormat, writeWireFormat, writeWireHeader, type WireFrame } from '../registry/index.js';
+export { registerSchemaEngineMetrics } from './engine-metrics.js';

@@ -1,5 +1,6 @@
 import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import { registerSeamMetrics } from '../kafka/index.js';
+import { registerSchemaEngineMetrics } from '../codec/index.js';
 import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
 import type { Lane } from './batcher.js';
 
@@ -40,6 +41,7 @@ export class ProducerMetrics {
   constructor(registry: Registry = client.register) {
     const registers = [registry];
     registerSeamMetrics(registry);
+    registerSchemaEngineMetrics(registry);
     this.emitted = metric(registry, 'onex_events_emitted_total', () =>
       new client.Counter({ name: 'onex_events_emitted_total', help: 'ONEX events the producer delivered to Kafka (acknowledged, acks=all)', labelNames: ['event_type'], registers }),
     );

@@ -2,6 +2,7 @@ import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
 import { compareVersions, majorOf, parseVersion, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventV1_3, type OnexEventV2_0, type SchemaVersion } from '../event/index.js';
 import { encodeWith, readWith } from './codec.js';
+import { countAvscFallback } from './engine-stats.js';
 import { knownSchema } from './known-schemas.js';
 import { downcastToV1_3, upcastToV2 } from './v2-bridge.js';
 import { compileValueResolver } from './value-resolver.js';
@@ -181,6 +182,7 @@ function resolution(from: SchemaVersion, to: SchemaVersion): (e: AnyOnexEvent) =
     };
   }
   return (event) => {
+    countAvscFallback('value_resolve', 'not_compiled');
     const bytes = encodeWith(writer, from, event as unknown as Record<string, unknown>);
     return readWith(reader, to, resolverBetween(from, to), bytes);
   };

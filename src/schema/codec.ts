@@ -1,4 +1,5 @@
 import type avro from 'avsc';
+import { countAvscFallback, type AvscFallbackReason } from './engine-stats.js';
 import { isOnexError, onexError } from '../errors/index.js';
 import { isPlainObject, isTypedEventType, majorOf, versionAtLeast, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
 import { compileCodec, compileResolution, type CompiledCodec, type CompileOptions } from './compile.js';
@@ -85,6 +86,9 @@ export function encodeWith(schema: ParsedSchema, version: SchemaVersion, event: 
   if (codec) {
     const bytes = compiledBytes(codec, event, reserve);
     if (bytes) return bytes;
+    countAvscFallback('encode', 'gave_up');
+  } else {
+    countAvscFallback('encode', 'not_compiled');
   }
   // Wrapping the metadata and checking schema_version throw their own precise errors.
   const value = toAvroValue(event, version);
@@ -222,18 +226,24 @@ function clip(text: string): string {
 
 /**
  * Reads an Avro body with a writer schema into a reader of a known version. `resolver` is the cached avsc resolver
- * for (writer, reader); undefined when both have the same canonical form.
+ * for (writer, reader); undefined when both have the same canonical form. With a resolver avsc does the read, which
+ * is counted as a fallback: `resolveReason` says why the caller had no compiled resolution to use instead.
  */
 export function readWith(
   reader: ParsedSchema,
   readerVersion: SchemaVersion,
   resolver: avro.Resolver | undefined,
   buffer: Buffer,
+  resolveReason: AvscFallbackReason = 'not_compiled',
 ): AnyOnexEvent {
   if (resolver === undefined) {
     // Same schema both sides: the compiled reader (it writes schema_version itself), unless the bytes do not decode.
-    const event = compiledCodec(reader, readerVersion)?.read(buffer);
+    const codec = compiledCodec(reader, readerVersion);
+    const event = codec?.read(buffer);
     if (event !== undefined) return event as unknown as AnyOnexEvent;
+    countAvscFallback('decode', codec ? 'gave_up' : 'not_compiled');
+  } else {
+    countAvscFallback('resolve', resolveReason);
   }
   let value: Record<string, unknown>;
   try {

@@ -28,6 +28,7 @@ export {
   type DetectInput,
 } from './detect.js';
 export { decodeEvent, encodeEvent } from './codec.js';
+export { schemaEngineStats, type AvscFallbackReason, type AvscPath, type SchemaEngineStats } from './engine-stats.js';
 export { defaultSteps, resolverBetween, TransformChain, type CompiledRoute, type TransformFunction, type TransformStep } from './chain.js';
 export { createDecoder, decodeAs, DEFAULT_CHAIN, transformEvent, type DecodeFunction, type WriterSchema } from './transform.js';
 export { downcastToV1_3, flattenMetadata, typeMetadata, upcastToV2 } from './v2-bridge.js';

@@ -115,7 +115,7 @@ export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, tar
   // An earlier MINOR writer (1.0.0 bytes read as 1.3.0) has a compiled reader; avsc reads what it gives up on.
   const resolved = resolver ? compiledResolution(ws, reader, readAs) : undefined;
   const read = resolved
-    ? (buffer: Buffer) => (resolved(buffer) as AnyOnexEvent | undefined) ?? readWith(reader, readAs, resolver, buffer)
+    ? (buffer: Buffer) => (resolved(buffer) as AnyOnexEvent | undefined) ?? readWith(reader, readAs, resolver, buffer, 'gave_up')
     : (buffer: Buffer) => readWith(reader, readAs, resolver, buffer);
   const decode = (route.steps.length === 0 ? read : (buffer: Buffer) => route.run(read(buffer))) as DecodeFunction<V>;
   if (useCache) {

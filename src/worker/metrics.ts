@@ -1,6 +1,7 @@
 import client, { type Counter, type Gauge, type Registry } from 'prom-client';
 import { eventTypeLabel, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import { registerSeamMetrics } from '../kafka/index.js';
+import { registerSchemaEngineMetrics } from '../codec/index.js';
 import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
 
 /**
@@ -75,6 +76,7 @@ export class WorkerMetrics {
   constructor(registry: Registry = client.register) {
     this.registry = registry;
     registerSeamMetrics(registry);
+    registerSchemaEngineMetrics(registry);
     this.processed = counter(registry, 'onex_worker_events_processed_total', 'Records the worker finished, by event type and outcome', ['event_type', 'status']);
     this.writerVersions = counter(registry, 'onex_worker_schema_version_total', 'Decoded events by the schema version they were written in', ['version']);
     this.deprecatedUse = counter(registry, 'onex_worker_deprecated_version_total', 'Events written in a schema version marked deprecated', ['version']);
