@@ -8,6 +8,19 @@ import {
   checkRules, compareTransitions, formatProblem, formatTransition, loadRules, parseDuration, parseEventLines, readRuleFile, replayRules, transitionLine,
 } from '../../processors/alerting/index.js';
 
+interface RunFlags {
+  rules: string;
+  topic: string;
+  group: string;
+  alertsTopic: string;
+  webhook?: string;
+  fromBeginning?: boolean;
+  allowedLateness: string;
+  late: string;
+  tick: string;
+  sessionTimeout: string;
+}
+
 function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -27,6 +40,16 @@ function untilOf(value: string | undefined, lastMs: number | undefined): number 
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw onexError('ONEX_CLI_300', `--until ${value}: expected +<duration> such as +5m, or an ISO time`);
   return t;
+}
+
+/** A duration flag of `onex alerts run` (30s, 500ms, 2m); `off` where `allowOff` (the tick). */
+export function durationFlag(flag: string, value: string, allowOff = false): number | false {
+  if (allowOff && value === 'off') return false;
+  const ms = parseDuration(value);
+  if (ms === undefined || !Number.isInteger(ms)) {
+    throw onexError('ONEX_CLI_300', `${flag} ${value}: expected a duration such as 5s, 500ms or 2m${allowOff ? ', or off' : ''}`);
+  }
+  return ms;
 }
 
 /** `onex alerts check rules.yaml`: lists every mistake of a rule file as an ONEX line and exits 1 if there is one. */
@@ -74,15 +97,25 @@ export function registerAlertsCommands(program: Command): void {
       .option('--group <group>', 'consumer group (and changelog / transactional id prefix)', 'onex-alerts')
       .option('--alerts-topic <topic>', 'where the alert events go', ALERTS_TOPIC)
       .option('--webhook <url>', 'Alertmanager v2 endpoint, e.g. http://127.0.0.1:9093/api/v2/alerts')
-      .option('--from-beginning', 'a group without committed offsets starts at the beginning'),
-  ).action(async (opts: ConnectionFlags & { rules: string; topic: string; group: string; alertsTopic: string; webhook?: string; fromBeginning?: boolean }) => {
+      .option('--from-beginning', 'a group without committed offsets starts at the beginning')
+      .option('--allowed-lateness <duration>', 'how far the watermark trails the largest event time seen', '5s')
+      .option('--late <policy>', 'an event behind the watermark is counted and then dropped or processed: drop | process', 'drop')
+      .option('--tick <duration>', 'processing-time tick moving an idle partition\'s watermark on (absences of idle keys); off: event time only', '1s')
+      .option('--session-timeout <duration>', 'consumer group session timeout: how soon a dead member\'s partitions move', '30s'),
+  ).action(async (opts: ConnectionFlags & RunFlags) => {
     const { rules } = loadRules(readRuleFile(opts.rules), opts.rules);
+    if (opts.late !== 'drop' && opts.late !== 'process') throw onexError('ONEX_CLI_300', `--late ${opts.late}: expected drop or process`);
+    const allowedLatenessMs = durationFlag('--allowed-lateness', opts.allowedLateness) as number;
+    const tickMs = durationFlag('--tick', opts.tick, true);
+    const sessionTimeoutMs = durationFlag('--session-timeout', opts.sessionTimeout) as number;
     const kafka = kafkaFrom(opts);
     const codec = decoderFrom(opts) as OnexEventCodec;
     await codec.prepare('2.0.0');
     const proc = createAlertProcessor({
       kafka, groupId: opts.group, topic: opts.topic, decoder: codec, rules, alertsTopic: opts.alertsTopic,
       encode: (e) => codec.encode(e, '2.0.0'), ...(opts.webhook ? { webhookUrl: opts.webhook } : {}), fromBeginning: opts.fromBeginning ?? false,
+      allowedLatenessMs, late: opts.late, tick: tickMs === false ? false : { intervalMs: tickMs, idleAfterMs: 2 * tickMs },
+      sessionTimeoutMs, heartbeatIntervalMs: Math.max(100, Math.min(3_000, Math.floor(sessionTimeoutMs / 5))),
       onTransition: (t) => process.stdout.write(`${new Date(t.at).toISOString()} ${t.state.padEnd(8)} ${t.rule} ${JSON.stringify(t.key)} ${t.alertId}\n`),
     });
     const remove = proc.handleSignals();
