@@ -129,6 +129,8 @@ const TABLE = {
   ONEX_EVENT_610: E('handler failed', 'Retry'),
   ONEX_EVENT_611: C('dead-letter publish failed', 'Retry'),
   ONEX_EVENT_612: E('delivery timed out', 'Retry'),
+  ONEX_EVENT_613: E('CloudEvent envelope invalid'),
+  ONEX_EVENT_614: E('CloudEvent data is not an ONEX event'),
   ONEX_EVENT_620: E('alert webhook delivery failed', 'Retry'),
   ONEX_EVENT_621: W('alert expression evaluation failed', 'Yes'),
   ONEX_EVENT_630: E('key unknown to the key provider'),

@@ -13,6 +13,7 @@ export const FLAG_DEFINITIONS = Object.freeze([
   flag('onex.producer.sampling', true, 'Off: the producer keeps every event, whatever its sampling rates are.', 'src/producer/producer.ts'),
   flag('onex.producer.lz4', true, 'Off: the producer sends every batch uncompressed; on: batches of events over compression.thresholdBytes are LZ4-compressed (when compression.enabled).', 'src/producer/producer.ts'),
   flag('onex.producer.cloudevents', true, 'Off: records carry only the onex-* and traceparent headers, not the CloudEvents binary-mode ce_* headers.', 'src/producer/producer.ts'),
+  flag('onex.worker.cloudevents', true, 'Off: the worker reads application/cloudevents+json (structured mode) records like any other record, so they fail decoding (ONEX_EVENT_604) and are dead-lettered; on: it validates their data as an ONEX event and hands it to the handlers.', 'src/worker/record-processor.ts'),
   flag('onex.security.signing', true, 'Off: the producer signs no events and the worker verifies none (signed or not).', 'src/security/record-security.ts'),
   flag('onex.security.encryption', true, 'Off: the producer encrypts no fields and the worker decrypts none (handlers see ciphertext envelopes).', 'src/security/record-security.ts'),
   flag('onex.telemetry.profiling', true, 'Off: profile() is a plain call and the producer and the worker measure nothing, even with a profiler started (no PERFORMANCE_PROFILE events).', 'src/telemetry/profiler.ts'),

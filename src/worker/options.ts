@@ -5,6 +5,7 @@ import { checkReplication, createKafka, type TopicReplication } from '../kafka/i
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
+import type { FlagSet } from '../flags/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { defaultDeadLetterTopic } from './dead-letter.js';
 import type { EventDecoder, HandlerMap, RecordFailure } from './types.js';
@@ -85,6 +86,8 @@ export interface WorkerOptions {
   onFailure?: (failure: RecordFailure) => void;
   /** Verify signatures and decrypt fields before handlers (src/security, docs/security.md); failures are dead-lettered. */
   security?: RecordSecurity;
+  /** The feature flags this worker follows (onex.worker.cloudevents); default the process's `flags`. */
+  flags?: FlagSet;
   logger?: Logger;
 }
 

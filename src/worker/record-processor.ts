@@ -9,6 +9,8 @@ import {
   type ValidationMode,
 } from '../event/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { isStructuredCloudEvent, readStructuredCloudEvent, structuredEvent } from '../codec/index.js';
+import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import { activeProfiler } from '../telemetry/profiler.js';
 import { activeRecordTrace } from '../telemetry/record-span.js';
 import { buildDeadLetter } from './dead-letter.js';
@@ -55,6 +57,8 @@ export interface RecordProcessorOptions {
   onFailure?: (failure: RecordFailure) => void;
   /** Signature verification and field decryption before validation and handlers (src/security). */
   security?: RecordSecurity;
+  /** onex.worker.cloudevents switches reading structured-mode CloudEvents records (asked only for such records). */
+  flags?: FlagSet;
 }
 
 /** Validation reports every violation; the worker decides what strict means for it (see validate). */
@@ -139,7 +143,14 @@ export class RecordProcessor {
             if (record.value === null || record.value.length === 0) {
               throw onexError('ONEX_EVENT_604', 'The record has no value (a tombstone or an empty message), so there is no event to decode.');
             }
-            if (!secured && o.security !== undefined && o.decoder.decodeWritten !== undefined) {
+            if (this.isStructured(record)) {
+              // A CloudEvents structured-mode record from a producer that is not ours: JSON, no registry schema.
+              const ce = readStructuredCloudEvent(record.value);
+              stage = 'validate';
+              decoded = structuredEvent(ce, o.targetVersion);
+              stage = 'decode';
+              this.noteWriterVersion(decoded.writerVersion);
+            } else if (!secured && o.security !== undefined && o.decoder.decodeWritten !== undefined) {
               // Verified and decrypted at the writer's version, then transformed: a 2.0.0 event with encrypted
               // fields cannot be downcast to 1.x before its fields are decrypted (ONEX_SCHEMA_702).
               const written = await o.decoder.decodeWritten(record.value);
@@ -193,6 +204,14 @@ export class RecordProcessor {
       }
       return this.fail(record, error, stage, attempts, decoded, control);
     }
+  }
+
+  /**
+   * A structured-mode CloudEvent: its value is JSON, never the wire format's zero magic byte, so a record of ours costs
+   * one byte comparison here and its headers are not looked at.
+   */
+  private isStructured(record: SourceRecord): boolean {
+    return record.value![0] !== 0 && isStructuredCloudEvent(record.headers) && (this.o.flags ?? processFlags).isEnabled('onex.worker.cloudevents', true);
   }
 
   /** The handler for the event's type; an unknown type is counted (once per record: the caller asks once). */

@@ -59,6 +59,7 @@ export interface HandlerContext {
   /** The version the producer wrote; the event itself is already in `targetVersion`. */
   writerVersion: SchemaVersion;
   targetVersion: SchemaVersion;
+  /** The writer schema's registry id; 0 for an event that came as a structured-mode CloudEvent (JSON, no schema). */
   schemaId: number;
   /** 1 on the first try, 2 on the first retry, ... */
   attempt: number;

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
 import { connectionFromEnv, registryFromEnv } from '../codec/index.js';
 import { ensureTopics, installFetchDecoder, withFastFetch } from '../kafka/index.js';
+import { flags as processFlags } from '../flags/index.js';
 import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
@@ -96,6 +97,7 @@ export function createWorker(options: WorkerOptions): Worker {
     log,
     ...(options.onFailure ? { onFailure: options.onFailure } : {}),
     ...(options.security ? { security: options.security } : {}),
+    flags: options.flags ?? processFlags,
   });
 
   let stopping = false;

@@ -1,3 +1,4 @@
+import type { FlagSet } from '../../../src/flags/index.js';
 import { randomUUID } from 'node:crypto';
 import type { Message } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -131,7 +132,7 @@ export interface Rig {
 
 export function rig(
   handlers: HandlerMap,
-  opts: { retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger; onFailure?: (f: RecordFailure) => void } = {},
+  opts: { flags?: FlagSet; retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger; onFailure?: (f: RecordFailure) => void } = {},
 ): Rig {
   const registry = new Registry();
   const metrics = new WorkerMetrics(registry);
@@ -151,6 +152,7 @@ export function rig(
     deprecatedVersions: new Set(opts.deprecated ?? []),
     log: opts.log ?? logger('worker-test'),
     onFailure: opts.onFailure ?? ((f) => failures.push(f)),
+    ...(opts.flags ? { flags: opts.flags } : {}),
   });
   return { processor, decoder, sink, registry, metrics, failures };
 }
