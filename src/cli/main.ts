@@ -5,6 +5,7 @@ import { registerAlertsCommands } from './commands/alerts.js';
 import { registerConsumeCommands } from './commands/consume.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerInspectCommands } from './commands/inspect.js';
 import { registerKafkaCommands } from './commands/kafka.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerProduceCommands } from './commands/produce.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerProfileCommands(program);
   registerReplayCommands(program);
   registerTraceCommands(program);
+  registerInspectCommands(program);
   return program;
 }
 

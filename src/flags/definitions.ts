@@ -20,6 +20,7 @@ export const FLAG_DEFINITIONS = Object.freeze([
   flag('onex.replay.enabled', true, 'Off: onex replay refuses to run (ONEX_CLI_303); nothing is re-emitted.', 'src/cli/commands/replay.ts'),
   flag('onex.correlations.enabled', true, 'Off: the correlation index processor reads and commits events but indexes none (onex.correlations gets no records), and onex replay finds flows by the partitioner instead of the index.', 'src/processors/correlation/run.ts'),
   flag('onex.trace.enabled', true, 'Off: onex trace refuses to run (ONEX_CLI_303).', 'src/cli/commands/trace.ts'),
+  flag('onex.inspect.enabled', true, 'Off: onex inspect serve refuses to run (ONEX_CLI_303).', 'src/cli/commands/inspect.ts'),
   flag('onex.telemetry.tracing', true, 'Off: the producer and the worker make no OpenTelemetry spans even with an SDK registered (trace context is still carried in headers and event fields).', 'src/telemetry/tracer.ts'),
   flag('onex.alerts.enabled', true, 'Off: the alert processor evaluates no rule (no transitions, events or webhooks); each rule can also be switched off alone with onex.alerts.rule.<name>.', 'src/processors/alerting/run.ts'),
   flag('onex.alerts.webhook', true, 'Off: alert transitions are not posted to the Alertmanager webhook (the onex.alerts events still are).', 'src/processors/alerting/run.ts'),

@@ -19,6 +19,8 @@ export interface TraceEvent {
   offset: string;
   error_code: string | null;
   replay: boolean;
+  /** The event's metadata (2.0.0 shape), for a reader who wants the whole event. */
+  metadata: unknown;
 }
 
 /** One node's work within a flow. */
@@ -72,6 +74,7 @@ export function traceEventOf(event: Record<string, unknown>, partition: number, 
     offset,
     error_code: errorCodeOf(event),
     replay: event.replay !== null && event.replay !== undefined,
+    metadata: event.metadata ?? null,
   };
 }
 

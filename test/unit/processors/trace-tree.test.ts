@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTraceTree, nodeSpans, renderTraceTree, type Flow, type TraceEvent } from '../../../src/processors/correlation/index.js';
 
 const ev = (node_id: string, event_type: string, time_ms: number, extra: Partial<TraceEvent> = {}): TraceEvent => ({
-  event_id: `${node_id}-${time_ms}`, event_type, node_id, time_ms, partition: 0, offset: String(time_ms), error_code: null, replay: false, ...extra,
+  event_id: `${node_id}-${time_ms}`, event_type, node_id, time_ms, partition: 0, offset: String(time_ms), error_code: null, replay: false, metadata: null, ...extra,
 });
 const flow = (id: string, parent: string | null = null): Flow => ({
   correlation_id: id, segments: [], count: 0, first_time_ms: 0, last_time_ms: 0, node_ids: [], event_types: [], parent_correlation_id: parent,
