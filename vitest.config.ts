@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests are pure logic and run in parallel; integration tests share one real broker (started by
-// test/support/global-setup.ts) and get generous timeouts because a 2-core CI machine can be slow.
+// Three projects: unit tests are pure logic and run in parallel; integration tests share one real broker (started by
+// test/support/global-setup.ts) and get generous timeouts because a 2-core CI machine can be slow; the fault tests
+// (test/faults) run last, one file at a time, on a 3-node cluster of their own (test/support/cluster.ts) whose nodes
+// they kill, freeze and fill.
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -31,6 +33,19 @@ export default defineConfig({
           maxWorkers: 2,
           fileParallelism: true,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/faults/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          maxWorkers: 1,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

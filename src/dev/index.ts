@@ -21,6 +21,7 @@ export {
 export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';
 export {
   clusterAnswers,
+  clusterNodePid,
   clusterProperties,
   localClusterStatus,
   readClusterState,
