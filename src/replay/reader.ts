@@ -90,8 +90,9 @@ export async function scanRanges(
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
+      // Nothing is committed, but the batch is resolved: kafkajs fetches the next batch from the last resolved
+      // offset, so an unresolved batch comes back again and again and a range longer than one fetch never ends.
       autoCommit: false,
-      eachBatchAutoResolve: false,
       eachBatch: async ({ batch, isRunning, isStale }) => {
         const range = wanted.get(batch.partition);
         if (!range || !remaining.has(batch.partition)) return;

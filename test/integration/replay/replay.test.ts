@@ -118,4 +118,15 @@ describe('onex replay on the real broker', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ dry_run: true, count: 2, span_ms: 2000, duration_ms: 500, versions: { '1.3.0': 2 } });
   });
+
+  it('reads a flow whose partition is longer than one fetch to its end', async () => {
+    const source = uniqueTopic('replay-src');
+    await createTopic(p, source, 1);
+    const flow = randomUUID();
+    // About 3 MB in one partition: three fetches at kafkajs's 1 MB per partition.
+    const pad = { input_state: { pad: 'x'.repeat(1_000) } };
+    await produce(p, source, Array.from({ length: 3_000 }, (_, i) => encoded(p, '1.3.0', { metadata: pad, ...(i % 1_000 === 999 ? { correlation_id: flow } : {}) }).input));
+    const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: `${source}.replay`, selection: { correlationId: flow }, speed: 'max', dryRun: true });
+    expect(summary).toMatchObject({ count: 3, records_read: 3_000 });
+  });
 });
