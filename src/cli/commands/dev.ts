@@ -25,6 +25,7 @@ export function registerDevCommands(program: Command): void {
     .option('--large-every <n>', 'one in n events carries a payload over 10 KB (LZ4 lane); 0 for none', parseCount, 50)
     .option('--profile-topic <topic>', 'profile the pipeline and emit PERFORMANCE_PROFILE events to this topic (see onex profile)')
     .option('--profile-window <ms>', 'profiling window', parsePositiveInt, 10_000)
+    .option('--inspect-port <port>', 'index the demo topic and serve the inspect page (flows as waterfalls) on this port (0: any free port)', parseListenPort)
     .option('--poison-every <n>', 'one raw poison record per n events, to show the dead-letter path; 0 for none', parseCount, 5_000)
     .action(async (flags: DevFlags) => {
       // The live frame owns a terminal: a log line between redraws would tear it, and the frame already counts what

@@ -8,6 +8,8 @@ import { createKafka, ensureTopics, splitBrokers } from '../../kafka/index.js';
 import { OnexProducer } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { startMetricsServer, startProfiler, type MetricsServer } from '../../telemetry/index.js';
+import { startInspectServer } from '../../inspect/index.js';
+import { createCorrelationIndex } from '../../processors/correlation/index.js';
 import { createWorker, type Worker } from '../../worker/index.js';
 import type { DevSnapshot } from './view.js';
 
@@ -26,6 +28,8 @@ export interface DevOptions {
   profileTopic?: string;
   /** The profiler's window, ms. */
   profileWindow?: number;
+  /** When set, the session indexes its topic (correlation index) and serves the inspect page on this port (0: free). */
+  inspectPort?: number;
   say: (line: string) => void;
 }
 
@@ -164,6 +168,7 @@ export class DevSession {
       this.producers.set(version, producer);
     }
     if (this.options.profileTopic) await this.startProfiling(this.options.profileTopic, codec, metricsRegistry);
+    if (this.options.inspectPort !== undefined) await this.startInspect(this.options.inspectPort, codec, metricsRegistry);
     this.raw = this.kafka.producer();
     await this.raw.connect();
     this.stops.push(['poison producer', () => this.raw!.disconnect()]);
@@ -179,6 +184,20 @@ export class DevSession {
     // Closed before its producer (stops run in reverse): the last window is emitted while the producer still runs.
     this.stops.push(['profiler', () => profiler.close()]);
     this.options.say(`profiling to ${topic} every ${profiler.windowMs / 1000} s (watch it with: onex profile --topic ${topic})`);
+  }
+
+  /** The correlation index on the session's topic and the inspect server over it (docs/inspect.md). */
+  private async startInspect(port: number, codec: OnexEventCodec, metricsRegistry: client.Registry): Promise<void> {
+    const indexTopic = `${this.topic}.correlations`;
+    const index = createCorrelationIndex({ kafka: this.kafka!, groupId: `${this.topic}.correlations`, topic: this.topic!, indexTopic, decoder: codec, fromBeginning: true,
+      // Its own dead-letter topic and metrics: the demo's dead letters and onex_worker_* stay the demo worker's.
+      deadLetterTopic: `${indexTopic}.dlq`, metricsRegistry: new client.Registry(),
+    });
+    await index.start();
+    this.stops.push(['correlation index', () => index.stop()]);
+    const server = await startInspectServer({ kafka: this.kafka!, decoder: codec, topic: this.topic!, indexTopic, port, metricsRegistry });
+    this.stops.push(['inspect', () => server.close()]);
+    this.options.say(`inspect page at ${server.url}/flows/<correlation-id> (index ${indexTopic})`);
   }
 
   private async startBroker(): Promise<void> {
