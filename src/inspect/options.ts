@@ -13,6 +13,8 @@ export interface InspectServerOptions {
   topic?: string;
   /** The correlation index (default onex.correlations). */
   indexTopic?: string;
+  /** The index processor's group: events it has not indexed yet are read too (default none: only what it indexed). */
+  indexGroup?: string;
   /** Where POST /api/replays writes unless the request names a topic (default `<topic>.replay`). */
   replayTopic?: string;
   /** Default 127.0.0.1 and 8088; port 0 picks a free one. */

@@ -70,7 +70,7 @@ export async function startInspectServer(options: InspectServerOptions): Promise
   const replays = new Map<string, ReplayJob>();
 
   const trace = (what: { correlationId?: string; traceId?: string }) =>
-    loadTrace({ kafka: o.kafka, decoder: o.decoder, topic: o.topic, indexTopic: o.indexTopic, ...what }).then((t) => json({ ...t.tree, records_read: t.records_read, index_records_read: t.index_records_read }));
+    loadTrace({ kafka: o.kafka, decoder: o.decoder, topic: o.topic, indexTopic: o.indexTopic, indexGroup: o.indexGroup, ...what }).then((t) => json({ ...t.tree, records_read: t.records_read, index_records_read: t.index_records_read }));
 
   const routes: Array<[method: string, path: RegExp, route: string, handler: Handler]> = [
     ['GET', /^\/healthz$/, '/healthz', async () => json({ status: 'ok' })],
@@ -104,7 +104,7 @@ export async function startInspectServer(options: InspectServerOptions): Promise
       if (typeof correlationId !== 'string' || correlationId === '') throw onexError('ONEX_RT_407', 'invalid replay request correlation_id: a correlation id string is required');
       const speed = parseSpeed(String(body.speed ?? '1'));
       const toTopic = typeof body.to_topic === 'string' ? body.to_topic : o.replayTopic;
-      const lookup = new CorrelationLookup(o.kafka, o.indexTopic);
+      const lookup = new CorrelationLookup(o.kafka, o.indexTopic, { indexGroup: o.indexGroup });
       const job: ReplayJob = { id: randomUUID(), state: 'running', progress: null, summary: null, error: null };
       replays.set(job.id, job);
       void runReplay({

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { flags } from '../../flags/index.js';
 import { INSPECT_DEFAULTS, startInspectServer } from '../../inspect/index.js';
+import { CORRELATIONS_GROUP } from '../../processors/correlation/index.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, type ConnectionFlags } from './consume.js';
 
 const parsePort = (v: string) => {
@@ -21,11 +22,12 @@ export function registerInspectCommands(program: Command): void {
       .option('--port <port>', 'port (0 picks a free one)', parsePort, INSPECT_DEFAULTS.port)
       .option('--topic <topic>', 'topic the events are in', INSPECT_DEFAULTS.topic)
       .option('--index-topic <topic>', 'the correlation index', INSPECT_DEFAULTS.indexTopic)
+      .option('--index-group <group>', "the index processor's group: what it has not indexed yet is read too", CORRELATIONS_GROUP)
       .option('--replay-topic <topic>', 'where replays started from the page go (default <topic>.replay)'),
-  ).action(async (opts: ConnectionFlags & { host: string; port: number; topic: string; indexTopic: string; replayTopic?: string }) => {
+  ).action(async (opts: ConnectionFlags & { host: string; port: number; topic: string; indexTopic: string; indexGroup: string; replayTopic?: string }) => {
     if (!flags.isEnabled('onex.inspect.enabled')) throw onexError('ONEX_CLI_303', 'the inspect server is switched off by the feature flag onex.inspect.enabled');
     const server = await startInspectServer({
-      kafka: kafkaFrom(opts), decoder: decoderFrom(opts), topic: opts.topic, indexTopic: opts.indexTopic, replayTopic: opts.replayTopic, host: opts.host, port: opts.port,
+      kafka: kafkaFrom(opts), decoder: decoderFrom(opts), topic: opts.topic, indexTopic: opts.indexTopic, indexGroup: opts.indexGroup, replayTopic: opts.replayTopic, host: opts.host, port: opts.port,
     });
     process.stdout.write(`inspect serving on ${server.url}\n`);
     await new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@ import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
 import { onexError } from '../../event/index.js';
 import { flags } from '../../flags/index.js';
 import { isOnexError } from '../../errors/index.js';
-import { CORRELATIONS_TOPIC, CorrelationLookup } from '../../processors/correlation/index.js';
+import { CORRELATIONS_GROUP, CORRELATIONS_TOPIC, CorrelationLookup } from '../../processors/correlation/index.js';
 import { parseSpeed, runReplay, type ReplayOptions, type ReplayProgress, type ReplaySelection, type ReplaySpeed } from '../../replay/index.js';
 import { parseSchemaVersion, addConnectionOptions, kafkaFrom, type ConnectionFlags } from './consume.js';
 import type { SchemaVersion } from '../../event/index.js';
@@ -21,6 +21,7 @@ interface ReplayFlags extends ConnectionFlags {
   dryRun?: boolean;
   allowSourceTopic?: boolean;
   indexTopic: string;
+  indexGroup: string;
 }
 
 /** ISO-8601 text or milliseconds since the epoch. */
@@ -76,6 +77,7 @@ export function registerReplayCommands(program: Command): void {
       .addOption(new Option('--target-version <version>', 'schema version to replay in (1.3.0 or later)').argParser(parseSchemaVersion).default('2.0.0'))
       .option('--dry-run', 'print what would be replayed (count, versions, span, duration at the speed) without writing')
       .option('--index-topic <topic>', 'the correlation index to find flows in (onex.correlations); without one, the partitioner', CORRELATIONS_TOPIC)
+      .option('--index-group <group>', "the index processor's group: what it has not indexed yet is read too", CORRELATIONS_GROUP)
       .option('--allow-source-topic', 'allow --to-topic to be the topic read (live counts and alerts would see the replay)'),
   ).action(async (opts: ReplayFlags) => {
     if (!flags.isEnabled('onex.replay.enabled')) throw onexError('ONEX_CLI_303', 'replay is switched off by the feature flag onex.replay.enabled');
@@ -95,7 +97,7 @@ export function registerReplayCommands(program: Command): void {
     process.once('SIGTERM', onSignal);
     const tty = process.stderr.isTTY === true;
     const kafka = kafkaFrom(opts);
-    const index = flags.isEnabled('onex.correlations.enabled') ? indexedRanges(new CorrelationLookup(kafka, opts.indexTopic), opts.topic) : {};
+    const index = flags.isEnabled('onex.correlations.enabled') ? indexedRanges(new CorrelationLookup(kafka, opts.indexTopic, { indexGroup: opts.indexGroup }), opts.topic) : {};
     try {
       const summary = await runReplay({
         ...index,

@@ -195,7 +195,7 @@ export class DevSession {
     });
     await index.start();
     this.stops.push(['correlation index', () => index.stop()]);
-    const server = await startInspectServer({ kafka: this.kafka!, decoder: codec, topic: this.topic!, indexTopic, port, metricsRegistry });
+    const server = await startInspectServer({ kafka: this.kafka!, decoder: codec, topic: this.topic!, indexTopic, indexGroup: `${this.topic}.correlations`, port, metricsRegistry });
     this.stops.push(['inspect', () => server.close()]);
     this.options.say(`inspect page at ${server.url}/flows/<correlation-id> (index ${indexTopic})`);
   }

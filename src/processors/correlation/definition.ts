@@ -12,6 +12,8 @@ import { flowKey, foldEvent, type FlowSegment, type IndexKey } from './segment.j
  */
 export const CORRELATIONS_TOPIC = 'onex.correlations';
 export const FLOWS_STORE = 'flows';
+/** The group `onex correlations run` uses unless told otherwise, and the one the commands that read the index assume. */
+export const CORRELATIONS_GROUP = 'onex-correlations';
 
 export interface CorrelationDefinitionOptions {
   /** The index topic (default onex.correlations). */

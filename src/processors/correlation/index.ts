@@ -10,7 +10,7 @@
  *   const lookup = new CorrelationLookup(kafka);
  *   await runReplay({ ..., rangesFor: (id) => lookup.rangesFor(id, 'onex.events') });
  */
-export { CORRELATIONS_TOPIC, FLOWS_STORE, correlationIndexDefinition, indexPartitionOf, indexRecord } from './definition.js';
+export { CORRELATIONS_GROUP, CORRELATIONS_TOPIC, FLOWS_STORE, correlationIndexDefinition, indexPartitionOf, indexRecord } from './definition.js';
 export type { CorrelationDefinitionOptions } from './definition.js';
 export { MAX_DISTINCT, errorCodeOf, flowKey, foldEvent, traceIdOf } from './segment.js';
 export type { FlowSegment, IndexKey, SeenAt } from './segment.js';

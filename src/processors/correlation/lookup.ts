@@ -1,6 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { onexError } from '../../event/index.js';
+import { murmur2, partitionOf } from '../../producer/index.js';
 import { scanRanges, wholeTopic, type PartitionRange } from '../../replay/reader.js';
+import { coveringRanges } from '../../replay/replay.js';
 import { CORRELATIONS_TOPIC, indexPartitionOf } from './definition.js';
 import type { FlowSegment, IndexKey } from './segment.js';
 
@@ -47,9 +49,15 @@ export class CorrelationLookup {
   private readonly traces = new Map<string, Set<string>>();
   private readonly children = new Map<string, Set<string>>();
 
+  /**
+   * `indexGroup`: the index processor's consumer group. With it, rangesFor and treeRanges also read what the index has
+   * not processed yet (from the group's committed offset to the end) in the partition each flow's id hashes to now,
+   * so a flow's newest events are not missed while the index lags. Without it, only what the index has seen is read.
+   */
   constructor(
     private readonly kafka: Kafka,
     readonly topic: string = CORRELATIONS_TOPIC,
+    private readonly o: { indexGroup?: string } = {},
   ) {}
 
   /** The flow of a correlation id, or undefined when the index has never seen it. */
@@ -90,17 +98,43 @@ export class CorrelationLookup {
   /** Where a flow's records are in `topic` (for runReplay's rangesFor): undefined when the index does not know it. */
   async rangesFor(id: string, topic: string): Promise<PartitionRange[] | undefined> {
     const f = await this.flow(id);
-    const segs = f?.segments.filter((s) => s.topic === topic);
-    if (!segs || segs.length === 0) return undefined;
-    return segs.map(segmentRange);
+    if (!f || !f.segments.some((s) => s.topic === topic)) return undefined;
+    return this.rangesOf([f], topic);
+  }
+
+  /** One range per partition covering the flows' segments in `topic` and, with indexGroup, the unindexed tails. */
+  async rangesOf(flows: readonly Flow[], topic: string): Promise<PartitionRange[]> {
+    const segs = flows.flatMap((f) => f.segments.filter((s) => s.topic === topic));
+    return coveringRanges([...segs.map(segmentRange), ...(await this.unindexedTails(flows.map((f) => f.correlation_id), topic))]);
   }
 
   /** A flow, its descendants and where their records are in `topic` (for runReplay's treeFor). */
   async treeRanges(root: string, topic: string): Promise<{ ids: string[]; ranges: PartitionRange[] } | undefined> {
     const flows = await this.tree(root);
     if (flows.length === 0) return undefined;
-    const segs = flows.flatMap((f) => f.segments.filter((s) => s.topic === topic));
-    return { ids: flows.map((f) => f.correlation_id), ranges: segs.map(segmentRange) };
+    return { ids: flows.map((f) => f.correlation_id), ranges: await this.rangesOf(flows, topic) };
+  }
+
+  /** What the index group has not committed yet, in the partitions the ids hash to now (none without indexGroup). */
+  private async unindexedTails(ids: readonly string[], topic: string): Promise<PartitionRange[]> {
+    if (this.o.indexGroup === undefined) return [];
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const highs = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId: this.o.indexGroup, topics: [topic] });
+      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      const wanted = new Set(ids.map((id) => partitionOf(murmur2(Buffer.from(id)), highs.length)));
+      return highs
+        .filter((h) => wanted.has(h.partition))
+        .flatMap((h) => {
+          const from = at.get(h.partition) ?? -1n;
+          // -1: the group has committed nothing there, so nothing says where the index stopped.
+          return from >= 0n && from < BigInt(h.high) ? [{ partition: h.partition, from, to: BigInt(h.high) }] : [];
+        });
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   private async load(ids: readonly string[]): Promise<void> {

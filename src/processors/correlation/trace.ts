@@ -1,9 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { EventDecoder } from '../../codec/index.js';
 import { onexError } from '../../event/index.js';
-import { coveringRanges } from '../../replay/replay.js';
 import { readRanges } from '../../replay/reader.js';
-import { CorrelationLookup, segmentRange, type Flow } from './lookup.js';
+import { CorrelationLookup, type Flow } from './lookup.js';
 import { buildTraceTree, traceEventOf, type TraceEvent, type TraceTree } from './tree.js';
 
 /**
@@ -18,6 +17,8 @@ export interface LoadTraceOptions {
   topic: string;
   lookup?: CorrelationLookup;
   indexTopic?: string;
+  /** The index processor's group: events it has not indexed yet are read too (see CorrelationLookup). */
+  indexGroup?: string;
   correlationId?: string;
   traceId?: string;
 }
@@ -30,7 +31,7 @@ export interface LoadedTrace {
 }
 
 export async function loadTrace(o: LoadTraceOptions): Promise<LoadedTrace> {
-  const lookup = o.lookup ?? new CorrelationLookup(o.kafka, o.indexTopic);
+  const lookup = o.lookup ?? new CorrelationLookup(o.kafka, o.indexTopic, { indexGroup: o.indexGroup });
   let flows: Flow[];
   if (o.traceId !== undefined) {
     const members = await lookup.byTrace(o.traceId);
@@ -45,7 +46,7 @@ export async function loadTrace(o: LoadTraceOptions): Promise<LoadedTrace> {
     throw onexError('ONEX_RT_407', 'invalid trace option: give correlationId or traceId');
   }
   const ids = new Set(flows.map((f) => f.correlation_id));
-  const ranges = coveringRanges(flows.flatMap((f) => f.segments.filter((s) => s.topic === o.topic).map(segmentRange)));
+  const ranges = await lookup.rangesOf(flows, o.topic);
   const read = await readRanges(o.kafka, o.topic, ranges, o.decoder, '2.0.0', (e) => ids.has(e.event.correlation_id as string));
   const byFlow = new Map<string, TraceEvent[]>();
   for (const e of read.events) {

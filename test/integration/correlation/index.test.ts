@@ -73,6 +73,14 @@ describe('the correlation index on the real broker', () => {
     // would count them from zero and move first_offset up to them.
     await first.stop();
     await produce(p, source, [0, 1].map((i) => encoded(p, '1.3.0', { correlation_id: a, trace_id: trace, timestamp: at(BASE_MS + 1000 + i) }).input));
+    // While no index runs, the two new events are not indexed: with the index group named, a replay reads the
+    // unindexed tail of the flow's partition as well and finds them; without it, it finds what the index saw.
+    const stale = { kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: uniqueTopic('corr-stale'), selection: { correlationId: a }, speed: 'max' as const, dryRun: true };
+    const withTail = new CorrelationLookup(p.kafka, indexTopic, { indexGroup: groupId });
+    const indexOnly = new CorrelationLookup(p.kafka, indexTopic);
+    expect((await runReplay({ ...stale, rangesFor: (id) => withTail.rangesFor(id, source) })).count).toBe(7);
+    expect((await runReplay({ ...stale, rangesFor: (id) => indexOnly.rangesFor(id, source) })).count).toBe(5);
+
     const second = startIndex(source, groupId, indexTopic);
     await second.start();
     await waitFor('the restarted index to count 7 events of a', async () => (await flowOf(indexTopic, a))?.count === 7, 30_000);
