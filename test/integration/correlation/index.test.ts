@@ -102,6 +102,12 @@ describe('the correlation index on the real broker', () => {
     const tree = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: a, withChildren: true }, speed: 'max', dryRun: true, treeFor: (id) => replayLookup.treeRanges(id, source) });
     expect(tree.count).toBe(9);
     expect(tree.records_read).toBeLessThan(inputs.length + 2);
+
+    // The command goes through the index as well: the same records as the library call.
+    const env = { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error' };
+    const cli = await runOnex(['replay', '--topic', source, '--correlation-id', a, '--with-children', '--index-topic', indexTopic, '--index-group', groupId, '--to-topic', target, '--dry-run'], { env });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ count: 9, records_read: tree.records_read });
   });
 
   it('onex trace prints the tree of an operation across nodes, by correlation id or trace id, as text and JSON', async () => {
