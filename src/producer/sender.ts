@@ -4,7 +4,7 @@ import { installRecordBatchEncoder, parseKafkaConfig, registerLz4Codec, toKafkaJ
 import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Batch, PendingRecord } from './batcher.js';
-import { KeyHashPartitioner } from './partitioner.js';
+import { KeyHashPartitioner, partitionOf } from './partitioner.js';
 
 const { CompressionTypes, Kafka: KafkaClient } = kafkajs;
 
@@ -90,6 +90,10 @@ export function classifyKafkaError(err: unknown): Failure {
  */
 export class KafkaSender {
   private producer: Producer | undefined;
+  /** The topic's partition count as kafkajs's partitioner last saw it (to tell which partition a record went to). */
+  private partitionCount = 0;
+  /** Records a send() reported written without a response for their partition, sent again (see deliver). */
+  unansweredResent = 0;
   private connecting: Promise<Producer> | undefined;
 
   constructor(
@@ -125,11 +129,30 @@ export class KafkaSender {
         try {
           const producer = await this.ensureProducer();
           const messages = records.map((r) => r.message);
-          await producer.send({ topic: this.options.topic, acks: -1, timeout: this.options.ackTimeoutMs, compression, messages });
+          const answered = await producer.send({ topic: this.options.topic, acks: -1, timeout: this.options.ackTimeoutMs, compression, messages });
+          // kafkajs 2.2.4 can resolve send() without writing a partition: when a broker's request failed (timed out)
+          // and the retry finds that partition's new leader among brokers that already answered this send(), it
+          // never sends that partition again (sendMessages keys its answers by broker). The answer then lacks the
+          // partition: those records were not written, and their sequence numbers were rolled back, so they are
+          // sent again, with the same sequences, rather than reported acknowledged (found by test/faults).
+          const written = new Set(answered.map((m) => m.partition));
+          const unanswered = this.partitionCount > 0 ? records.filter((r) => !written.has(partitionOf(r.message.keyHash, this.partitionCount))) : [];
+          const done = unanswered.length === 0 ? records : records.filter((r) => written.has(partitionOf(r.message.keyHash, this.partitionCount)));
           let bytes = 0;
-          for (const r of records) bytes += r.bytes;
-          report.sent(batch, records.length, bytes, (performance.now() - t0) / 1000);
-          report.settled(records, undefined);
+          for (const r of done) bytes += r.bytes;
+          if (done.length > 0) {
+            report.sent(batch, done.length, bytes, (performance.now() - t0) / 1000);
+            report.settled(done, undefined);
+          }
+          if (unanswered.length > 0 && Date.now() >= deadline) {
+            report.settled(unanswered, onexError('ONEX_EVENT_612', `Kafka did not acknowledge ${unanswered.length} events within the delivery timeout of ${this.options.deliveryTimeoutMs} ms (their partitions were never answered); they may or may not have been written`, {
+              details: { deliveryTimeoutMs: this.options.deliveryTimeoutMs, lastError: 'partition unanswered' },
+            }));
+          } else if (unanswered.length > 0) {
+            this.unansweredResent += unanswered.length;
+            this.log.warn({ records: unanswered.length, partitions: [...written] }, 'kafkajs answered a send without some of its partitions; sending those records again');
+            parts.unshift(unanswered);
+          }
           break;
         } catch (err) {
           const failure = classifyKafkaError(err);
@@ -178,7 +201,13 @@ export class KafkaSender {
         idempotent: true,
         retry: KAFKAJS_RETRY,
         // Murmur2 of the key, as the Java client: a flow lands on the same partition whichever client wrote it.
-        createPartitioner: KeyHashPartitioner,
+        createPartitioner: () => {
+          const choose = KeyHashPartitioner();
+          return (args) => {
+            this.partitionCount = args.partitionMetadata.length;
+            return choose(args);
+          };
+        },
       });
       try {
         await p.connect();

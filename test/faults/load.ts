@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { SyntheticEvents } from '../../src/dev/index.js';
@@ -7,6 +9,9 @@ import { createKafka, ensureTopics } from '../../src/kafka/index.js';
 import { OnexProducer, type OnexProducerOptions } from '../../src/producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../src/registry/index.js';
 import { createWorker, retryWhileRetriable, type Worker } from '../../src/worker/index.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /**
  * The load every fault test runs: an OnexProducer emitting at a steady rate, something reading (in this process or
@@ -136,6 +141,50 @@ export interface LoadOptions {
   kafka?: { requestTimeoutMs?: number };
   /** How long to wait, after the run, for the reader to have every acknowledged id. */
   drainTimeoutMs?: number;
+  /**
+   * Also run a plain kafkajs idempotent producer (acks=all, one request in flight) at the same rate into
+   * `<topic>.raw` under the same fault, and print its books beside ours: the same-run baseline.
+   */
+  baseline?: boolean;
+}
+
+/** A plain kafkajs idempotent producer's books under the same fault: acknowledged ids missing from its topic. */
+async function rawBaseline(kafka: Kafka, topic: string, rate: number, until: () => boolean): Promise<{ run: Promise<void>; books: () => Promise<string> }> {
+  await createFaultTopic(kafka, topic, 3);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const acked = new Set<string>();
+  let failed = 0;
+  let sent = 0;
+  const run = (async () => {
+    const perTick = Math.max(1, Math.round(rate / 50));
+    const inflight: Promise<void>[] = [];
+    while (!until()) {
+      const messages = Array.from({ length: perTick }, () => {
+        const id = randomUUID();
+        return { key: id, value: Buffer.alloc(200, 1), headers: { [CE_HEADERS.id]: id } };
+      });
+      sent += messages.length;
+      inflight.push(
+        producer.send({ topic, acks: -1, messages }).then(
+          () => messages.forEach((m) => acked.add(m.key)),
+          () => void (failed += messages.length),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(inflight);
+    await producer.disconnect();
+  })();
+  return {
+    run,
+    books: async () => {
+      const log = await idsInLog(kafka, topic);
+      const inLog = new Set(log);
+      const missing = [...acked].filter((id) => !inLog.has(id)).length;
+      return `sent=${sent} acked=${acked.size} failed=${failed} missing from log=${missing} log duplicates=${log.length - inLog.size}`;
+    },
+  };
 }
 
 function longestGap(times: number[], from: number): number {
@@ -174,6 +223,7 @@ export async function runLoad(o: LoadOptions): Promise<Figures> {
   const perTick = Math.max(1, Math.round(o.rate / 50));
   const faultStart = t0 + o.faultAtMs;
   let fault: Promise<void> | undefined;
+  const baseline = o.baseline ? await rawBaseline(kafka, `${o.topic}.raw`, o.rate, () => Date.now() - t0 >= o.durationMs) : undefined;
   while (Date.now() - t0 < o.durationMs) {
     if (!fault && Date.now() >= faultStart) fault = o.inject();
     for (let i = 0; i < perTick; i++) {
@@ -195,6 +245,10 @@ export async function runLoad(o: LoadOptions): Promise<Figures> {
   await fault;
   await Promise.all(pending);
   await producer.close();
+  if (baseline) {
+    await baseline.run;
+    process.stderr.write(`[fault] ${o.fault}: plain kafkajs idempotent producer, same run: ${await baseline.books()}\n`);
+  }
 
   // The reader catches up: every acknowledged id must arrive.
   const deadline = Date.now() + (o.drainTimeoutMs ?? 60_000);
@@ -255,4 +309,33 @@ export function workerReader(brokers: string[], registryUrl: string, topic: stri
 /** The run's schema registry, storing its schemas on the cluster (a topic of its own per test file). */
 export async function clusterRegistry(brokers: string[], port = 0): Promise<RunningRegistry> {
   return retryWhileRetriable(() => startRegistry({ port, store: { kind: 'kafka', brokers, topic: faultTopic('schemas') } }));
+}
+
+export interface OnexChild {
+  child: ChildProcess;
+  /** Resolves with the first stdout line (a CLI prints its address there when it is ready). */
+  firstLine: Promise<string>;
+  stderr(): string;
+}
+
+/** `onex ARGS` from source as a child process, the way a user runs it. */
+export function spawnOnex(args: string[], env: NodeJS.ProcessEnv = {}): OnexChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  const firstLine = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl).trim());
+    });
+    child.once('exit', (code, sig) => reject(new Error(`onex ${args.join(' ')} exited (${code ?? sig}) before it was ready: ${err.slice(-800)}`)));
+  });
+  firstLine.catch(() => undefined);
+  return { child, firstLine, stderr: () => err };
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }

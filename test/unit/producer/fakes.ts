@@ -34,11 +34,19 @@ export class FakeKafka {
   /** While set, send() throws it. */
   failWith: Error | undefined;
   attempts = 0;
+  /**
+   * When set, send() partitions the messages with the producer's own partitioner over this many partitions and
+   * answers one RecordMetadata per partition written; `unanswered` partitions are left out of the next answer (and
+   * their messages are not recorded as sent), as kafkajs 2.2.4 does after a leader change.
+   */
+  partitions: number | undefined;
+  unanswered: number[] = [];
 
   get kafka(): Kafka {
     return {
-      producer: () => {
+      producer: (options: { createPartitioner?: () => (args: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number } = {}) => {
         this.producersMade++;
+        const partitioner = options.createPartitioner?.();
         return {
           connect: async () => undefined,
           disconnect: async () => undefined,
@@ -46,8 +54,20 @@ export class FakeKafka {
             this.attempts++;
             if (this.hold) await this.hold;
             if (this.failWith) throw this.failWith;
-            this.sends.push({ compression: req.compression, messages: [...req.messages] });
-            return [];
+            if (this.partitions === undefined || !partitioner) {
+              this.sends.push({ compression: req.compression, messages: [...req.messages] });
+              return [];
+            }
+            const meta = Array.from({ length: this.partitions }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1] }));
+            const byPartition = new Map<number, SentRequest['messages']>();
+            for (const m of req.messages) {
+              const p = partitioner({ topic: 't', partitionMetadata: meta, message: m });
+              byPartition.set(p, [...(byPartition.get(p) ?? []), m]);
+            }
+            const skip = new Set(this.unanswered.splice(0));
+            const written = [...byPartition].filter(([p]) => !skip.has(p));
+            this.sends.push({ compression: req.compression, messages: written.flatMap(([, ms]) => ms) });
+            return written.map(([partition]) => ({ topicName: 't', partition, errorCode: 0, baseOffset: '0' }));
           },
         };
       },

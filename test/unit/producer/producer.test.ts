@@ -250,6 +250,25 @@ describe('OnexProducer overflow, flush and close', () => {
     expect(fake.producersMade).toBe(2);
   });
 
+  it('sends again the records of a partition a send() answered without (kafkajs after a leader change), not reporting them acknowledged', async () => {
+    const fake = new FakeKafka();
+    fake.partitions = 3;
+    const { p } = make(fake, { batch: { lingerMs: 50 } });
+    await p.start();
+    // Keys spread over the three partitions; the first answer leaves partition 1 out.
+    fake.unanswered = [1];
+    const events = Array.from({ length: 30 }, (_, i) => start({ correlation_id: `5b0e3c1e-1f2a-4c3b-9d4e-5f6a7b8c9${String(i).padStart(3, '0')}` }));
+    const results = await Promise.all(events.map((e) => p.emit(e)));
+    expect(results.every((r) => r.status === 'sent')).toBe(true);
+    expect(fake.attempts).toBe(2);
+    // Every event reached the fake exactly once: the second send carried only partition 1's records.
+    const ids = fake.messages.map((m) => decode(m.value).event_id);
+    expect(new Set(ids).size).toBe(30);
+    expect(ids).toHaveLength(30);
+    expect(fake.sends[1]!.messages.length).toBeGreaterThan(0);
+    expect(fake.sends[1]!.messages.length).toBeLessThan(30);
+  });
+
   it('halves a batch the broker finds too large, and fails a single record with ONEX_EVENT_602', async () => {
     const fake = new FakeKafka();
     const { p } = make(fake, { batch: { lingerMs: 50 } });
