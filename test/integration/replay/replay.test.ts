@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTimestamp, type SchemaVersion } from '../../../src/event/index.js';
 import { runReplay } from '../../../src/replay/index.js';
-import { runOnex } from '../../support/cli.js';
+import { REPO_ROOT, runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, encoded, produce, readTopic, startPipeline, type Input, type Pipeline } from '../worker/pipeline.js';
 
@@ -128,5 +130,36 @@ describe('onex replay on the real broker', () => {
     await produce(p, source, Array.from({ length: 3_000 }, (_, i) => encoded(p, '1.3.0', { metadata: pad, ...(i % 1_000 === 999 ? { correlation_id: flow } : {}) }).input));
     const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: `${source}.replay`, selection: { correlationId: flow }, speed: 'max', dryRun: true });
     expect(summary).toMatchObject({ count: 3, records_read: 3_000 });
+  });
+
+  it('Ctrl-C stops the command between events: exit 130, the summary says how far it got, and that many were written', async () => {
+    const source = uniqueTopic('replay-src');
+    const target = uniqueTopic('replay-out');
+    await createTopic(p, source, 1);
+    await createTopic(p, target, 1);
+    const flow = randomUUID();
+    // 20 events 500 ms apart: 10 s at speed 1, so the interrupt lands mid-replay.
+    await produce(p, source, Array.from({ length: 20 }, (_, i) => encoded(p, '1.3.0', { correlation_id: flow, timestamp: at(BASE_MS + i * 500) }).input));
+    const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'replay', '--topic', source, '--correlation-id', flow, '--to-topic', target], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await readTopic(p, target, 2, 30_000);
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    const summary = JSON.parse(stdout.trim()) as { interrupted: boolean; emitted: number; count: number };
+    expect(summary).toMatchObject({ interrupted: true, count: 20 });
+    expect(summary.emitted).toBeGreaterThanOrEqual(2);
+    expect(summary.emitted).toBeLessThan(20);
+    expect(stderr).toContain(`replay stopped after ${summary.emitted} of 20 events`);
+    const [written] = await p.admin.fetchTopicOffsets(target);
+    expect(Number(written!.high), 'what the summary counts is what was written').toBe(summary.emitted);
   });
 });
