@@ -186,9 +186,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** True when a broker at bootstrap answers a metadata request within timeoutMs. */
 export async function brokerAnswers(bootstrap: string, timeoutMs = 2_000): Promise<boolean> {
+  return brokersAnswer([bootstrap], timeoutMs, (count) => count > 0);
+}
+
+/**
+ * True when the brokers answer a metadata request within timeoutMs with a controller and a broker count `enough`
+ * accepts (any for one broker, all of them for a cluster).
+ */
+export async function brokersAnswer(bootstrap: string[], timeoutMs: number, enough: (brokers: number) => boolean): Promise<boolean> {
   const kafka = new kafkajs.Kafka({
     clientId: 'onex-readiness',
-    brokers: [bootstrap],
+    brokers: bootstrap,
     connectionTimeout: Math.min(timeoutMs, 1_000),
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
@@ -198,7 +206,7 @@ export async function brokerAnswers(bootstrap: string, timeoutMs = 2_000): Promi
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    return enough(cluster.brokers.length) && cluster.controller !== null;
   } catch {
     return false;
   } finally {

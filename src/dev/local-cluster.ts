@@ -1,13 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import kafkajs from 'kafkajs';
 import { defaultReplication } from '../kafka/topics.js';
 import { onexError } from '../errors/index.js';
 import {
   abandonNode,
   acquireStartLock,
   brokerAnswers,
+  brokersAnswer,
   checkJava,
   freePort,
   isAlive,
@@ -122,24 +122,7 @@ async function nodePorts(dataDir: string, nodes: number): Promise<Array<{ port: 
 /** True when every node runs and the cluster reports all of them as (unfenced) brokers with a controller. */
 export async function clusterAnswers(info: LocalClusterInfo, timeoutMs = 3_000): Promise<boolean> {
   for (const n of info.nodes) if (!(await brokerAnswers(`127.0.0.1:${n.port}`, timeoutMs))) return false;
-  const kafka = new kafkajs.Kafka({
-    clientId: 'onex-readiness',
-    brokers: info.bootstrap.split(','),
-    connectionTimeout: 1_000,
-    requestTimeout: timeoutMs,
-    retry: { retries: 0 },
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const c = await admin.describeCluster();
-    return c.brokers.length === info.nodes.length && c.controller !== null;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  return brokersAnswer(info.bootstrap.split(','), timeoutMs, (count) => count === info.nodes.length);
 }
 
 async function waitForCluster(info: LocalClusterInfo, timeoutMs: number): Promise<boolean> {
