@@ -29,6 +29,28 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A shallow copy of `root` in which every object on `parts` (but the last) is a copy too, made once per object even
+ * when several paths share it (`copied`): the caller's event is never changed, and nothing off the paths is copied.
+ * Undefined when the path runs into a value that is not an object.
+ */
+function parentOnCopy(root: Record<string, unknown>, parts: readonly string[], copied: Set<object>): Record<string, unknown> | undefined {
+  let parent = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const part = parts[i] as string;
+    const next = parent[part];
+    if (!isObject(next)) return undefined;
+    if (copied.has(next)) parent = next;
+    else {
+      const copy = { ...next };
+      copied.add(copy);
+      parent[part] = copy;
+      parent = copy;
+    }
+  }
+  return parent;
+}
+
 /** A copy of `event` with the fields at `paths` encrypted; absent fields are left absent. */
 export async function encryptEventFields<E extends EventLike>(
   event: E,
@@ -38,23 +60,17 @@ export async function encryptEventFields<E extends EventLike>(
 ): Promise<E> {
   if (paths.length === 0 || !isObject(event.metadata)) return event;
   const v2 = majorOf(schemaVersion) >= 2;
-  const metadata = structuredClone(event.metadata);
+  const metadata: Record<string, unknown> = { ...event.metadata };
+  const copied = new Set<object>([metadata]);
   const done: string[] = [];
   let keyId: string | undefined;
   for (const path of paths) {
     const parts = checkFieldPath(path);
-    let parent: Record<string, unknown> = metadata;
-    for (const part of parts.slice(0, -1)) {
-      const next = parent[part];
-      if (!isObject(next)) {
-        parent = undefined as never;
-        break;
-      }
-      parent = next;
-    }
+    const parent = parentOnCopy(metadata, parts, copied);
     const leaf = parts[parts.length - 1] as string;
     if (parent === undefined || parent[leaf] === undefined || parent[leaf] === null) continue;
-    const envelope = await cipher.encrypt(parent[leaf], { eventId: event.event_id, eventType: event.event_type, path, schemaVersion });
+    const binding = { eventId: event.event_id, eventType: event.event_type, path, schemaVersion };
+    const envelope = cipher.encryptSync(parent[leaf], binding) ?? (await cipher.encrypt(parent[leaf], binding));
     parent[leaf] = v2 || typeof parent[leaf] === 'string' ? envelopeToText(envelope) : envelope;
     done.push(path);
     keyId = envelope.kid;
@@ -102,13 +118,20 @@ export function findEnvelopes(event: EventLike): { path: string; envelope: Ciphe
 export async function decryptEventFields<E extends EventLike>(event: E, cipher: FieldCipher): Promise<E> {
   const found = findEnvelopes(event);
   if (found.length === 0) return event;
-  const whole = structuredClone(event.metadata) as Record<string, unknown>;
-  const metadata = untypedBranch(whole) as Record<string, unknown>;
+  const whole: Record<string, unknown> = { ...(event.metadata as Record<string, unknown>) };
+  const copied = new Set<object>([whole]);
+  let metadata = whole;
+  if (untypedBranch(event.metadata) !== event.metadata) {
+    metadata = { ...(whole.untyped as Record<string, unknown>) };
+    copied.add(metadata);
+    whole.untyped = metadata;
+  }
   for (const { path, envelope } of found) {
-    const value = await cipher.decrypt(envelope, { eventId: event.event_id, eventType: event.event_type, path });
+    const binding = { eventId: event.event_id, eventType: event.event_type, path };
+    const opened = cipher.decryptSync(envelope, binding);
+    const value = opened !== undefined ? opened.value : await cipher.decrypt(envelope, binding);
     const parts = path.split('.').slice(1);
-    let parent = metadata;
-    for (const part of parts.slice(0, -1)) parent = parent[part] as Record<string, unknown>;
+    const parent = parentOnCopy(metadata, parts, copied) as Record<string, unknown>;
     parent[parts[parts.length - 1] as string] = value;
   }
   const out = { ...event, metadata: whole } as unknown as Record<string, unknown>;

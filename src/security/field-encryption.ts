@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { EventError, OnexRuntimeError } from '../errors/index.js';
 import type { KeyProvider } from './key-provider.js';
-import { usableKey } from './rotation.js';
+import { KeyInfoCache } from './rotation.js';
 import { TtlCache } from './ttl-cache.js';
 
 /**
@@ -46,9 +46,18 @@ export interface FieldCipherOptions {
 }
 
 interface DataKey {
-  readonly key: Buffer;
+  readonly key: KeyObject;
   readonly wrapped: string;
   readonly kid: string;
+  /**
+   * GCM nonces under this data key: a random 4-byte prefix and a 64-bit counter (the deterministic construction of
+   * NIST SP 800-38D, 8.2.1). The data key is made in this process and never used by another, so the counter alone
+   * keeps every nonce unique under it, without the birthday bound of random nonces or a CSPRNG call per field.
+   */
+  readonly ivPrefix: Buffer;
+  counter: number;
+  readonly slot: string;
+  readonly expires: number;
 }
 
 function associatedData(binding: FieldBinding, pid: string, kid: string): Buffer {
@@ -82,9 +91,15 @@ export function readEnvelope(value: unknown): CiphertextEnvelope | undefined {
 export class FieldCipher {
   readonly #provider: KeyProvider;
   readonly #periodMs: number;
+  readonly #ttlMs: number;
   readonly #clock: () => number;
-  readonly #encryptKeys: TtlCache<Promise<DataKey>>;
-  readonly #decryptKeys: TtlCache<Promise<Buffer>>;
+  /** The data key of the current period (made once per period and TTL), and the one being made. */
+  #fresh: DataKey | undefined;
+  #making: Promise<DataKey> | undefined;
+  readonly #decryptKeys: TtlCache<Promise<KeyObject>>;
+  /** Unwrapped data keys, for decryption without a promise when cached. */
+  readonly #opened: TtlCache<KeyObject>;
+  readonly #keys: KeyInfoCache;
 
   constructor(options: FieldCipherOptions) {
     const periodMs = options.dataKeyPeriodMs ?? 3_600_000;
@@ -93,15 +108,33 @@ export class FieldCipher {
     if (!(ttlMs > 0)) throw new OnexRuntimeError('ONEX_RT_407', `dataKeyTtlMs must be > 0, got ${String(ttlMs)}.`);
     this.#provider = options.provider;
     this.#periodMs = periodMs;
+    this.#ttlMs = ttlMs;
     this.#clock = options.clock ?? Date.now;
-    this.#encryptKeys = new TtlCache(ttlMs, 64, this.#clock);
     this.#decryptKeys = new TtlCache(ttlMs, 1024, this.#clock);
+    this.#opened = new TtlCache(ttlMs, 1024, this.#clock);
+    this.#keys = new KeyInfoCache(options.provider, ttlMs, this.#clock);
   }
 
   /** Encrypts the JSON value of one field. */
   async encrypt(value: unknown, binding: FieldBinding): Promise<CiphertextEnvelope> {
-    const dataKey = await this.#currentDataKey();
-    const iv = randomBytes(12);
+    return this.encryptSync(value, binding) ?? this.#seal(await this.#makeDataKey(), value, binding);
+  }
+
+  /** encrypt() without a promise when the period's data key is made already; undefined when it is not. */
+  encryptSync(value: unknown, binding: FieldBinding): CiphertextEnvelope | undefined {
+    const fresh = this.#fresh;
+    if (fresh === undefined) return undefined;
+    const now = this.#clock();
+    if (now >= fresh.expires || String(Math.floor(now / this.#periodMs)) !== fresh.slot) return undefined;
+    return this.#seal(fresh, value, binding);
+  }
+
+  #seal(dataKey: DataKey, value: unknown, binding: FieldBinding): CiphertextEnvelope {
+    const iv = Buffer.allocUnsafe(12);
+    dataKey.ivPrefix.copy(iv, 0);
+    const n = dataKey.counter++;
+    iv.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 4);
+    iv.writeUInt32BE(n % 0x1_0000_0000, 8);
     const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv);
     cipher.setAAD(associatedData(binding, this.#provider.id, dataKey.kid));
     const ct = Buffer.concat([cipher.update(JSON.stringify(value) ?? 'null', 'utf8'), cipher.final()]);
@@ -123,7 +156,22 @@ export class FieldCipher {
    * re-encrypt). Throws ONEX_EVENT_630 (unknown key), 631 (retired key) or 607 (does not open here).
    */
   async decrypt(envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): Promise<unknown> {
-    if (envelope.alg !== 'aes-256-gcm' || typeof envelope.kid !== 'string' || typeof envelope.ct !== 'string') {
+    this.#checkEnvelope(envelope, binding);
+    if (this.#keys.usableSync(envelope.kid) === undefined) await this.#keys.usable(envelope.kid);
+    const key = this.#opened.get(`${envelope.kid}|${envelope.dk}`) ?? (await this.#unwrapped(envelope.kid, envelope.dk));
+    return this.#open(key, envelope, binding);
+  }
+
+  /** decrypt() without a promise when the key's facts and the data key are cached; undefined when they are not. */
+  decryptSync(envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): { value: unknown } | undefined {
+    this.#checkEnvelope(envelope, binding);
+    if (this.#keys.usableSync(envelope.kid) === undefined) return undefined;
+    const key = this.#opened.get(`${envelope.kid}|${envelope.dk}`);
+    return key === undefined ? undefined : { value: this.#open(key, envelope, binding) };
+  }
+
+  #checkEnvelope(envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): void {
+    if (envelope.alg !== 'aes-256-gcm' || typeof envelope.kid !== 'string' || typeof envelope.ct !== 'string' || typeof envelope.dk !== 'string') {
       throw new EventError('ONEX_EVENT_633', `the ciphertext envelope at ${binding.path} is malformed.`, { details: { path: binding.path } });
     }
     if (envelope.pid !== this.#provider.id) {
@@ -131,8 +179,9 @@ export class FieldCipher {
         details: { path: binding.path, providerId: envelope.pid, keyId: envelope.kid },
       });
     }
-    await usableKey(this.#provider, envelope.kid, new Date(this.#clock()));
-    const key = await this.#unwrapped(envelope.kid, envelope.dk);
+  }
+
+  #open(key: KeyObject, envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): unknown {
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
       decipher.setAAD(associatedData({ ...binding, schemaVersion: envelope.sv }, envelope.pid, envelope.kid));
@@ -147,29 +196,33 @@ export class FieldCipher {
     }
   }
 
-  #currentDataKey(): Promise<DataKey> {
-    const now = this.#clock();
-    const period = Math.floor(now / this.#periodMs);
-    const slot = String(period);
-    const cached = this.#encryptKeys.get(slot);
-    if (cached !== undefined) return cached;
-    const made = (async (): Promise<DataKey> => {
+  #makeDataKey(): Promise<DataKey> {
+    this.#making ??= (async (): Promise<DataKey> => {
+      const now = this.#clock();
       const kek = await this.#provider.currentKey(new Date(now));
-      const key = randomBytes(32);
-      const wrapped = Buffer.from(await this.#provider.wrap(kek.id, key)).toString('base64');
-      this.#decryptKeys.set(`${kek.id}|${wrapped}`, Promise.resolve(key));
-      return { key, wrapped, kid: kek.id };
-    })();
-    made.catch(() => this.#encryptKeys.delete(slot));
-    this.#encryptKeys.set(slot, made);
-    return made;
+      const raw = randomBytes(32);
+      const wrapped = Buffer.from(await this.#provider.wrap(kek.id, raw)).toString('base64');
+      const key = createSecretKey(raw);
+      raw.fill(0);
+      this.#opened.set(`${kek.id}|${wrapped}`, key);
+      const dataKey: DataKey = { key, wrapped, kid: kek.id, ivPrefix: randomBytes(4), counter: 0, slot: String(Math.floor(now / this.#periodMs)), expires: now + this.#ttlMs };
+      this.#fresh = dataKey;
+      return dataKey;
+    })().finally(() => {
+      this.#making = undefined;
+    });
+    return this.#making;
   }
 
-  #unwrapped(kid: string, wrapped: string): Promise<Buffer> {
+  #unwrapped(kid: string, wrapped: string): Promise<KeyObject> {
     const slot = `${kid}|${wrapped}`;
     const cached = this.#decryptKeys.get(slot);
     if (cached !== undefined) return cached;
-    const made = this.#provider.unwrap(kid, Buffer.from(wrapped, 'base64')).then((key) => Buffer.from(key));
+    const made = this.#provider.unwrap(kid, Buffer.from(wrapped, 'base64')).then((raw) => {
+      const key = createSecretKey(Buffer.from(raw));
+      this.#opened.set(slot, key);
+      return key;
+    });
     this.#decryptKeys.set(slot, made);
     made.catch(() => this.#decryptKeys.delete(slot));
     return made;

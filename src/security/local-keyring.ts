@@ -4,6 +4,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   hkdfSync,
   randomBytes,
   sign as edSign,
@@ -38,8 +39,9 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 
 interface LoadedKey {
   readonly info: KeyInfo;
-  readonly kek: Buffer;
-  readonly hmacKey: Buffer;
+  /** KeyObjects, imported once: createHmac or createCipheriv with a raw Buffer imports the key on every call. */
+  readonly kek: KeyObject;
+  readonly hmacKey: KeyObject;
   readonly edPrivate: KeyObject;
   readonly edPublic: KeyObject;
 }
@@ -83,8 +85,8 @@ export class LocalKeyringProvider implements KeyProvider {
       });
       const loaded: LoadedKey = {
         info: { id: entry.id, activeFrom, supersededAt: next?.activeFrom },
-        kek: derive(secret, 'kek'),
-        hmacKey: derive(secret, 'hmac'),
+        kek: createSecretKey(derive(secret, 'kek')),
+        hmacKey: createSecretKey(derive(secret, 'hmac')),
         edPrivate,
         edPublic: createPublicKey(edPrivate),
       };

@@ -1,6 +1,6 @@
 import { EventError, OnexRuntimeError } from '../errors/index.js';
 import type { KeyProvider, SignatureAlgorithm } from './key-provider.js';
-import { usableKey } from './rotation.js';
+import { KeyInfoCache } from './rotation.js';
 
 /**
  * Event signing (docs/security.md) over a canonical form: the Avro body exactly as written plus the headers that
@@ -24,46 +24,75 @@ export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', '
 
 /** The bytes signed: a length-prefixed sequence, so no two different inputs give the same bytes. */
 export function canonicalForm(body: Uint8Array, facts: SignedFacts): Buffer {
-  const parts = [Buffer.from('onex-sig-1'), Buffer.from(facts.algorithm), Buffer.from(facts.keyId), Buffer.from(facts.eventType), Buffer.from(facts.schemaVersion), Buffer.from(body)];
-  const out: Buffer[] = [];
-  for (const part of parts) {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(part.length);
-    out.push(length, part);
+  const head = canonicalHead(facts);
+  const out = Buffer.allocUnsafe(head.length + 4 + body.length);
+  head.copy(out, 0);
+  out.writeUInt32BE(body.length, head.length);
+  out.set(body, head.length + 4);
+  return out;
+}
+
+/** Everything before the body, cached per (algorithm, key id, event type, schema version): a handful per stream. */
+const heads = new Map<string, Buffer>();
+function canonicalHead(facts: SignedFacts): Buffer {
+  const slot = `${facts.algorithm}\u0000${facts.keyId}\u0000${facts.eventType}\u0000${facts.schemaVersion}`;
+  let head = heads.get(slot);
+  if (head === undefined) {
+    const parts = [Buffer.from('onex-sig-1'), Buffer.from(facts.algorithm), Buffer.from(facts.keyId), Buffer.from(facts.eventType), Buffer.from(facts.schemaVersion)];
+    const out: Buffer[] = [];
+    for (const part of parts) {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(part.length);
+      out.push(length, part);
+    }
+    head = Buffer.concat(out);
+    if (heads.size >= 1024) heads.clear();
+    heads.set(slot, head);
   }
-  return Buffer.concat(out);
+  return head;
+}
+
+/** A Uint8Array as base64 without copying it. */
+function base64(bytes: Uint8Array): string {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('base64');
 }
 
 export class EventSigner {
   readonly #provider: KeyProvider;
   readonly algorithm: SignatureAlgorithm;
-  readonly #clock: () => number;
+  readonly #keys: KeyInfoCache;
 
-  constructor(options: { provider: KeyProvider; algorithm?: SignatureAlgorithm; clock?: () => number }) {
+  /** `keyCacheMs` (default 1000): how long the provider's current key is reused before it is asked again. */
+  constructor(options: { provider: KeyProvider; algorithm?: SignatureAlgorithm; clock?: () => number; keyCacheMs?: number }) {
     const algorithm = options.algorithm ?? 'ed25519';
     if (!SIGNATURE_ALGORITHMS.includes(algorithm)) {
       throw new OnexRuntimeError('ONEX_RT_407', `algorithm must be one of ${SIGNATURE_ALGORITHMS.join(', ')}, got ${String(algorithm)}.`);
     }
+    const keyCacheMs = options.keyCacheMs ?? 1000;
+    if (!(keyCacheMs >= 0)) throw new OnexRuntimeError('ONEX_RT_407', `keyCacheMs must be >= 0, got ${String(keyCacheMs)}.`);
     this.#provider = options.provider;
     this.algorithm = algorithm;
-    this.#clock = options.clock ?? Date.now;
+    this.#keys = new KeyInfoCache(options.provider, keyCacheMs, options.clock ?? Date.now);
   }
 
   async sign(body: Uint8Array, event: { eventType: string; schemaVersion: string }): Promise<EventSignature> {
-    const key = await this.#provider.currentKey(new Date(this.#clock()));
-    const facts: SignedFacts = { ...event, keyId: key.id, algorithm: this.algorithm };
+    const key = this.#keys.currentSync() ?? (await this.#keys.current());
+    const facts: SignedFacts = { eventType: event.eventType, schemaVersion: event.schemaVersion, keyId: key.id, algorithm: this.algorithm };
     const signature = await this.#provider.sign(key.id, this.algorithm, canonicalForm(body, facts));
-    return { ...facts, signature: Buffer.from(signature).toString('base64') };
+    return { ...facts, signature: base64(signature) };
   }
 }
 
 export class EventVerifier {
   readonly #provider: KeyProvider;
-  readonly #clock: () => number;
+  readonly #keys: KeyInfoCache;
 
-  constructor(options: { provider: KeyProvider; clock?: () => number }) {
+  /** `keyCacheMs` (default 60000): how long a key's facts are reused before the provider is asked again. */
+  constructor(options: { provider: KeyProvider; clock?: () => number; keyCacheMs?: number }) {
+    const keyCacheMs = options.keyCacheMs ?? 60_000;
+    if (!(keyCacheMs >= 0)) throw new OnexRuntimeError('ONEX_RT_407', `keyCacheMs must be >= 0, got ${String(keyCacheMs)}.`);
     this.#provider = options.provider;
-    this.#clock = options.clock ?? Date.now;
+    this.#keys = new KeyInfoCache(options.provider, keyCacheMs, options.clock ?? Date.now);
   }
 
   /**
@@ -79,7 +108,7 @@ export class EventVerifier {
     if (!SIGNATURE_ALGORITHMS.includes(signature.algorithm)) {
       throw new EventError('ONEX_EVENT_606', `the event's signature algorithm ${String(signature.algorithm)} is not supported.`);
     }
-    await usableKey(this.#provider, signature.keyId, new Date(this.#clock()));
+    if (this.#keys.usableSync(signature.keyId) === undefined) await this.#keys.usable(signature.keyId);
     const ok = await this.#provider.verify(signature.keyId, signature.algorithm, canonicalForm(body, signature), Buffer.from(signature.signature, 'base64'));
     if (!ok) {
       throw new EventError('ONEX_EVENT_606', `the event's ${signature.algorithm} signature under key ${signature.keyId} does not match its body and headers.`, {

@@ -18,6 +18,17 @@ export class TtlCache<V> {
     return entry.value;
   }
 
+  /** Whether `key` holds a live entry (its value may be undefined). */
+  has(key: string): boolean {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return false;
+    if (this.clock() >= entry.expires) {
+      this.#entries.delete(key);
+      return false;
+    }
+    return true;
+  }
+
   set(key: string, value: V): void {
     this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) {
