@@ -12,15 +12,14 @@
  *
  *   node --import tsx bench/cloudevents.ts   (KAFKA_BROKERS, else a local broker; BENCH_EVENTS, BENCH_ROUNDS)
  */
-import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { InMemoryProvider } from '@openfeature/server-sdk';
 import { Registry } from 'prom-client';
-import { startEphemeralBroker, SyntheticEvents } from '../src/dev/index.js';
-import { nowTimestamp } from '../src/event/index.js';
+import { startEphemeralBroker } from '../src/dev/index.js';
 import { FlagSet } from '../src/flags/index.js';
 import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { OnexProducer } from '../src/producer/index.js';
+import { emitAll, makeEvents } from './support.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -49,26 +48,11 @@ async function flagsFor(mode: Mode): Promise<FlagSet> {
   return set;
 }
 
-function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
-  const g = new SyntheticEvents({ versions: ['1.3.0'], sizeBytes: 1024, seed });
-  return Array.from({ length: n }, () => ({ ...g.next().event, event_id: randomUUID(), timestamp: nowTimestamp() }));
-}
-
 async function produceRound(topic: string, list: Array<Record<string, unknown>>, flags: FlagSet): Promise<{ cpuUs: number; bytes: number }> {
   const producer = new OnexProducer({ kafka: { brokers, clientId: 'bench-cloudevents' }, registry: registryUrl, topic, flags, metricsRegistry: new Registry(), sampling: { enabled: false } });
   await producer.start();
-  let bytes = 0;
   const cpu0 = process.cpuUsage();
-  let pending: Promise<unknown>[] = [];
-  for (const e of list) {
-    pending.push(producer.emit(e).then((r) => (bytes += r.status === 'sent' ? r.bytes : 0)));
-    if (pending.length >= 10_000) {
-      await Promise.all(pending);
-      pending = [];
-    }
-  }
-  await Promise.all(pending);
-  await producer.flush();
+  const bytes = await emitAll(producer, list, 10_000);
   const cpu = process.cpuUsage(cpu0);
   await producer.close();
   return { cpuUs: (cpu.user + cpu.system) / list.length, bytes: bytes / list.length };

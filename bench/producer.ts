@@ -19,6 +19,7 @@ import { nowTimestamp, parseTimestamp } from '../src/event/index.js';
 import { resolveKafkaClasspath, startEphemeralBroker, SyntheticEvents } from '../src/dev/index.js';
 import { crc32cImplementation, createKafka, ensureTopics } from '../src/kafka/index.js';
 import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
+import { emitAll } from './support.js';
 import { MemoryStore } from '../src/registry/memory-store.js';
 import { createRegistryServer } from '../src/registry/server.js';
 import { loadSchema } from '../src/schema/index.js';
@@ -85,21 +86,9 @@ const withSecret = (list: Array<Record<string, unknown>>) =>
 async function onexProducer(list: Array<Record<string, unknown>>, t: string, security?: SecurityPolicy): Promise<Measured> {
   const producer = new OnexProducer({ kafka: { brokers: brokers!, clientId: 'bench-onex' }, registry: registryUrl, topic: t, metricsRegistry: new Registry(), ...(security ? { security } : {}) });
   await producer.start();
-  let bytes = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  // emit() resolves on acknowledgement; a window of outstanding emits keeps the batches full and memory bounded.
-  const window = 20_000;
-  let pending: Promise<unknown>[] = [];
-  for (const e of list) {
-    pending.push(producer.emit(e).then((r) => (bytes += r.status === 'sent' ? r.bytes : 0)));
-    if (pending.length >= window) {
-      await Promise.all(pending);
-      pending = [];
-    }
-  }
-  await Promise.all(pending);
-  await producer.flush();
+  const bytes = await emitAll(producer, list, 20_000);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await producer.close();

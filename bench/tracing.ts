@@ -21,10 +21,10 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { Registry } from 'prom-client';
 import { OnexEventCodec, registryFromUrl } from '../src/codec/index.js';
-import { startEphemeralBroker, SyntheticEvents } from '../src/dev/index.js';
-import { nowTimestamp } from '../src/event/index.js';
+import { startEphemeralBroker } from '../src/dev/index.js';
 import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { OnexProducer } from '../src/producer/index.js';
+import { emitAll, makeEvents } from './support.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { createWorker } from '../src/worker/index.js';
 
@@ -69,25 +69,11 @@ function useMode(mode: Mode): () => Promise<void> {
   return () => provider.shutdown();
 }
 
-function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
-  const g = new SyntheticEvents({ versions: ['1.3.0'], sizeBytes: 1024, seed });
-  return Array.from({ length: n }, () => ({ ...g.next().event, event_id: randomUUID(), timestamp: nowTimestamp() }));
-}
-
 async function produceRound(topic: string, list: Array<Record<string, unknown>>): Promise<number> {
   const producer = new OnexProducer({ kafka: { brokers, clientId: 'bench-tracing' }, registry: registryUrl, topic, metricsRegistry: new Registry(), sampling: { enabled: false } });
   await producer.start();
   const cpu0 = process.cpuUsage();
-  let pending: Promise<unknown>[] = [];
-  for (const e of list) {
-    pending.push(producer.emit(e));
-    if (pending.length >= 10_000) {
-      await Promise.all(pending);
-      pending = [];
-    }
-  }
-  await Promise.all(pending);
-  await producer.flush();
+  await emitAll(producer, list, 10_000);
   const cpu = process.cpuUsage(cpu0);
   await producer.close();
   return (cpu.user + cpu.system) / list.length;
