@@ -105,6 +105,9 @@ const TABLE = {
   ONEX_RT_431: E('correlation id not in the index'),
   ONEX_RT_440: E('keyring invalid'),
   ONEX_RT_441: E('key provider unavailable', 'Retry'),
+  ONEX_RT_442: E('local broker TLS or SASL setup failed'),
+  ONEX_RT_443: E('SASL user invalid'),
+  ONEX_RT_444: E('TLS certificate or key file unreadable'),
   ONEX_RT_470: E('local cluster node did not come back', 'Retry'),
 
   ONEX_TELEM_500: W('event emission failed', 'Yes'),
@@ -137,6 +140,11 @@ const TABLE = {
   ONEX_EVENT_631: E('key retired past its rotation window'),
   ONEX_EVENT_632: E('signature missing'),
   ONEX_EVENT_633: E('ciphertext envelope invalid'),
+  ONEX_EVENT_634: E('Kafka authentication failed'),
+  ONEX_EVENT_635: E('TLS certificate not trusted'),
+  ONEX_EVENT_636: E('TLS client certificate refused'),
+  ONEX_EVENT_637: E('encrypted fields not decrypted for a replay'),
+  ONEX_EVENT_638: E('replay would write a decrypted field in plaintext'),
 
   ONEX_SCHEMA_700: E('definition invalid'),
   ONEX_SCHEMA_701: E('version incompatible'),

@@ -1,5 +1,5 @@
 import { onexError, type OnexCode, type ValidationError } from '../errors/index.js';
-import { EVENT_TYPES, UNKNOWN_EVENT_TYPE } from './event-types.js';
+import { ALL_EVENT_TYPES, EVENT_TYPES, UNKNOWN_EVENT_TYPE } from './event-types.js';
 import { DEFAULT_LIMITS, inspectJson, jsonByteSize, type EventLimits } from './limits.js';
 import { isPlainObject, matchesKind, metadataRuleOf, type MetadataRule } from './metadata-rules.js';
 import { parseTimestamp } from './timestamp.js';
@@ -77,6 +77,8 @@ const FACTS = new Map<SchemaVersion, VersionFacts>(
   }),
 );
 
+const KNOWN_TYPES = new Set<unknown>(ALL_EVENT_TYPES);
+
 /** The violations found so far; the list is made on the first one, since nearly every event has none. */
 class Issues {
   list: ValidationIssue[] | undefined = undefined;
@@ -102,7 +104,8 @@ export function validateEvent(event: unknown, options: ValidateOptions = {}): Va
  * node_id not empty, the event type one of the version's, ONEX code formats, ranges (sample_rate, trace_flags, replay
  * speed), non-empty trace and security ids, the metadata standard of the event type, the size and depth limits.
  * The field types are still looked at (that costs next to nothing), so a decoder that breaks its promise gets type
- * errors, not a crash. Default mode: strict, as validateEvent.
+ * errors, not a crash. An event type no version knows (UNKNOWN above all) is the reader's stand-in for a newer
+ * writer's type and passes. Default mode: strict, as validateEvent.
  */
 export function validateDecodedEvent(event: unknown, version: SchemaVersion, options: ValidateOptions = {}): ValidationResult {
   const issues = new Issues(limitsOf(options));
@@ -118,14 +121,19 @@ const VALID = new Map<SchemaVersion | undefined, ValidationResult>(
 function finish(issues: Issues, version: SchemaVersion | undefined, mode: ValidationMode): ValidationResult {
   const list = issues.list;
   if (list === undefined) return VALID.get(version)!;
-  const errors = list.map(toError);
-  if (mode === 'strict') {
-    const first = errors[0]!;
-    throw onexError(first.code, first.message, {
-      details: { path: first.details?.path, violations: list },
-    }) as ValidationError;
-  }
-  return { valid: false, version, errors };
+  return enforceValidation({ valid: false, version, errors: list.map(toError) }, mode);
+}
+
+/**
+ * The one place that says what a validation mode means, for every caller (the producer, the worker, the CloudEvents
+ * reader): strict throws the first violation as a ValidationError with every violation in details.violations;
+ * non-strict hands the result back, and the caller counts and logs its errors while the event goes on.
+ */
+export function enforceValidation(result: ValidationResult, mode: ValidationMode): ValidationResult {
+  if (result.valid || mode !== 'strict') return result;
+  const first = result.errors[0]!;
+  const violations = result.errors.map((e) => ({ code: e.code, path: String(e.details?.path ?? ''), message: e.message }));
+  throw onexError(first.code, first.message, { details: { path: first.details?.path, violations } }) as ValidationError;
 }
 
 /** Validates only the metadata of an event type, as the 1.x JSON form (2.0.0 typed records: flatten them first). */
@@ -137,8 +145,7 @@ export function validateMetadata(
   const issues = new Issues(limitsOf(options));
   checkMetadataV1(eventType, metadata, issues);
   const errors = (issues.list ?? []).map(toError);
-  if ((options.mode ?? 'strict') === 'strict' && errors.length > 0) throw errors[0]!;
-  return { valid: errors.length === 0, version: undefined, errors };
+  return enforceValidation({ valid: errors.length === 0, version: undefined, errors }, options.mode ?? 'strict');
 }
 
 function toError(issue: ValidationIssue): ValidationError {
@@ -207,7 +214,12 @@ function checkEvent(event: unknown, issues: Issues, decodedAs: SchemaVersion | u
 
   const eventType = event.event_type;
   let typeKnown = false;
-  if (eventType === undefined || eventType === null) issues.add('ONEX_VALID_103', 'event_type', 'event_type is missing.');
+  // Reader side, a type no version knows (UNKNOWN, the enum default an older reader sees for a type a newer writer
+  // added) is not a violation: the producer named a real type, and the rule is "pass it to the catch-all", not
+  // "reject it" (docs/protocol.md section 2). Producers are held to naming one (the checks below).
+  if (decodedAs && !KNOWN_TYPES.has(eventType as string)) {
+    // nothing to check
+  } else if (eventType === undefined || eventType === null) issues.add('ONEX_VALID_103', 'event_type', 'event_type is missing.');
   else if (typeof eventType !== 'string') issues.add('ONEX_VALID_104', 'event_type', `event_type must be a string, got ${typeName(eventType)}.`);
   else if (eventType === UNKNOWN_EVENT_TYPE) issues.add('ONEX_VALID_106', 'event_type', `event_type UNKNOWN stands for a type this reader does not know; producers must name the type.`);
   else if (!facts.eventTypes.has(eventType)) {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { countSeam, hookKafkajsRequest, kafkajsSeam, refuseSeam } from './kafkajs-requests.js';
+import { dropAbortedInResponse } from './read-committed.js';
 
 /**
  * A one-pass decoder for Fetch responses (v11, the version kafkajs 2.2.4 uses with Kafka 2.3 and later) and the
@@ -33,6 +34,7 @@ const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Thrown inside the decoder when kafkajs should decode the response instead; never leaves this module. */
 class NotForUs extends Error {}
+
 const notForUs = new NotForUs('left to kafkajs');
 
 export interface FetchedMessage {
@@ -359,12 +361,14 @@ export function installFetchDecoder(): boolean {
     'fetch',
     (version) => version === 11,
     (built, args) => {
+      const stock = built.response;
+      // Every consumer's fetch, fast or not: aborted transactions dropped correctly (src/kafka/read-committed.ts).
+      const parse = async (data: unknown) => dropAbortedInResponse(await stock.parse(data));
       if (!askedForFast(args)) {
         countSeam('fetch', 'leftToKafkajs');
-        return built;
+        return { ...built, response: { decode: stock.decode, parse } };
       }
-      const stock = built.response;
-      return { ...built, response: { decode: (raw: Buffer) => decodeFetchResponse(raw, (bytes) => stock.decode(bytes)), parse: (data: unknown) => stock.parse(data) } };
+      return { ...built, response: { decode: (raw: Buffer) => decodeFetchResponse(raw, (bytes) => stock.decode(bytes)), parse } };
     },
   );
 }

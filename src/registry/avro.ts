@@ -1,4 +1,6 @@
-import avro from 'avsc';
+import type avro from 'avsc';
+import { onexError } from '../errors/index.js';
+import { schemaJson, schemaType } from '../schema/index.js';
 
 /**
  * Avro for the registry: is a schema text valid Avro, and what is its canonical form.
@@ -13,8 +15,6 @@ import avro from 'avsc';
 const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
 const NAMED = new Set(['record', 'error', 'enum', 'fixed']);
 
-export class AvroSchemaError extends Error {}
-
 export interface ParsedAvro {
   /** The canonical JSON text (minified, deterministic key order, full names). */
   canonical: string;
@@ -28,35 +28,19 @@ export interface ResolvedReference {
   schema: string;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new AvroSchemaError(`Invalid schema: ${(err as Error).message}`);
-  }
-}
-
 /**
  * Validates `text` as an Avro schema (with the named types of `references` in scope) and returns its canonical form.
- * Throws AvroSchemaError with a one-line reason when it is not valid Avro.
+ * Parsing is the schema engine's (src/schema parse.ts), without the ONEX logical types: the registry stores and
+ * serves plain Avro. Not JSON is ONEX_VALID_101, not Avro ONEX_SCHEMA_700, each with a one-line reason.
  */
 export function parseAvro(text: string, references: ResolvedReference[] = []): ParsedAvro {
-  if (typeof text !== 'string' || text.trim() === '') throw new AvroSchemaError('Empty schema');
-  const json = parseJson(text);
+  if (typeof text !== 'string') throw onexError('ONEX_VALID_101', 'The schema must be JSON text.');
+  const json = schemaJson(text);
   const registry: Record<string, avro.Type> = {};
   for (const ref of references) {
-    try {
-      avro.Type.forSchema(parseJson(ref.schema) as avro.Schema, { registry, wrapUnions: 'auto' });
-    } catch (err) {
-      throw new AvroSchemaError(`Invalid schema reference ${ref.name}: ${(err as Error).message}`);
-    }
+    schemaType(schemaJson(ref.schema), { registry, eventForm: false, what: `Schema reference ${ref.name}` });
   }
-  let type: avro.Type;
-  try {
-    type = avro.Type.forSchema(json as avro.Schema, { registry, wrapUnions: 'auto' });
-  } catch (err) {
-    throw new AvroSchemaError(`Invalid schema: ${(err as Error).message}`);
-  }
+  const type = schemaType(json, { registry, eventForm: false });
   // avsc checks structure, names and defaults; canonicalising also rejects shapes avsc is lenient about.
   const canonical = JSON.stringify(canonicalise(json, ''));
   return { canonical, type };
@@ -116,7 +100,7 @@ function canonicalise(schema: unknown, namespace: string): unknown {
     return fullName(schema, namespace);
   }
   if (Array.isArray(schema)) return schema.map((branch) => canonicalise(branch, namespace));
-  if (schema === null || typeof schema !== 'object') throw new AvroSchemaError('Invalid schema: not an Avro type');
+  if (schema === null || typeof schema !== 'object') throw onexError('ONEX_SCHEMA_700', 'The schema is not a valid Avro schema: not an Avro type.');
   const obj = schema as Record<string, unknown>;
   const type = obj.type;
   if (typeof type !== 'string') {

@@ -1,11 +1,9 @@
 import type avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
 import { compareVersions, majorOf, parseVersion, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventV1_3, type OnexEventV2_0, type SchemaVersion } from '../event/index.js';
-import { encodeWith, readWith } from './codec.js';
-import { countAvscFallback } from './engine-stats.js';
 import { knownSchema } from './known-schemas.js';
 import { downcastToV1_3, upcastToV2 } from './v2-bridge.js';
-import { compileValueResolver } from './value-resolver.js';
+import { resolutionPlan } from './plan.js';
 
 /**
  * The upcast / downcast chain: one step between each pair of neighbouring versions, both ways. A step within a
@@ -152,40 +150,17 @@ function guard(fn: TransformFunction, from: SchemaVersion, to: SchemaVersion): (
   };
 }
 
-const resolvers = new Map<string, avro.Resolver | undefined>();
-
-/** The cached avsc resolver reading data of a known writer version with a known reader version. */
+/** The cached avsc resolver reading data of a known writer version with a known reader version (see plan.ts). */
 export function resolverBetween(writer: SchemaVersion, reader: SchemaVersion): avro.Resolver | undefined {
-  const key = `${writer}>${reader}`;
-  if (!resolvers.has(key)) {
-    const w = knownSchema(writer);
-    const r = knownSchema(reader);
-    resolvers.set(key, w.fingerprint === r.fingerprint ? undefined : r.type.createResolver(w.type, { ignoreNamespaces: true }));
-  }
-  return resolvers.get(key);
+  return resolutionPlan(knownSchema(writer), writer, knownSchema(reader), reader).resolver;
 }
 
 /**
- * A run of MINOR steps in memory: Avro resolution applied to the values when the schemas allow it, else the event
- * is encoded with its version's schema and read with the target's.
+ * A run of MINOR steps in memory: the pair's resolution plan reads the event as the target would (compiled Avro
+ * resolution of values when the schemas allow it, else encoded with its version's schema and read with the target's).
  */
 function resolution(from: SchemaVersion, to: SchemaVersion): (e: AnyOnexEvent) => AnyOnexEvent {
-  const writer = knownSchema(from);
-  const reader = knownSchema(to);
-  const inMemory = compileValueResolver(reader, writer);
-  if (inMemory) {
-    const stamp = reader.node.kind === 'record' && reader.node.fields.some((f) => f.name === 'schema_version');
-    return (event) => {
-      const out = inMemory(event) as Record<string, unknown>;
-      if (stamp) out.schema_version = to;
-      return out as unknown as AnyOnexEvent;
-    };
-  }
-  return (event) => {
-    countAvscFallback('value_resolve', 'not_compiled');
-    const bytes = encodeWith(writer, from, event as unknown as Record<string, unknown>);
-    return readWith(reader, to, resolverBetween(from, to), bytes);
-  };
+  return resolutionPlan(knownSchema(from), from, knownSchema(to), to).readValue;
 }
 
 /** The chain of the shipped versions: Avro resolution within 1.x, the registered 1.3.0 <-> 2.0.0 transforms. */

@@ -127,20 +127,13 @@ export function compiledCodec(schema: ParsedSchema, version: SchemaVersion): Com
   return last.codec;
 }
 
-const resolutions = new Map<string, CompiledCodec['read'] | null>();
-
 /**
  * A compiled reader of bytes of `writer` into events of `readerVersion`, when the writer is an earlier MINOR of it;
  * undefined otherwise (avsc's resolver then reads them). Like readWith, it writes schema_version as the reader's.
+ * Compiled anew on each call: the pair's resolution plan (plan.ts) keeps it.
  */
 export function compiledResolution(writer: ParsedSchema, reader: ParsedSchema, readerVersion: SchemaVersion): CompiledCodec['read'] | undefined {
-  const key = `${writer.fingerprint}>${reader.fingerprint}`;
-  let read = resolutions.get(key);
-  if (read === undefined) {
-    read = compileResolution(writer.type, reader.type, codecOptions(readerVersion)) ?? null;
-    resolutions.set(key, read);
-  }
-  return read ?? undefined;
+  return compileResolution(writer.type, reader.type, codecOptions(readerVersion));
 }
 
 let last: { schema: ParsedSchema | undefined; codec: CompiledCodec | undefined } = { schema: undefined, codec: undefined };

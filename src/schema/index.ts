@@ -6,8 +6,8 @@
  * fingerprint lookup of the shipped schemas (see detect.ts for why both).
  */
 export { SCHEMA_VERSIONS, LATEST_VERSION, type SchemaVersion } from '../event/index.js';
-export type { AvroSchemaInput, ParsedSchema } from './parse.js';
-export { parseSchema, VERSION_ATTRIBUTE } from './parse.js';
+export type { AvroSchemaInput, SchemaTypeOptions, ParsedSchema } from './parse.js';
+export { parseSchema, schemaJson, schemaType, VERSION_ATTRIBUTE } from './parse.js';
 export { avroDirectory, avroType, knownSchema, loadSchema, schemaFile, schemaText, versionOfFingerprint } from './known-schemas.js';
 export {
   checkCompatibility,

@@ -27,6 +27,47 @@ const CACHE_LIMIT = 500;
 const byText = new Map<string, ParsedSchema>();
 const byObject = new WeakMap<object, ParsedSchema>();
 
+/**
+ * Schema text as JSON: ONEX_VALID_101 when it is not JSON (or empty). With `bareNames`, a bare type name (string,
+ * com.example.Thing) is schema text too, as the Avro specification has it; JSON.parse would refuse it, or read null
+ * and true as JSON values. The registry does not take them: Confluent's registry wants JSON.
+ */
+export function schemaJson(text: string, options: { bareNames?: boolean } = {}): unknown {
+  const trimmed = text.trim();
+  if (trimmed === '') throw onexError('ONEX_VALID_101', 'The schema is empty.');
+  if (options.bareNames && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(trimmed)) return trimmed;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw onexError('ONEX_VALID_101', `The schema is not valid JSON: ${(cause as Error).message}.`, { cause });
+  }
+}
+
+export interface SchemaTypeOptions {
+  /** Named types already in scope (a registry schema's references), filled in with this schema's own. */
+  readonly registry?: Record<string, avro.Type>;
+  /** With the ONEX logical types, so that values are the event form (default); off for the registry's plain Avro. */
+  readonly eventForm?: boolean;
+  /** What the schema is, for the error: "The schema" unless told. */
+  readonly what?: string;
+}
+
+/**
+ * avsc's type of a schema's JSON. Every schema of the pipeline (the shipped ones, a registry's, one from the command
+ * line) reaches avsc here, so an invalid one is always ONEX_SCHEMA_700 with avsc's reason.
+ */
+export function schemaType(json: unknown, options: SchemaTypeOptions = {}): avro.Type {
+  try {
+    return avro.Type.forSchema(json as avro.Schema, {
+      ...(options.eventForm === false ? {} : { logicalTypes: LOGICAL_TYPES }),
+      ...(options.registry ? { registry: options.registry } : {}),
+      wrapUnions: 'auto',
+    });
+  } catch (cause) {
+    throw onexError('ONEX_SCHEMA_700', `${options.what ?? 'The schema'} is not a valid Avro schema: ${(cause as Error).message}.`, { cause });
+  }
+}
+
 /** Parses and validates a schema once; later calls with the same text or object get the same ParsedSchema. */
 export function parseSchema(input: AvroSchemaInput): ParsedSchema {
   if (typeof input === 'object' && input !== null) {
@@ -39,17 +80,7 @@ export function parseSchema(input: AvroSchemaInput): ParsedSchema {
     text = input;
     const cached = byText.get(text);
     if (cached) return cached;
-    // A bare type name (string, null, com.example.Thing) is valid schema text too; JSON.parse would refuse it, or
-    // read null and true as JSON values.
-    const bare = input.trim();
-    if (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(bare)) json = bare;
-    else {
-      try {
-        json = JSON.parse(input) as unknown;
-      } catch (cause) {
-        throw onexError('ONEX_VALID_101', `The schema is not valid JSON: ${(cause as Error).message}.`, { cause });
-      }
-    }
+    json = schemaJson(input, { bareNames: true });
   } else if (input === null || input === undefined) {
     throw onexError('ONEX_VALID_101', 'No schema was given.');
   } else {
@@ -69,12 +100,7 @@ export function parseSchema(input: AvroSchemaInput): ParsedSchema {
 }
 
 function build(json: unknown): ParsedSchema {
-  let type: avro.Type;
-  try {
-    type = avro.Type.forSchema(json as avro.Schema, { logicalTypes: LOGICAL_TYPES, wrapUnions: 'auto' });
-  } catch (cause) {
-    throw onexError('ONEX_SCHEMA_700', `The schema is not a valid Avro schema: ${(cause as Error).message}.`, { cause });
-  }
+  const type = schemaType(json);
   const declared =
     json !== null && typeof json === 'object' && !Array.isArray(json)
       ? (json as Record<string, unknown>)[VERSION_ATTRIBUTE]

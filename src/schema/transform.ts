@@ -2,11 +2,10 @@ import avro from 'avsc';
 import { isOnexError, onexError } from '../errors/index.js';
 import { isPlainObject, isSchemaVersion, majorOf, SCHEMA_VERSIONS, type AnyOnexEvent, type OnexEventByVersion, type SchemaVersion } from '../event/index.js';
 import { TransformChain, defaultSteps } from './chain.js';
-import { compiledResolution, encodeWith, readWith } from './codec.js';
-import { checkReaderWriter } from './compatibility.js';
 import { detectRawEventVersion, detectSchemaVersion } from './detect.js';
 import { knownSchema, versionOfFingerprint } from './known-schemas.js';
 import { parseSchema, type AvroSchemaInput, type ParsedSchema } from './parse.js';
+import { resolutionPlan } from './plan.js';
 
 /** The chain of the shipped versions, validated at load: a broken chain stops the process that imports it. */
 export const DEFAULT_CHAIN: TransformChain = TransformChain.build(defaultSteps());
@@ -46,10 +45,14 @@ export function transformEvent<V extends SchemaVersion>(
   }
 }
 
-/** An event of a newer MINOR read as our version of that major: through Avro resolution with the same schema. */
+/**
+ * An event of a newer MINOR (or a PATCH) read as our version of that major: Avro resolution of the version's schema
+ * with itself, in memory, by the same plan as the chain's MINOR runs (fields we do not know dropped, defaults filled
+ * in, every value checked against the schema).
+ */
 function normalise(event: AnyOnexEvent, version: SchemaVersion): AnyOnexEvent {
   const schema = knownSchema(version);
-  return readWith(schema, version, undefined, encodeWith(schema, version, event as unknown as Record<string, unknown>));
+  return resolutionPlan(schema, version, schema, version).readValue(event);
 }
 
 /** A writer schema: a known version, a schema (text or JSON), or an avsc Type. */
@@ -79,8 +82,8 @@ function writerSchema(writer: WriterSchema): ParsedSchema {
 
 /**
  * A decoder for bytes written with `writer` that returns events of `targetVersion`: built once per (writer,
- * target) and cached. Within a major one avsc resolver does the whole job; across majors the bytes are read into
- * the version where the route leaves the writer's major, then the chain transforms them.
+ * target) and cached. The bytes are read into the version where the route to the target leaves the writer's major
+ * (the target itself within a major) by the pair's resolution plan (plan.ts), then the chain transforms them.
  */
 export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, targetVersion: V, chain: TransformChain = DEFAULT_CHAIN): DecodeFunction<V> {
   if (!isSchemaVersion(targetVersion)) {
@@ -96,27 +99,9 @@ export function createDecoder<V extends SchemaVersion>(writer: WriterSchema, tar
 
   const detected = detectSchemaVersion(ws);
   const readAs = majorOf(detected.version) === majorOf(targetVersion) ? targetVersion : chain.exitVersion(detected.version, targetVersion);
-  const reader = knownSchema(readAs);
-  let resolver: avro.Resolver | undefined;
-  if (reader.fingerprint !== ws.fingerprint) {
-    try {
-      resolver = reader.type.createResolver(ws.type, { ignoreNamespaces: true });
-    } catch (cause) {
-      const reasons = checkReaderWriter(reader.json as object, ws.json as object).reasons;
-      const first = reasons[0];
-      throw onexError(
-        'ONEX_SCHEMA_701',
-        `Data written with schema ${detected.declared} cannot be read as ${readAs}${first ? `: ${first.path}: ${first.message}` : ''}.`,
-        { cause, details: { writer: detected.declared, reader: readAs, reasons } },
-      );
-    }
-  }
+  const plan = resolutionPlan(ws, detected.version, knownSchema(readAs), readAs);
   const route = chain.compile(readAs, targetVersion);
-  // An earlier MINOR writer (1.0.0 bytes read as 1.3.0) has a compiled reader; avsc reads what it gives up on.
-  const resolved = resolver ? compiledResolution(ws, reader, readAs) : undefined;
-  const read = resolved
-    ? (buffer: Buffer) => (resolved(buffer) as AnyOnexEvent | undefined) ?? readWith(reader, readAs, resolver, buffer, 'gave_up')
-    : (buffer: Buffer) => readWith(reader, readAs, resolver, buffer);
+  const read = plan.readBytes;
   const decode = (route.steps.length === 0 ? read : (buffer: Buffer) => route.run(read(buffer))) as DecodeFunction<V>;
   if (useCache) {
     if (decoders.size >= DECODER_LIMIT) decoders.delete(decoders.keys().next().value!);

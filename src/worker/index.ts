@@ -1,6 +1,6 @@
 /**
- * Public face of the worker module: the stream worker runtime (fetch -> decode -> detect -> upcast -> validate ->
- * handle -> commit, with retries and a dead-letter topic), dead-letter redrive, the event-id dedupe window and
+ * Public face of the worker module: the stream worker runtime (fetch, then the record stages decode (detect, upcast)
+ * -> verify -> validate -> route -> handle -> commit, with retries and a dead-letter topic), dead-letter redrive, the event-id dedupe window and
  * handler-module loading for `onex worker`.
  *
  *   const worker = createWorker.fromEnv({          // KAFKA_BROKERS, SCHEMA_REGISTRY_URL, as the CLI reads them; or
@@ -22,6 +22,7 @@ export type { ConsumerTuning, DeadLetterOptions, WorkerOptions } from './options
 export { HandlerRouter, loadHandlerModule } from './handlers.js';
 export type { HandlerModule } from './handlers.js';
 export { RecordProcessor } from './record-processor.js';
+export type { RecordProcessorOptions } from './record-processor.js';
 export type {
   DeadLetterSink,
   DecodedEvent,
@@ -32,8 +33,11 @@ export type {
   HandlerMap,
   ProcessControl,
   RecordFailure,
+  RecordInFlight,
   RecordOutcome,
+  RecordStage,
   SourceRecord,
+  StageName,
 } from './types.js';
 export { attemptDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from './retry.js';
 export { retryWhileRetriable } from '../retry/index.js';

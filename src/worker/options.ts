@@ -91,7 +91,29 @@ export interface WorkerOptions {
   logger?: Logger;
 }
 
+/**
+ * The worker's defaults, in one place (the retry policy's are DEFAULT_RETRY_POLICY, retry.ts; the target version is
+ * LATEST_VERSION). The doc comments of WorkerOptions, DeadLetterOptions and ConsumerTuning say what each is for.
+ */
+export const WORKER_DEFAULTS = Object.freeze({
+  concurrency: 4,
+  validation: 'strict' as 'strict' | 'non-strict' | 'off',
+  shutdownTimeoutMs: 30_000,
+  deadLetter: Object.freeze({ partitions: 1, create: true }),
+  consumer: Object.freeze({
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    rebalanceTimeoutMs: 60_000,
+    maxBytesPerPartition: 1_048_576,
+    maxWaitTimeMs: 500,
+    commitIntervalMs: 5_000,
+    fastFetch: true,
+  }),
+});
+
 const positiveInt = z.number().int().positive();
+// Shaped as the user writes the options (consumer.sessionTimeoutMs, deadLetter.partitions), so that an error names
+// the option as it was written; the resolved options are flattened afterwards.
 const optionsSchema = z.object({
   groupId: z.string().min(1),
   topics: z.array(z.string().min(1)).min(1, 'at least one topic is needed'),
@@ -106,23 +128,37 @@ const optionsSchema = z.object({
     jitter: z.number().min(0).max(1),
     outageCodes: z.array(z.string().regex(/^ONEX_[A-Z]+_\d{3}$/, 'an ONEX code such as ONEX_REG_206')),
   }),
-  deadLetterPartitions: positiveInt,
+  deadLetter: z.object({ partitions: positiveInt }),
   deprecatedVersions: z.array(z.enum(SCHEMA_VERSIONS as [SchemaVersion, ...SchemaVersion[]])),
-  sessionTimeoutMs: positiveInt,
-  heartbeatIntervalMs: positiveInt,
-  rebalanceTimeoutMs: positiveInt,
-  maxBytesPerPartition: positiveInt,
-  maxWaitTimeMs: z.number().int().min(0),
-  commitIntervalMs: positiveInt,
-  fastFetch: z.boolean(),
+  // Strict: a misspelt tuning option (sessionTimeOutMs) is named instead of silently left at its default.
+  consumer: z.strictObject({
+    sessionTimeoutMs: positiveInt,
+    heartbeatIntervalMs: positiveInt,
+    rebalanceTimeoutMs: positiveInt,
+    maxBytesPerPartition: positiveInt,
+    maxWaitTimeMs: z.number().int().min(0),
+    commitIntervalMs: positiveInt,
+    fastFetch: z.boolean(),
+  }),
   shutdownTimeoutMs: positiveInt,
 });
 
-export interface ResolvedWorkerOptions extends Omit<z.output<typeof optionsSchema>, 'deprecatedVersions'> {
+type ParsedWorkerOptions = z.output<typeof optionsSchema>;
+
+export interface ResolvedWorkerOptions extends Omit<ParsedWorkerOptions, 'deprecatedVersions' | 'consumer' | 'deadLetter'>, Readonly<ParsedWorkerOptions['consumer']> {
   kafka: Kafka;
   decoder: EventDecoder;
   deprecatedVersions: ReadonlySet<SchemaVersion>;
   deadLetter: ({ topicFor(sourceTopic: string): string; partitions: number; create: boolean } & TopicReplication) | undefined;
+}
+
+/** `given` over `defaults`, an option left undefined keeping its default. */
+function withDefaults<T extends object>(defaults: T, given: object | undefined): T {
+  const out = { ...defaults } as Record<string, unknown>;
+  if (given && typeof given === 'object') {
+    for (const [key, value] of Object.entries(given)) if (value !== undefined) out[key] = value;
+  }
+  return out as T;
 }
 
 /** Validates the options once, at construction, into ONEX_RT_407 naming the first bad one; fills the defaults. */
@@ -139,30 +175,24 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
   const decoder: EventDecoder = o.decoder ?? new OnexEventCodec({ registry: resolveRegistryOption(o.registry, 'worker') });
   if (!o.handlers || typeof o.handlers !== 'object') throw onexError('ONEX_RT_407', 'invalid worker option handlers: pass { EVENT_TYPE: fn, \'*\': fn }');
   const dl = o.deadLetter === false ? undefined : (o.deadLetter ?? {});
-  const c = o.consumer ?? {};
+  const D = WORKER_DEFAULTS;
   const raw = {
     groupId: o.groupId,
     topics: typeof o.topics === 'string' ? [o.topics] : o.topics,
     targetVersion: o.targetVersion ?? LATEST_VERSION,
-    concurrency: o.concurrency ?? 4,
-    validation: o.validation ?? 'strict',
-    retry: { ...DEFAULT_RETRY_POLICY, ...o.retry },
-    deadLetterPartitions: dl?.partitions ?? 1,
+    concurrency: o.concurrency ?? D.concurrency,
+    validation: o.validation ?? D.validation,
+    retry: withDefaults(DEFAULT_RETRY_POLICY, o.retry),
+    deadLetter: { partitions: dl?.partitions ?? D.deadLetter.partitions },
     deprecatedVersions: o.deprecatedVersions ?? [],
-    sessionTimeoutMs: c.sessionTimeoutMs ?? 30_000,
-    heartbeatIntervalMs: c.heartbeatIntervalMs ?? 3_000,
-    rebalanceTimeoutMs: c.rebalanceTimeoutMs ?? 60_000,
-    maxBytesPerPartition: c.maxBytesPerPartition ?? 1_048_576,
-    maxWaitTimeMs: c.maxWaitTimeMs ?? 500,
-    commitIntervalMs: c.commitIntervalMs ?? 5_000,
-    fastFetch: c.fastFetch ?? true,
-    shutdownTimeoutMs: o.shutdownTimeoutMs ?? 30_000,
+    consumer: withDefaults(D.consumer, o.consumer),
+    shutdownTimeoutMs: o.shutdownTimeoutMs ?? D.shutdownTimeoutMs,
   };
   const parsed = optionsSchema.safeParse(raw);
   if (!parsed.success) throw invalidOptions('invalid worker option', 'options', parsed.error.issues);
-  const v = parsed.data;
-  if (v.heartbeatIntervalMs >= v.sessionTimeoutMs) {
-    throw onexError('ONEX_RT_407', `invalid worker option consumer.heartbeatIntervalMs: ${v.heartbeatIntervalMs} ms must be below sessionTimeoutMs (${v.sessionTimeoutMs} ms)`);
+  const { consumer, deadLetter: deadLetterParsed, ...v } = parsed.data;
+  if (consumer.heartbeatIntervalMs >= consumer.sessionTimeoutMs) {
+    throw onexError('ONEX_RT_407', `invalid worker option consumer.heartbeatIntervalMs: ${consumer.heartbeatIntervalMs} ms must be below consumer.sessionTimeoutMs (${consumer.sessionTimeoutMs} ms)`);
   }
   const topicOpt = dl?.topic;
   if (topicOpt !== undefined && typeof topicOpt !== 'function' && (typeof topicOpt !== 'string' || topicOpt === '')) {
@@ -175,10 +205,11 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
   }
   return {
     ...v,
+    ...consumer,
     // Built last, once every option is known to be good, so that a bad option never leaves a client behind.
     kafka: isKafkaClient(kafkaOption) ? kafkaOption : createKafka(kafkaOption),
     decoder,
     deprecatedVersions: new Set(v.deprecatedVersions),
-    deadLetter: dl ? { topicFor, partitions: v.deadLetterPartitions, create: dl.create ?? true, ...dlReplication } : undefined,
+    deadLetter: dl ? { topicFor, partitions: deadLetterParsed.partitions, create: dl.create ?? D.deadLetter.create, ...dlReplication } : undefined,
   };
 }

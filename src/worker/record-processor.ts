@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import {
-  ALL_EVENT_TYPES,
   onexError,
   validateDecodedEvent,
   type AnyOnexEvent,
@@ -29,14 +28,19 @@ import type {
   HandlerContext,
   ProcessControl,
   RecordFailure,
+  RecordInFlight,
   RecordOutcome,
+  RecordStage,
   SourceRecord,
 } from './types.js';
 
 /**
- * One record's way through the worker: decode (schema id -> writer schema -> detect version -> upcast or downcast to
- * the target, all inside the decoder), validate, route by event type, handle; on failure retry what may succeed
- * later, then dead-letter. Knows nothing of kafkajs, so that every branch is testable without a broker.
+ * One record's way through the worker, as named stages (StageName): decode (schema id -> writer schema -> detect
+ * version -> upcast or downcast to the target, all inside the decoder), verify (signature and field decryption, when
+ * the worker has security), validate, route by event type, handle, commit (the outcome counted). One pipeline: the
+ * first attempt runs the stages without a promise as long as none must wait, a failure is classified once by the
+ * stage it happened in, and a retry resumes at that stage; then dead-letter. Knows nothing of kafkajs, so that every
+ * branch is testable without a broker.
  */
 
 export interface RecordProcessorOptions {
@@ -47,7 +51,6 @@ export interface RecordProcessorOptions {
   retry: RetryPolicy;
   /** Undefined: failures are dropped after `onFailure` (the `onex consume` mode). */
   deadLetter: { topicFor(sourceTopic: string): string; sink: DeadLetterSink } | undefined;
-  /** Backoff of the dead-letter write itself; it is retried until it succeeds or the worker stops. */
   /** How a dead letter that could not be written is retried (until it is: the record must not be lost). */
   deadLetterBackoff: Backoff;
   groupId: string;
@@ -59,151 +62,166 @@ export interface RecordProcessorOptions {
   security?: RecordSecurity;
   /** onex.worker.cloudevents switches reading structured-mode CloudEvents records (asked only for such records). */
   flags?: FlagSet;
+  /**
+   * Where a module adds a step of its own: given the worker's stages in order (by name), returns the stages to run.
+   * Default: the worker's stages as they are.
+   */
+  stages?: (defaults: readonly RecordStage[]) => readonly RecordStage[];
+  /**
+   * What a handler call is profiled as: `<profileAs> <event_type>`. Default `handle` (a worker's handlers). A processor
+   * gives its own name, so in one process (onex dev) its evaluation is not mixed into the worker's `handle` profile.
+   */
+  profileAs?: string;
 }
 
-/** Validation reports every violation; the worker decides what strict means for it (see validate). */
-const NON_STRICT = { mode: 'non-strict' } as const;
-const KNOWN = new Set<string>(ALL_EVENT_TYPES);
+/** advance() ran every stage; the outcome is in the record. Otherwise it returns the index of the failed stage. */
+const DONE = -1;
 
-/** Where the general path picks a record up: what an earlier attempt did, and how it failed if it did. */
-interface Resume {
-  decoded?: DecodedEvent<object>;
-  validated?: boolean;
-  /** The record's unknown type (if it is one) was counted already. */
-  countedUnknown?: boolean;
-  attempts?: number;
-  failure?: { stage: FailureStage; thrown: unknown };
-}
+/** Where a failure of a stage is counted when the stage does not say: route and commit fail only through a bug. */
+const FAILS_AS: Record<string, FailureStage> = { decode: 'decode', verify: 'verify', validate: 'validate', route: 'handle', handle: 'handle', commit: 'handle' };
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
+/** A record in flight; a class so that every record has one hidden class on the hot path. */
+class InFlight implements RecordInFlight {
+  attempts = 1;
+  started = performance.now();
+  decoded: DecodedEvent<object> | undefined = undefined;
+  route: Route | undefined = undefined;
+  outcome: RecordOutcome | undefined = undefined;
+  failAs: FailureStage | undefined = undefined;
+  /** What the failed stage threw. */
+  thrown: unknown = undefined;
+  /** decoded holds the event as written (not yet in the target version): verify transforms it after checking it. */
+  written = false;
+  constructor(
+    readonly record: SourceRecord,
+    readonly control: ProcessControl,
+  ) {}
+}
+
 export class RecordProcessor {
   private readonly warnedDeprecated = new Set<SchemaVersion>();
+  /** The stages in the order they run; see StageName. */
+  readonly stages: readonly RecordStage[];
 
-  constructor(private readonly o: RecordProcessorOptions) {}
-
-  /**
-   * The record's first attempt runs without a promise when it can (the decoder knows the writer schema, the handler
-   * is synchronous and succeeds): at tens of thousands of records a second, the promises and event-loop turns of an
-   * async path per record were a visible share of the worker's own cost. Everything else (a schema to fetch, an
-   * asynchronous handler, any failure) continues on the general path, which retries and dead-letters.
-   */
-  process(record: SourceRecord, control: ProcessControl): RecordOutcome | Promise<RecordOutcome> {
-    const o = this.o;
-    if (o.security !== undefined || o.decoder.decodeSync === undefined || record.value === null || record.value.length === 0) return this.run(record, control, {});
-    const started = performance.now();
-    let decoded: DecodedEvent<object> | undefined;
-    try {
-      decoded = o.decoder.decodeSync(record.value, o.targetVersion);
-    } catch {
-      // The general path decodes again and says why it cannot.
-    }
-    if (!decoded) return this.run(record, control, {});
-    this.noteWriterVersion(decoded.writerVersion);
-    const event = decoded.event as AnyOnexEvent;
-    try {
-      this.validate(event, KNOWN.has(event.event_type));
-    } catch {
-      return this.run(record, control, { decoded });
-    }
-    const route = this.route(event);
-    if (!route.handler) return this.unhandled(event, 1);
-    let pending: unknown;
-    try {
-      pending = this.invoke(route.handler, event, this.context(record, event, decoded, 1, control));
-    } catch (thrown) {
-      return this.run(record, control, { decoded, validated: true, countedUnknown: true, attempts: 1, failure: { stage: 'handle', thrown } });
-    }
-    if (isThenable(pending)) {
-      const d = decoded;
-      return Promise.resolve(pending).then(
-        () => this.handled(d, event, started, 1),
-        (thrown: unknown) => this.run(record, control, { decoded: d, validated: true, countedUnknown: true, attempts: 1, failure: { stage: 'handle', thrown } }),
-      );
-    }
-    return this.handled(decoded, event, started, 1);
+  constructor(private readonly o: RecordProcessorOptions) {
+    const defaults: RecordStage[] = [{ name: 'decode', run: (r) => this.decode(r as InFlight) }];
+    if (o.security !== undefined) defaults.push({ name: 'verify', run: (r) => this.verify(r as InFlight, o.security!) });
+    if (o.validation !== 'off') defaults.push({ name: 'validate', run: (r) => this.validate(r.decoded!.event as AnyOnexEvent) });
+    defaults.push(
+      { name: 'route', run: (r) => void (r.route = this.route(r.decoded!.event as AnyOnexEvent)) },
+      { name: 'handle', run: (r) => (r.route!.handler ? this.invoke(r.route!.handler, r.decoded!.event as AnyOnexEvent, this.context(r)) : undefined) },
+      { name: 'commit', run: (r) => void (r.outcome = this.commit(r)) },
+    );
+    this.stages = o.stages ? o.stages(Object.freeze(defaults)) : defaults;
   }
 
-  /** The general path: every attempt, from `from` on (what an earlier attempt already did, or how it failed). */
-  private async run(record: SourceRecord, control: ProcessControl, from: Resume): Promise<RecordOutcome> {
-    const o = this.o;
-    let { decoded, attempts = 0, failure } = from;
-    let validated = from.validated ?? false;
-    let secured = o.security === undefined || validated;
-    let countedUnknown = from.countedUnknown ?? false;
-    for (;;) {
-      if (!failure) {
-        attempts++;
-        const started = performance.now();
-        let stage: FailureStage = 'decode';
-        try {
-          if (!decoded) {
-            if (record.value === null || record.value.length === 0) {
-              throw onexError('ONEX_EVENT_604', 'The record has no value (a tombstone or an empty message), so there is no event to decode.');
-            }
-            if (this.isStructured(record)) {
-              // A CloudEvents structured-mode record from a producer that is not ours: JSON, no registry schema.
-              const ce = readStructuredCloudEvent(record.value);
-              stage = 'validate';
-              decoded = structuredEvent(ce, o.targetVersion);
-              stage = 'decode';
-              this.noteWriterVersion(decoded.writerVersion);
-            } else if (!secured && o.security !== undefined && o.decoder.decodeWritten !== undefined) {
-              // Verified and decrypted at the writer's version, then transformed: a 2.0.0 event with encrypted
-              // fields cannot be downcast to 1.x before its fields are decrypted (ONEX_SCHEMA_702).
-              const written = await o.decoder.decodeWritten(record.value);
-              this.noteWriterVersion(written.writerVersion);
-              stage = 'verify';
-              const checked = await o.security.check(record.value, record.headers, written.event as AnyOnexEvent, written.writerVersion);
-              secured = true;
-              stage = 'decode';
-              const event = written.writerVersion === o.targetVersion ? checked : transformEvent(checked, o.targetVersion);
-              decoded = { ...written, event };
-            } else {
-              decoded = await o.decoder.decode(record.value, o.targetVersion);
-              this.noteWriterVersion(decoded.writerVersion);
-            }
-          }
-          if (!secured && o.security !== undefined && record.value !== null) {
-            stage = 'verify';
-            const d: DecodedEvent<object> = decoded;
-            const checked = await o.security.check(record.value, record.headers, d.event as AnyOnexEvent, d.writerVersion);
-            decoded = { ...d, event: checked };
-            secured = true;
-          }
-          const event = decoded.event as AnyOnexEvent;
-          stage = 'validate';
-          if (!validated) {
-            this.validate(event, KNOWN.has(event.event_type));
-            validated = true;
-          }
-          stage = 'handle';
-          const route = countedUnknown ? o.router.route(event.event_type) : this.route(event);
-          countedUnknown = true;
-          if (!route.handler) return this.unhandled(event, attempts);
-          const pending = this.invoke(route.handler, event, this.context(record, event, decoded, attempts, control));
-          // A synchronous handler costs no extra turn of the event loop.
-          if (isThenable(pending)) await pending;
-          return this.handled(decoded, event, started, attempts);
-        } catch (thrown) {
-          failure = { stage, thrown };
-        }
+  /**
+   * A record through the stages: without a promise when no stage must wait (the writer schema known, a synchronous
+   * handler that succeeds, which is nearly every record). At tens of thousands of records a second, the promises and
+   * event-loop turns of an async path per record were a visible share of the worker's own cost.
+   */
+  process(record: SourceRecord, control: ProcessControl): RecordOutcome | Promise<RecordOutcome> {
+    const r = new InFlight(record, control);
+    const at = this.advance(r, 0);
+    if (typeof at === 'number') return at === DONE ? r.outcome! : this.recover(r, at);
+    return at.then((failed) => (failed === DONE ? r.outcome! : this.recover(r, failed)));
+  }
+
+  /** Runs the stages from `from` on, synchronously until one returns a promise: DONE, or the index of the failed stage. */
+  private advance(r: InFlight, from: number): number | Promise<number> {
+    const stages = this.stages;
+    for (let i = from; i < stages.length; i++) {
+      r.failAs = undefined;
+      let pending: unknown;
+      try {
+        pending = stages[i]!.run(r);
+      } catch (thrown) {
+        r.thrown = thrown;
+        return i;
       }
-      const { stage } = failure;
-      const error = classifyFailure(stage, failure.thrown);
-      failure = undefined;
-      o.metrics.recordError(stage, error.code);
-      if (shouldRetry(o.retry, error, attempts)) {
-        const where = { code: error.code, stage, attempts, topic: record.topic, partition: record.partition, offset: record.offset };
-        if (o.retry.outageCodes.includes(error.code)) o.log.warn(where, `waiting for a dependency: ${error.message}`);
-        else o.log.debug(where, 'retrying a failed record');
-        if (!(await control.wait(attemptDelay(o.retry, attempts + 1)))) return { status: 'interrupted', attempts };
-        continue;
-      }
-      return this.fail(record, error, stage, attempts, decoded, control);
+      if (isThenable(pending)) return this.await(r, i, pending);
     }
+    return DONE;
+  }
+
+  private async await(r: InFlight, at: number, pending: PromiseLike<unknown>): Promise<number> {
+    try {
+      await pending;
+    } catch (thrown) {
+      r.thrown = thrown;
+      return at;
+    }
+    return this.advance(r, at + 1);
+  }
+
+  /** A stage failed: counted once, then retried from that stage while the policy allows, else dead-lettered. */
+  private async recover(r: InFlight, failedAt: number): Promise<RecordOutcome> {
+    const o = this.o;
+    const { record } = r;
+    for (let at = failedAt; ; ) {
+      const failed = this.stages[at]!;
+      const stage = r.failAs ?? failed.failAs ?? FAILS_AS[failed.name] ?? 'handle';
+      const error = classifyFailure(stage, r.thrown);
+      r.thrown = undefined;
+      o.metrics.recordError(stage, error.code);
+      if (!shouldRetry(o.retry, error, r.attempts)) return this.fail(record, error, stage, r.attempts, r.decoded, r.control);
+      const where = { code: error.code, stage, attempts: r.attempts, topic: record.topic, partition: record.partition, offset: record.offset };
+      if (o.retry.outageCodes.includes(error.code)) o.log.warn(where, `waiting for a dependency: ${error.message}`);
+      else o.log.debug(where, 'retrying a failed record');
+      if (!(await r.control.wait(attemptDelay(o.retry, r.attempts + 1)))) return { status: 'interrupted', attempts: r.attempts };
+      r.attempts++;
+      r.started = performance.now();
+      at = await this.advance(r, at);
+      if (at === DONE) return r.outcome!;
+    }
+  }
+
+  // ---- the stages ----
+
+  /**
+   * The event in the target version, or (with security and a decoder that can) as written, for verify to check
+   * before it is transformed: a 2.0.0 event with encrypted fields cannot be downcast to 1.x before its fields are
+   * decrypted (ONEX_SCHEMA_702).
+   */
+  private decode(r: InFlight): void | Promise<void> {
+    const o = this.o;
+    const value = r.record.value;
+    if (value === null || value.length === 0) {
+      throw onexError('ONEX_EVENT_604', 'The record has no value (a tombstone or an empty message), so there is no event to decode.');
+    }
+    if (this.isStructured(r.record)) {
+      // A CloudEvents structured-mode record from a producer that is not ours: JSON, no registry schema.
+      const ce = readStructuredCloudEvent(value);
+      r.failAs = 'validate';
+      return this.decoded(r, structuredEvent(ce, o.targetVersion), false);
+    }
+    if (o.security !== undefined && o.decoder.decodeWritten !== undefined) {
+      return o.decoder.decodeWritten(value).then((d) => this.decoded(r, d, true));
+    }
+    const known = o.decoder.decodeSync?.(value, o.targetVersion);
+    if (known) return this.decoded(r, known, false);
+    return o.decoder.decode(value, o.targetVersion).then((d) => this.decoded(r, d, false));
+  }
+
+  private decoded(r: InFlight, decoded: DecodedEvent<object>, written: boolean): void {
+    r.decoded = decoded;
+    r.written = written;
+    r.failAs = undefined;
+    this.noteWriterVersion(decoded.writerVersion);
+  }
+
+  /** Signature and encrypted fields checked at the writer's version; then the event is taken to the target version. */
+  private async verify(r: InFlight, security: RecordSecurity): Promise<void> {
+    const d = r.decoded!;
+    const checked = await security.check(r.record.value!, r.record.headers, d.event as AnyOnexEvent, d.writerVersion);
+    r.failAs = 'decode';
+    const event = r.written && d.writerVersion !== this.o.targetVersion ? transformEvent(checked, this.o.targetVersion) : checked;
+    r.decoded = { ...d, event };
+    r.written = false;
   }
 
   /**
@@ -221,7 +239,9 @@ export class RecordProcessor {
     return route;
   }
 
-  private context(record: SourceRecord, event: AnyOnexEvent, decoded: DecodedEvent<object>, attempt: number, control: ProcessControl): HandlerContext {
+  private context(r: RecordInFlight): HandlerContext {
+    const { record, decoded } = r;
+    const event = decoded!.event as AnyOnexEvent;
     return {
       topic: record.topic,
       partition: record.partition,
@@ -229,11 +249,11 @@ export class RecordProcessor {
       key: record.key,
       headers: record.headers ?? {},
       eventId: typeof event.event_id === 'string' ? event.event_id : undefined,
-      writerVersion: decoded.writerVersion,
+      writerVersion: decoded!.writerVersion,
       targetVersion: this.o.targetVersion,
-      schemaId: decoded.schemaId,
-      attempt,
-      heartbeat: control.heartbeat,
+      schemaId: decoded!.schemaId,
+      attempt: r.attempts,
+      heartbeat: r.control.heartbeat,
     };
   }
 
@@ -241,41 +261,37 @@ export class RecordProcessor {
   private invoke(handler: EventHandler, event: AnyOnexEvent, ctx: HandlerContext): unknown {
     const t = activeRecordTrace();
     const profiler = activeProfiler();
-    if (!t) return profiler ? profiler.profile(`handle ${event.event_type}`, () => handler(event, ctx)) : handler(event, ctx);
+    if (!t) return profiler ? profiler.profile(`${this.o.profileAs ?? 'handle'} ${event.event_type}`, () => handler(event, ctx)) : handler(event, ctx);
     const versions = { writer: ctx.writerVersion, target: ctx.targetVersion, validated: this.o.validation !== 'off', attempt: ctx.attempt };
     // Profiled inside the record's span, so the slowest call's trace is the profile's exemplar.
-    if (profiler) return t.handle((e, c) => profiler.profile(`handle ${event.event_type}`, () => handler(e, c)), event, ctx, versions);
+    if (profiler) return t.handle((e, c) => profiler.profile(`${this.o.profileAs ?? 'handle'} ${event.event_type}`, () => handler(e, c)), event, ctx, versions);
     return t.handle(handler, event, ctx, versions);
   }
 
-    private handled(decoded: DecodedEvent<object>, event: AnyOnexEvent, started: number, attempts: number): RecordOutcome {
-    this.o.metrics.recordLatency(decoded.writerVersion, (performance.now() - started) / 1000);
-    this.o.metrics.recordProcessed(event.event_type, 'handled');
-    return { status: 'handled', attempts, eventType: event.event_type };
-  }
-
-  private unhandled(event: AnyOnexEvent, attempts: number): RecordOutcome {
-    this.o.metrics.recordProcessed(event.event_type, 'unhandled');
-    return { status: 'unhandled', attempts, eventType: event.event_type };
-  }
-
-  private validate(event: AnyOnexEvent, knownType: boolean): void {
-    const mode = this.o.validation;
-    if (mode === 'off') return;
-    // The decoder typed the event by the target version's schema: only what a schema cannot say is left to check,
-    // with validateEvent's codes (validateDecodedEvent).
-    const result = validateDecodedEvent(event, this.o.targetVersion, NON_STRICT);
-    if (result.valid) return;
-    // UNKNOWN is what an older reader sees for a type a newer writer added: the producer named a real type, so the
-    // reader-side rule is "pass it to the catch-all", not "reject it" (docs/protocol.md section 2).
-    const errors = knownType ? result.errors : result.errors.filter((e) => e.details?.path !== 'event_type');
-    if (errors.length === 0) return;
-    if (mode === 'strict') {
-      const first = errors[0]!;
-      throw onexError(first.code, first.message, { details: { ...first.details, violations: errors.length } });
+  /** The record is done: handled (with its latency) or unhandled (no handler for its type), counted either way. */
+  private commit(r: RecordInFlight): RecordOutcome {
+    const eventType = (r.decoded!.event as AnyOnexEvent).event_type;
+    if (!r.route!.handler) {
+      this.o.metrics.recordProcessed(eventType, 'unhandled');
+      return { status: 'unhandled', attempts: r.attempts, eventType };
     }
-    for (const e of errors) this.o.metrics.recordError('validate', e.code);
-    this.o.log.warn({ event_id: (event as { event_id?: unknown }).event_id, violations: errors.map((e) => `${e.code}: ${e.message}`) }, 'event failed validation (non-strict: handled anyway)');
+    this.o.metrics.recordLatency(r.decoded!.writerVersion, (performance.now() - r.started) / 1000);
+    this.o.metrics.recordProcessed(eventType, 'handled');
+    return { status: 'handled', attempts: r.attempts, eventType };
+  }
+
+  /**
+   * The decoder typed the event by the target version's schema: only what a schema cannot say is left to check
+   * (validateDecodedEvent, with validateEvent's codes). What strict and non-strict mean is validation's one decision
+   * (enforceValidation): strict throws, non-strict returns the violations, counted and logged here.
+   */
+  private validate(event: AnyOnexEvent): void {
+    const mode = this.o.validation;
+    if (mode === 'off') return; // no validate stage then; kept for a stage list that names it anyway
+    const result = validateDecodedEvent(event, this.o.targetVersion, { mode });
+    if (result.valid) return;
+    for (const e of result.errors) this.o.metrics.recordError('validate', e.code);
+    this.o.log.warn({ event_id: (event as { event_id?: unknown }).event_id, violations: result.errors.map((e) => `${e.code}: ${e.message}`) }, 'event failed validation (non-strict: handled anyway)');
   }
 
   private noteWriterVersion(version: SchemaVersion): void {

@@ -1,7 +1,9 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { CheckResult } from '../health/index.js';
+import { ConsumerReadiness, runningCheck } from '../health/consumer.js';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
 import { connectionFromEnv, registryFromEnv } from '../codec/index.js';
-import { ensureTopics, installFetchDecoder, withFastFetch } from '../kafka/index.js';
+import { ensureTopics, installFetchDecoder, transportFailure, withFastFetch } from '../kafka/index.js';
 import { flags as processFlags } from '../flags/index.js';
 import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
@@ -48,6 +50,11 @@ export interface Worker {
   stats(): WorkerStats;
   /** stop() on SIGTERM and SIGINT; returns a function that removes the listeners. */
   handleSignals(signals?: NodeJS.Signals[]): () => void;
+  /**
+   * What /readyz reports for this worker: `kafka` (the consumer is connected and not restarting after a failure),
+   * `group` (joined, partitions assigned, not rebalancing) and `running` (started and not draining).
+   */
+  readiness(): Record<string, CheckResult>;
 }
 
 /** How often a long batch offers kafkajs a commit (it commits when autoCommitInterval passed). */
@@ -118,6 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let assigned: Record<string, number[]> = {};
   let stopPromise: Promise<void> | undefined;
 
+  const consumerReadiness = new ConsumerReadiness(consumer);
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = Object.fromEntries(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]));
     log.info({ groupId: o.groupId, assignment: assigned }, 'joined the consumer group');
@@ -129,7 +137,7 @@ export function createWorker(options: WorkerOptions): Worker {
       log.warn({ err: err.message }, 'consumer failed; kafkajs restarts it');
       return;
     }
-    const fatal = asOnexError(err, 'ONEX_EVENT_600', `the consumer stopped: ${err.message}`);
+    const fatal = transportFailure(err) ?? asOnexError(err, 'ONEX_EVENT_600', `the consumer stopped: ${err.message}`);
     log.error({ code: fatal.code, err: err.message }, fatal.message);
     void shutdown().then(() => rejectDone(fatal), () => rejectDone(fatal));
   });
@@ -256,7 +264,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }), fastFetch);
       log.info({ groupId: o.groupId, topics: o.topics, targetVersion: o.targetVersion, concurrency: o.concurrency }, 'worker started');
     } catch (err) {
-      const e: OnexError = asOnexError(err, 'ONEX_EVENT_601', `the worker could not start consuming ${o.topics.join(', ')}: ${(err as Error).message}`);
+      const e: OnexError = transportFailure(err) ?? asOnexError(err, 'ONEX_EVENT_601', `the worker could not start consuming ${o.topics.join(', ')}: ${(err as Error).message}`);
       await shutdown().catch(() => undefined);
       rejectDone(e);
       throw e;
@@ -307,6 +315,7 @@ export function createWorker(options: WorkerOptions): Worker {
     done,
     assignment: () => assigned,
     stats: () => ({ ...stats }),
+    readiness: () => ({ running: runningCheck(started, stopping), ...consumerReadiness.checks() }),
     handleSignals(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']) {
       const onSignal = (signal: NodeJS.Signals) => {
         log.info({ signal }, 'stopping: draining the record in hand and committing');

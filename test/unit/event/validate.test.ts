@@ -5,6 +5,7 @@ import {
   METADATA_RULES,
   ValidationError,
   SCHEMA_VERSIONS,
+  enforceValidation,
   validateDecodedEvent,
   validateEvent,
   validateMetadata,
@@ -87,6 +88,30 @@ describe('validateEvent: the envelope', () => {
     expect(err.code).toBe('ONEX_VALID_105');
     expect(err.message).toBe('node_id must not be empty.');
     expect((err.details?.violations as unknown[]).length).toBe(2);
+  });
+
+  it('enforceValidation is the one meaning of the modes: strict throws what validateEvent throws, non-strict returns', () => {
+    const bad = { ...base, node_id: '', event_type: 'NO_SUCH_TYPE' };
+    const result = validateEvent(bad, { mode: 'non-strict' });
+    expect(enforceValidation(result, 'non-strict')).toBe(result);
+    const thrown = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err as ValidationError;
+      }
+      throw new Error('did not throw');
+    };
+    const direct = thrown(() => validateEvent(bad));
+    const decided = thrown(() => enforceValidation(result, 'strict'));
+    expect(decided).toBeInstanceOf(ValidationError);
+    expect([decided.code, decided.message, decided.details]).toEqual([direct.code, direct.message, direct.details]);
+    expect(decided.details?.violations).toEqual([
+      { code: 'ONEX_VALID_105', path: 'node_id', message: 'node_id must not be empty.' },
+      expect.objectContaining({ code: 'ONEX_VALID_106', path: 'event_type' }),
+    ]);
+    const good = validateEvent({ ...base, event_type: 'NODE_START', metadata: { input_state: {} } });
+    expect(enforceValidation(good, 'strict')).toBe(good);
   });
 
   it('non-strict mode returns every violation as a typed error and lets the caller go on', () => {
@@ -315,6 +340,17 @@ describe('validateDecodedEvent: what is left to check after the schema decoder',
       expect(report(validateDecodedEvent(event, '2.0.0', { mode: 'non-strict' }))).toEqual(report(validateEvent(event, { mode: 'non-strict' })));
       expect(report(validateEvent(event, { mode: 'non-strict' })).map((line) => line.split(':')[0])).toEqual(expected);
     }
+  });
+
+  it('passes an event type no version knows (the reader-side UNKNOWN), which validateEvent refuses of a producer', () => {
+    const event = roundTrip({ ...base, event_type: 'NODE_START', schema_version: '2.0.0', sample_rate: 1, metadata: { input_state: {} } }, '2.0.0');
+    for (const type of ['UNKNOWN', 'A_TYPE_OF_A_NEWER_WRITER']) {
+      const unknown = { ...event, event_type: type };
+      expect(validateDecodedEvent(unknown, '2.0.0').valid).toBe(true);
+      expect(validateEvent(unknown, { mode: 'non-strict' }).errors.map((e) => e.code)).toEqual(['ONEX_VALID_106']);
+    }
+    // A type of a later version than the decoder's is still one the decoder's version does not have.
+    expect(validateDecodedEvent({ ...event, schema_version: undefined, event_type: 'NODE_ANNOUNCE' }, '1.0.0', { mode: 'non-strict' }).errors.map((e) => e.details?.path)).toContain('event_type');
   });
 
   it('still reports type errors when a decoder hands over an event its schema would not allow', () => {

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { AvroSchemaError, parseAvro } from '../../../src/registry/avro.js';
+import { isOnexError, type OnexError } from '../../../src/errors/index.js';
+import { parseSchema } from '../../../src/schema/index.js';
+import { parseAvro } from '../../../src/registry/avro.js';
+
+/** The ONEX code parseAvro refuses `text` with. */
+function refusal(text: string, references: Parameters<typeof parseAvro>[1] = []): string {
+  try {
+    parseAvro(text, references);
+  } catch (err) {
+    if (isOnexError(err)) return err.code;
+    throw err;
+  }
+  return 'accepted';
+}
 
 describe('Avro canonical form', () => {
   it('ignores whitespace, key order, long-form primitives and how the namespace is written', () => {
@@ -55,20 +68,41 @@ describe('Avro canonical form', () => {
   });
 
   it.each([
-    ['not JSON', '{"type": "record"'],
-    ['unknown type', '{"type": "strin"}'],
-    ['record without fields', '{"type": "record", "name": "R"}'],
-    ['default of the wrong type', '{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":"x"}]}'],
-    ['duplicate field', '{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"a","type":"int"}]}'],
-    ['empty', '   '],
-  ])('rejects invalid Avro: %s', (_why, text) => {
-    expect(() => parseAvro(text)).toThrow(AvroSchemaError);
+    ['not JSON', '{"type": "record"', 'ONEX_VALID_101'],
+    ['a bare name (the registry wants JSON)', 'string', 'ONEX_VALID_101'],
+    ['unknown type', '{"type": "strin"}', 'ONEX_SCHEMA_700'],
+    ['record without fields', '{"type": "record", "name": "R"}', 'ONEX_SCHEMA_700'],
+    ['default of the wrong type', '{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":"x"}]}', 'ONEX_SCHEMA_700'],
+    ['duplicate field', '{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"a","type":"int"}]}', 'ONEX_SCHEMA_700'],
+    ['empty', '   ', 'ONEX_VALID_101'],
+  ])('rejects invalid Avro with the schema engine\'s error: %s', (_why, text, code) => {
+    expect(refusal(text)).toBe(code);
+  });
+
+  it('refuses what the schema engine refuses, with the same code and words (one parser)', () => {
+    for (const text of ['{"type": "strin"}', '{"type":"enum","name":"E","symbols":["A","A"]}', '{"type": "record"']) {
+      let engine = '';
+      try {
+        parseSchema(text);
+      } catch (err) {
+        engine = `${(err as OnexError).code} ${(err as OnexError).message}`;
+      }
+      let registry = '';
+      try {
+        parseAvro(text);
+      } catch (err) {
+        registry = `${(err as OnexError).code} ${(err as OnexError).message}`;
+      }
+      expect(registry).not.toBe('');
+      expect(registry).toBe(engine);
+    }
   });
 
   it('resolves named types from references', () => {
     const ref = { name: 'com.acme.Address', schema: JSON.stringify({ type: 'record', name: 'Address', namespace: 'com.acme', fields: [{ name: 'street', type: 'string' }] }) };
     const main = JSON.stringify({ type: 'record', name: 'Person', namespace: 'com.acme', fields: [{ name: 'home', type: 'Address' }] });
-    expect(() => parseAvro(main)).toThrow(AvroSchemaError);
+    expect(refusal(main)).toBe('ONEX_SCHEMA_700');
+    expect(refusal(main, [{ name: 'com.acme.Address', schema: '{"type": "record", "name": "Address"}' }])).toBe('ONEX_SCHEMA_700');
     expect(JSON.parse(parseAvro(main, [ref]).canonical).fields[0].type).toBe('com.acme.Address');
   });
 });

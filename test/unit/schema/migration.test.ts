@@ -8,7 +8,8 @@ import {
   type SchemaVersion,
   type TypedEventType,
 } from '../../../src/event/index.js';
-import { decodeAs, encodeEvent, flattenMetadata, transformEvent, typeMetadata } from '../../../src/schema/index.js';
+import { decodeAs, encodeEvent, flattenMetadata, knownSchema, transformEvent, typeMetadata } from '../../../src/schema/index.js';
+import { resolutionPlan } from '../../../src/schema/plan.js';
 import { generateEvent, rng, standardMetadata } from '../../fixtures/events/generate.js';
 import { errorCode, plain } from './support.js';
 
@@ -182,6 +183,17 @@ describe('envelope mapping between 1.x and 2.0.0', () => {
     const patch = { ...base, schema_version: '1.2.5', event_type: 'STRUCTURED_LOG' };
     expect(transformEvent(patch, '1.2.0')).toBe(patch);
     expect(transformEvent(patch, '1.3.0').schema_version).toBe('1.3.0');
+  });
+
+  it('reads a newer MINOR of the target version in memory, by the plan of that version with itself', () => {
+    // Encoding and decoding would rewrite the timestamp as six-digit microseconds; the in-memory read keeps the text.
+    const newer = { ...base, timestamp: '2025-01-01T00:00:00Z', schema_version: '1.7.0', event_type: 'STRUCTURED_LOG', invented_later: 1 };
+    const got = plain(transformEvent(newer, '1.3.0'));
+    expect(got).toEqual(plain(resolutionPlan(knownSchema('1.3.0'), '1.3.0', knownSchema('1.3.0'), '1.3.0').readValue({ ...newer, schema_version: '1.3.0' } as never)));
+    expect(got).toMatchObject({ timestamp: '2025-01-01T00:00:00Z', schema_version: '1.3.0' });
+    expect(got).not.toHaveProperty('invented_later');
+    // a value that does not fit the version is still refused, naming the field
+    expect(() => transformEvent({ ...newer, node_id: 42 }, '1.3.0')).toThrow(/node_id must be string/);
   });
 
   it('returns an event already in the target version as it is', () => {

@@ -14,6 +14,7 @@ import {
   type HandlerMap,
   type ProcessControl,
   type RecordFailure,
+  type RecordProcessorOptions,
   type RetryPolicy,
   type SourceRecord,
 } from '../../../src/worker/index.js';
@@ -132,7 +133,7 @@ export interface Rig {
 
 export function rig(
   handlers: HandlerMap,
-  opts: { flags?: FlagSet; retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger; onFailure?: (f: RecordFailure) => void } = {},
+  opts: { flags?: FlagSet; retry?: Partial<RetryPolicy>; validation?: 'strict' | 'non-strict' | 'off'; deadLetter?: boolean; deprecated?: SchemaVersion[]; target?: SchemaVersion; log?: Logger; onFailure?: (f: RecordFailure) => void; stages?: RecordProcessorOptions['stages']; profileAs?: string } = {},
 ): Rig {
   const registry = new Registry();
   const metrics = new WorkerMetrics(registry);
@@ -153,6 +154,8 @@ export function rig(
     log: opts.log ?? logger('worker-test'),
     onFailure: opts.onFailure ?? ((f) => failures.push(f)),
     ...(opts.flags ? { flags: opts.flags } : {}),
+    ...(opts.stages ? { stages: opts.stages } : {}),
+    ...(opts.profileAs ? { profileAs: opts.profileAs } : {}),
   });
   return { processor, decoder, sink, registry, metrics, failures };
 }

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onexError, type AnyOnexEvent } from '../../../src/event/index.js';
-import { DLQ_HEADERS, headerText, type HandlerContext } from '../../../src/worker/index.js';
+import { DLQ_HEADERS, headerText, type HandlerContext, type RecordStage } from '../../../src/worker/index.js';
+import { startProfiler } from '../../../src/telemetry/profiler.js';
 import { encodeFailure, encodeFake, eventV2, FakeControl, metricValue, record, rig, rigDefaults } from './fakes.js';
 
 // Once with a decoder that only decodes asynchronously, once with one that also decodes synchronously (as
@@ -46,6 +47,52 @@ describe.each([
     const r = rig({ '*': () => undefined });
     const out = r.processor.process(record(encodeFake(eventV2())), new FakeControl());
     expect(out instanceof Promise).toBe(!syncDecoder);
+  });
+
+  it('runs the named stages in order, leaving out verify without security and validate when it is off', () => {
+    expect(rig({}).processor.stages.map((s) => s.name)).toEqual(['decode', 'validate', 'route', 'handle', 'commit']);
+    expect(rig({}, { validation: 'off' }).processor.stages.map((s) => s.name)).toEqual(['decode', 'route', 'handle', 'commit']);
+  });
+
+  it('decodes a record that does not decode once: the failure is counted once and dead-lettered, not decoded again', async () => {
+    const r = rig({ '*': () => undefined });
+    const out = await r.processor.process(record(encodeFailure('ONEX_EVENT_603')), new FakeControl());
+    expect(out).toMatchObject({ status: 'dead_lettered', attempts: 1, stage: 'decode' });
+    expect(r.decoder.calls).toBe(1);
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'decode', code: 'ONEX_EVENT_603' })).toBe(1);
+  });
+
+  it('takes a stage of another module where it says, with the decoded event, its failures counted where it says', async () => {
+    const order: string[] = [];
+    const seen: string[] = [];
+    let failures = 1;
+    const stages: RecordStage[] = [];
+    const r = rig({ '*': () => void order.push('handle') }, {
+      retry: { maxAttempts: 3, initialBackoffMs: 1 },
+      stages: (defaults) => {
+        const at = defaults.findIndex((s) => s.name === 'route');
+        const extra: RecordStage = {
+          name: 'audit',
+          failAs: 'verify',
+          run: (inFlight) => {
+            order.push('audit');
+            seen.push(String((inFlight.decoded?.event as { event_id?: unknown }).event_id));
+            if (failures-- > 0) throw onexError('ONEX_SYS_902', 'audit store busy');
+          },
+        };
+        stages.push(...defaults.slice(0, at), extra, ...defaults.slice(at));
+        return stages;
+      },
+    });
+    const ev = eventV2();
+    const out = await r.processor.process(record(encodeFake(ev)), new FakeControl());
+    expect(r.processor.stages.map((s) => s.name)).toEqual(['decode', 'validate', 'audit', 'route', 'handle', 'commit']);
+    expect(out).toMatchObject({ status: 'handled', attempts: 2 });
+    // The retry resumed at the failed stage: decoded once, the audit twice, the handler once.
+    expect(order).toEqual(['audit', 'audit', 'handle']);
+    expect(seen).toEqual([ev.event_id, ev.event_id]);
+    expect(r.decoder.calls).toBe(1);
+    expect(await metricValue(r.registry, 'onex_worker_errors_total', { stage: 'verify', code: 'ONEX_SYS_902' })).toBe(1);
   });
 
   it('passes unknown event types to the catch-all and counts them, instead of failing', async () => {
@@ -246,5 +293,21 @@ describe.each([
     const out = await r.processor.process(record(Buffer.from('not the wire format')), new FakeControl());
     expect(out.status).toBe('dead_lettered');
     expect(r.sink.sent).toHaveLength(1);
+  });
+});
+
+describe('RecordProcessor under the process profiler', () => {
+  it('profiles a handler call as `handle <event_type>`, or as `<profileAs> <event_type>` for a processor, so the two are never one operation', async () => {
+    const events: Array<{ metadata: { operation: string; sample_count: number } }> = [];
+    const profiler = startProfiler({ emit: (e) => void events.push(e as never), windowMs: 60_000, nodeId: 'record_processor_test-1' });
+    try {
+      await rig({ '*': () => undefined }).processor.process(record(encodeFake(eventV2())), new FakeControl());
+      const alerts = rig({ '*': () => undefined }, { profileAs: 'alerts' });
+      for (let i = 0; i < 2; i++) await alerts.processor.process(record(encodeFake(eventV2()), String(i)), new FakeControl());
+      await profiler.flush();
+      expect(events.map((e) => [e.metadata.operation, e.metadata.sample_count]).sort()).toEqual([['alerts NODE_START', 2], ['handle NODE_START', 1]]);
+    } finally {
+      await profiler.close();
+    }
   });
 });
