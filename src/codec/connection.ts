@@ -5,10 +5,11 @@
  *   registry: a URL, { url, auth }, or a client (anything with register(subject, schema) and getSchema(id))
  *
  * and the environment both read in fromEnv(), which is the one the CLI reads: KAFKA_BROKERS and the ONEX_KAFKA_*
- * variables of kafkaConfigFromEnv, SCHEMA_REGISTRY_URL, and SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO ("user:password",
- * as Confluent's clients call it). Everything is checked once, at construction, into ONEX_RT_407 naming the option
+ * variables of kafkaConfigFromEnv, SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO ("user:password",
+ * as Confluent's clients call it) and SCHEMA_REGISTRY_SSL_CA_LOCATION (the CA file of an https registry). Everything is checked once, at construction, into ONEX_RT_407 naming the option
  * as the caller wrote it ("invalid worker option kafka.brokers.0: ...").
  */
+import { readFileSync } from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { invalidOptions, onexError } from '../errors/index.js';
@@ -25,14 +26,21 @@ export interface RegistryAuth {
   password: string;
 }
 
-/** A registry URL, a URL with its basic auth, or a client. */
-export type RegistryOption = string | { url: string; auth?: RegistryAuth } | SchemaRegistryLike;
+/** TLS of an https registry: the CA (PEM) to trust instead of the system's; a client certificate and key for mTLS. */
+export interface RegistryTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** A registry URL, a URL with its basic auth and TLS, or a client. */
+export type RegistryOption = string | { url: string; auth?: RegistryAuth; tls?: RegistryTls } | SchemaRegistryLike;
 
 /** What fromEnv() found: the CLI's environment variables, parsed. */
 export interface EnvConnection {
   kafka: KafkaConfig;
   /** Undefined when SCHEMA_REGISTRY_URL is not set. */
-  registry?: { url: string; auth?: RegistryAuth };
+  registry?: { url: string; auth?: RegistryAuth; tls?: RegistryTls };
 }
 
 /** A kafkajs client (or a stand-in with its producer() or consumer()), as opposed to a configuration. */
@@ -63,6 +71,7 @@ const registryUrl = z.url({ protocol: /^https?$/, error: 'a registry URL is http
 const registryObject = z.strictObject({
   url: registryUrl,
   auth: z.object({ username: z.string().min(1), password: z.string() }).optional(),
+  tls: z.strictObject({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).optional(),
 });
 
 /** The registry a default codec talks to. */
@@ -77,17 +86,34 @@ export function resolveRegistryOption(option: unknown, who: string): SchemaRegis
     throw invalidOptions(`invalid ${who} option`, 'registry', issues);
   }
   const value = parsed.data;
-  return typeof value === 'string' ? registryFromUrl(value) : registryFromUrl(value.url, value.auth ? { auth: value.auth } : {});
+  return typeof value === 'string'
+    ? registryFromUrl(value)
+    : registryFromUrl(value.url, { ...(value.auth ? { auth: value.auth } : {}), ...(value.tls ? { tls: value.tls } : {}) });
 }
 
-/** SCHEMA_REGISTRY_URL and SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, as the registry option. */
-export function registryFromEnv(env: NodeJS.ProcessEnv = process.env, url = env.SCHEMA_REGISTRY_URL): { url: string; auth?: RegistryAuth } | undefined {
+/**
+ * SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO and SCHEMA_REGISTRY_SSL_CA_LOCATION (the CA file to trust
+ * for an https registry, Confluent's schema.registry.ssl.ca.location), as the registry option.
+ */
+export function registryFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  url = env.SCHEMA_REGISTRY_URL,
+): { url: string; auth?: RegistryAuth; tls?: RegistryTls } | undefined {
   if (!url) return undefined;
+  const caFile = env.SCHEMA_REGISTRY_SSL_CA_LOCATION;
+  let tls: RegistryTls | undefined;
+  if (caFile) {
+    try {
+      tls = { ca: readFileSync(caFile, 'utf8') };
+    } catch (cause) {
+      throw onexError('ONEX_RT_407', `SCHEMA_REGISTRY_SSL_CA_LOCATION names ${caFile}, which cannot be read`, { cause });
+    }
+  }
   const info = env.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO;
-  if (!info) return { url };
+  if (!info) return tls ? { url, tls } : { url };
   const colon = info.indexOf(':');
   if (colon <= 0) throw onexError('ONEX_RT_407', 'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO is user:password');
-  return { url, auth: { username: info.slice(0, colon), password: info.slice(colon + 1) } };
+  return { url, auth: { username: info.slice(0, colon), password: info.slice(colon + 1) }, ...(tls ? { tls } : {}) };
 }
 
 /** The connection the CLI would use: Kafka from KAFKA_BROKERS / ONEX_KAFKA_*, the registry from SCHEMA_REGISTRY_*. */

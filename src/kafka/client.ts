@@ -2,6 +2,8 @@ import kafkajs, { type Kafka, type KafkaConfig as KafkaJsConfig, type LogEntry }
 import { logger } from '../telemetry/logger.js';
 import { parseKafkaConfig, type KafkaConfig, type KafkaConfigInput } from './config.js';
 import { registerLz4Codec } from './lz4.js';
+import { installFetchDecoder } from './fetch-decoder.js';
+import { withCertificateCheck } from './tls-preflight.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -45,10 +47,13 @@ export function toKafkaJsConfig(config: KafkaConfig): KafkaJsConfig {
 
 /**
  * The one way the pipeline makes a kafkajs client: validated configuration, Kafka's LZ4 codec registered, kafkajs
- * logs routed to our logger. Accepts raw input (validated here) or an already parsed KafkaConfig.
+ * logs routed to our logger, and over TLS a certificate check before every connect that fails an untrusted broker
+ * certificate at once (src/kafka/tls-preflight.ts) instead of after kafkajs's retries. Accepts raw input (validated here) or an already parsed KafkaConfig.
  */
 export function createKafka(input: KafkaConfigInput | KafkaConfig | (Omit<KafkaConfigInput, 'brokers'> & { brokers: string })): Kafka {
   registerLz4Codec();
+  // The Fetch hook: read committed that drops every aborted record (kafkajs's own filter lets some through).
+  installFetchDecoder();
   const config = parseKafkaConfig(input as KafkaConfigInput);
-  return new KafkaClient(toKafkaJsConfig(config));
+  return withCertificateCheck(new KafkaClient(toKafkaJsConfig(config)), config);
 }

@@ -61,8 +61,9 @@ export function splitBrokers(list: string): string[] {
 }
 
 /**
- * Kafka settings from the environment: KAFKA_BROKERS (comma separated), ONEX_KAFKA_CLIENT_ID, ONEX_KAFKA_SSL
- * (true/false), ONEX_KAFKA_SSL_CA / _CERT / _KEY (PEM file paths), ONEX_KAFKA_SASL_MECHANISM (plain, scram-sha-256,
+ * Kafka settings from the environment: KAFKA_BROKERS (comma separated), ONEX_KAFKA_CLIENT_ID,
+ * ONEX_KAFKA_SECURITY_PROTOCOL (Kafka's security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; when set it
+ * decides TLS and SASL and is checked against the mechanism), ONEX_KAFKA_SSL (true/false, without a protocol), ONEX_KAFKA_SSL_CA / _CERT / _KEY (PEM file paths), ONEX_KAFKA_SASL_MECHANISM (plain, scram-sha-256,
  * scram-sha-512), ONEX_KAFKA_SASL_USERNAME, ONEX_KAFKA_SASL_PASSWORD. Flags given by the caller win over these.
  */
 export function kafkaConfigFromEnv(
@@ -78,12 +79,20 @@ export function kafkaConfigFromEnv(
       throw onexError('ONEX_RT_407', `${name} names ${path}, which cannot be read`, { cause });
     }
   };
+  const protocol = securityProtocol(env.ONEX_KAFKA_SECURITY_PROTOCOL);
   const sslFlag = env.ONEX_KAFKA_SSL?.toLowerCase();
   const ca = read('ONEX_KAFKA_SSL_CA');
   const cert = read('ONEX_KAFKA_SSL_CERT');
   const key = read('ONEX_KAFKA_SSL_KEY');
-  const ssl = ca || cert || key ? { ca, cert, key } : sslFlag === 'true' || sslFlag === '1';
+  const tlsWanted = protocol ? protocol.endsWith('SSL') : sslFlag === 'true' || sslFlag === '1';
+  const ssl = ca || cert || key ? (protocol && !tlsWanted ? false : { ca, cert, key }) : tlsWanted;
   const mechanism = env.ONEX_KAFKA_SASL_MECHANISM?.toLowerCase();
+  if (protocol?.startsWith('SASL_') && !mechanism) {
+    throw onexError('ONEX_RT_407', `ONEX_KAFKA_SECURITY_PROTOCOL=${protocol} needs ONEX_KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)`);
+  }
+  if (protocol && !protocol.startsWith('SASL_') && mechanism) {
+    throw onexError('ONEX_RT_407', `ONEX_KAFKA_SASL_MECHANISM is set but ONEX_KAFKA_SECURITY_PROTOCOL=${protocol} has no SASL; use SASL_SSL or SASL_PLAINTEXT`);
+  }
   const sasl = mechanism
     ? { mechanism, username: env.ONEX_KAFKA_SASL_USERNAME ?? '', password: env.ONEX_KAFKA_SASL_PASSWORD ?? '' }
     : undefined;
@@ -94,6 +103,18 @@ export function kafkaConfigFromEnv(
     sasl: sasl as KafkaConfigInput['sasl'],
     ...stripUndefined(overrides),
   } as KafkaConfigInput);
+}
+
+const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+
+/** Kafka's security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (any case); undefined when not set. */
+function securityProtocol(value: string | undefined): (typeof PROTOCOLS)[number] | undefined {
+  if (!value) return undefined;
+  const p = value.trim().toUpperCase();
+  if (!(PROTOCOLS as readonly string[]).includes(p)) {
+    throw onexError('ONEX_RT_407', `ONEX_KAFKA_SECURITY_PROTOCOL=${value} is not one of ${PROTOCOLS.join(', ')} (Kafka's security.protocol)`);
+  }
+  return p as (typeof PROTOCOLS)[number];
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

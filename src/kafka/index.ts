@@ -9,3 +9,5 @@ export { checkReplication, defaultReplication, ensureTopics } from './topics.js'
 export type { TopicReplication, TopicSpec } from './topics.js';
 export { KAFKAJS_SEAM_VERSION, kafkajsSeam, registerSeamMetrics, seamRefusal } from './kafkajs-requests.js';
 export type { SeamRequest, SeamStatus } from './kafkajs-requests.js';
+export { transportFailure } from './transport-errors.js';
+export { checkBrokerCertificates, withCertificateCheck } from './tls-preflight.js';

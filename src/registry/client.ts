@@ -1,4 +1,5 @@
 import type avro from 'avsc';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { onexError, type OnexError } from '../errors/index.js';
 import { BACKOFFS, backoffDelay, sleep, type Backoff } from '../retry/index.js';
 import { parseAvro } from './avro.js';
@@ -20,6 +21,11 @@ export interface RegistryClientOptions {
   /** Base URL, e.g. http://127.0.0.1:8081 (SCHEMA_REGISTRY_URL). */
   url: string;
   auth?: { username: string; password: string };
+  /**
+   * TLS of an https registry: `ca` the CA certificate(s) (PEM) to trust instead of the system's (a private or
+   * test CA; SCHEMA_REGISTRY_SSL_CA_LOCATION names its file), `cert` / `key` a client certificate for mutual TLS.
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** Per request (default 10 s). */
   timeoutMs?: number;
   /** Retries of 5xx and network failures (default 3). */
@@ -53,6 +59,17 @@ export interface CompatibilityAnswer {
 export type SchemaInput = string | object;
 
 
+/** Node's code for a peer certificate that failed verification, from fetch's error or its cause. */
+function tlsRefusal(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function schemaText(schema: SchemaInput): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema);
 }
@@ -63,6 +80,8 @@ export class RegistryClient {
   private readonly retries: number;
   private readonly backoff: Backoff;
   private readonly authHeader: string | undefined;
+  /** fetch, or undici's own fetch through an agent that trusts the given CA when `tls` is set. */
+  private readonly send: (url: string, init: RequestInit) => Promise<Response>;
   private readonly byId = new Map<number, RegisteredSchema>();
   private readonly pendingById = new Map<number, Promise<RegisteredSchema>>();
   private readonly idBySubjectSchema = new Map<string, number>();
@@ -89,6 +108,13 @@ export class RegistryClient {
     this.authHeader = options.auth
       ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
       : undefined;
+    const tls = options.tls;
+    if (tls && (tls.ca || tls.cert || tls.key)) {
+      const dispatcher = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
+      this.send = (url, init) => undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
+    } else {
+      this.send = (url, init) => fetch(url, init);
+    }
   }
 
   // ---- HTTP ------------------------------------------------------------------------------------------------------
@@ -104,13 +130,18 @@ export class RegistryClient {
       }
       let res: Response;
       try {
-        res = await fetch(`${this.url}${path}`, {
+        res = await this.send(`${this.url}${path}`, {
           method,
           headers,
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (err) {
+        const untrusted = tlsRefusal(err);
+        if (untrusted) {
+          // A certificate this client does not trust stays untrusted: no retry, one line that says what to give.
+          throw onexError('ONEX_EVENT_635', `schema registry at ${this.url} presented a TLS certificate this client does not trust (${untrusted}): give the CA that signed it (registry tls.ca, SCHEMA_REGISTRY_SSL_CA_LOCATION)`, { cause: err });
+        }
         lastFailure = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (err as Error).message;
         continue;
       }

@@ -15,6 +15,6 @@ export type { RegistryStore, WritePlan } from './store.js';
 export { RegistryState, COMPATIBILITY_LEVELS, DEFAULT_COMPATIBILITY } from './state.js';
 export type { CompatibilityLevel, RegistryMode, SchemaReference } from './state.js';
 export { RegistryHttpError } from './http-errors.js';
-export { AvroSchemaError, parseAvro } from './avro.js';
+export { parseAvro } from './avro.js';
 export { MAGIC_BYTE, WIRE_HEADER_BYTES, readWireFormat, writeWireFormat, writeWireHeader } from './wire-format.js';
 export type { WireFrame } from './wire-format.js';

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
-import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv } from '../kafka/index.js';
+import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv, transportFailure } from '../kafka/index.js';
 import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
+import { combineChecks, type CheckResult } from '../health/index.js';
+import { ConsumerReadiness } from '../health/consumer.js';
 import { RegistryState, keys, type LogRecord, type RecordKey } from './state.js';
 import type { RegistryStore, WritePlan } from './store.js';
 
@@ -82,6 +84,7 @@ export class KafkaStore implements RegistryStore {
   private syncInFlight?: Promise<void>;
   private syncQueued?: Promise<void>;
   private closed = false;
+  private consumerReadiness: ConsumerReadiness | undefined;
 
   constructor(private readonly options: KafkaStoreOptions) {
     this.topic = options.topic ?? DEFAULT_SCHEMAS_TOPIC;
@@ -129,6 +132,7 @@ export class KafkaStore implements RegistryStore {
       this.marker = this.kafka.producer({ allowAutoTopicCreation: false });
       await this.marker.connect();
       this.consumer = this.kafka.consumer({ groupId: this.groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
+      this.consumerReadiness = new ConsumerReadiness(this.consumer);
       await this.consumer.connect();
       await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
       await this.consumer.run({
@@ -141,7 +145,7 @@ export class KafkaStore implements RegistryStore {
       this.log.info({ topic: this.topic, schemas: this.state.schemas.size, subjects: this.state.subjects.size }, 'registry state rebuilt from Kafka');
     } catch (err) {
       await this.close();
-      throw asOnexError(err, 'ONEX_EVENT_600', `schema registry store on ${this.description} failed to start: ${(err as Error).message}`);
+      throw transportFailure(err) ?? asOnexError(err, 'ONEX_EVENT_600', `schema registry store on ${this.description} failed to start: ${(err as Error).message}`);
     }
   }
 
@@ -285,6 +289,14 @@ export class KafkaStore implements RegistryStore {
     const writer = this.writer;
     this.writer = undefined;
     await writer?.disconnect().catch(() => undefined);
+  }
+
+  /** Ready while the consumer of the topic is connected and holds its partition (the state follows the log). */
+  readiness(): CheckResult {
+    if (this.closed) return { ok: false, detail: 'closed' };
+    const checks = this.consumerReadiness?.checks();
+    if (!checks) return { ok: false, detail: 'not started' };
+    return combineChecks(checks);
   }
 
   async close(): Promise<void> {

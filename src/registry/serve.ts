@@ -1,4 +1,6 @@
+import type { Kafka } from 'kafkajs';
 import { onexError } from '../errors/index.js';
+import type { Health } from '../health/index.js';
 import { KafkaStore } from './kafka-store.js';
 import { MemoryStore } from './memory-store.js';
 import { createRegistryServer, type BasicAuthOptions } from './server.js';
@@ -7,14 +9,28 @@ import type { RegistryStore } from './store.js';
 export interface StartRegistryOptions {
   port?: number;
   host?: string;
-  store: { kind: 'memory' } | { kind: 'kafka'; brokers: string | string[]; topic?: string; replicationFactor?: number; minInsyncReplicas?: number };
+  store:
+    | { kind: 'memory' }
+    | {
+        kind: 'kafka';
+        brokers: string | string[];
+        topic?: string;
+        replicationFactor?: number;
+        minInsyncReplicas?: number;
+        /** A ready client (from createKafka, e.g. with ssl and sasl); default one made from brokers and ONEX_KAFKA_*. */
+        kafka?: Kafka;
+      };
   auth?: BasicAuthOptions;
   bodyLimit?: number;
+  /** HTTPS: the server certificate (chain) and private key, PEM text. */
+  tls?: { cert: string; key: string };
 }
 
 export interface RunningRegistry {
   url: string;
   store: string;
+  /** /healthz and /readyz of this server; drain() turns readiness false ahead of close(). */
+  health: Health;
   close(): Promise<void>;
 }
 
@@ -28,11 +44,12 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Runn
           topic: options.store.topic,
           replicationFactor: options.store.replicationFactor,
           minInsyncReplicas: options.store.minInsyncReplicas,
+          ...(options.store.kafka ? { kafka: options.store.kafka } : {}),
         });
-  const server = createRegistryServer({ store, auth: options.auth, bodyLimit: options.bodyLimit });
+  const server = createRegistryServer({ store, auth: options.auth, bodyLimit: options.bodyLimit, ...(options.tls ? { tls: options.tls } : {}) });
   try {
     const url = await server.listen(options.port ?? 8081, options.host ?? '127.0.0.1');
-    return { url, store: store.description, close: () => server.close() };
+    return { url, store: store.description, health: server.health, close: () => server.close() };
   } catch (err) {
     await server.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

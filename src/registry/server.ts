@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
 import { createRegistryMetrics } from './metrics.js';
+import { addHealthRoutes, Health, type CheckResult } from '../health/index.js';
 import { RegistryService, type SchemaBody } from './service.js';
 import type { RegistryStore } from './store.js';
 
@@ -28,15 +29,22 @@ export interface RegistryServerOptions {
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   bodyLimit?: number;
   auth?: BasicAuthOptions;
+  /** Serve HTTPS with this certificate (chain) and private key, PEM; the URL listen() returns is then https. */
+  tls?: { cert: string; key: string };
+  /** Served at /healthz and /readyz (no credentials needed: probes). Default: one with the store's checks. */
+  health?: Health;
 }
 
 export interface RegistryServer {
   app: FastifyInstance;
   service: RegistryService;
+  health: Health;
   /** Starts the store (rebuilding state), then listens. Returns the base URL. */
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
+
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -51,6 +59,12 @@ function flag(value: string | undefined): boolean {
 function intParam(value: string | undefined): number | undefined {
   if (value === undefined || !/^-?\d+$/.test(value)) return undefined;
   return Number(value);
+}
+
+function firstValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(text)) if (!Object.hasOwn(out, key)) out[key] = value;
+  return out;
 }
 
 /** Bodies go out as bytes: fastify would append `; charset=utf-8` to a string body, and Confluent sends none. */
@@ -80,12 +94,18 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   const log = logger('registry');
   const store = options.store;
   const service = new RegistryService(store);
+  let started = false;
+  const health = options.health ?? new Health();
+  health.add('store', () => (started ? (store.readiness?.() ?? { ok: true }) : { ok: false, detail: 'rebuilding the state' }));
   const metrics = createRegistryMetrics(() => store.state);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     logger: false,
     bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A parameter given twice (`?deleted=true&deleted=false`) counts once, by its first value, as Confluent's
+    // Jersey @QueryParam reads it; the default parser would hand the routes an array.
+    routerOptions: { ignoreTrailingSlash: true, querystringParser: firstValues },
     return503OnClosing: true,
     // Errors fastify raises before routing (a malformed percent-encoding in the URL): same error body as the rest.
     frameworkErrors: (err, _request, reply) => {
@@ -113,6 +133,8 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     const realm = auth.realm ?? 'onex-schema-registry';
     app.addHook('onRequest', async (request, reply) => {
       const isRead = request.method === 'GET' || request.method === 'HEAD';
+      // Orchestrator probes carry no credentials; the answers name no schema.
+      if (isRead && PROBE_PATHS.has(request.url.split('?')[0]!)) return;
       if (auth.scope === 'writes' && isRead) return;
       if (authorised(auth, request.headers.authorization)) return;
       reply.header('WWW-Authenticate', `Basic realm="${realm}"`);
@@ -153,6 +175,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
 
   // ---- routes -------------------------------------------------------------------------------------------------
   const r = app;
+  addHealthRoutes(r, health);
   r.get('/', async (_q, reply) => send(reply, {}));
   r.get('/metrics', async (_q, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -240,10 +263,10 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     r.delete(`${setting.path}/:subject`, async (q: Req, reply) => send(reply, await reset(q.params.subject)));
   }
 
-  let started = false;
   return {
     app,
     service,
+    health,
     async listen(port: number, host = '127.0.0.1') {
       if (!started) {
         await store.start();
@@ -252,9 +275,10 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
       await app.listen({ port, host });
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
-      return `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+      return `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     },
     async close() {
+      health.drain();
       await app.close();
       await store.close();
     },

@@ -1,4 +1,5 @@
-import { AvroSchemaError, parseAvro, type ResolvedReference } from './avro.js';
+import { isOnexError } from '../errors/index.js';
+import { parseAvro, type ResolvedReference } from './avro.js';
 import { checkSubjectCompatibility } from './compatibility.js';
 import { httpErrors } from './http-errors.js';
 import {
@@ -153,7 +154,7 @@ export class RegistryService {
       const { canonical } = parseAvro(body.schema, resolved);
       return { schemaType: 'AVRO', canonical, references, identity: schemaIdentity('AVRO', canonical, references) };
     } catch (err) {
-      if (err instanceof AvroSchemaError) throw httpErrors.invalidSchema(err.message);
+      if (isOnexError(err) && (err.code === 'ONEX_SCHEMA_700' || err.code === 'ONEX_VALID_101')) throw httpErrors.invalidSchema(err.message);
       throw err;
     }
   }

@@ -1,3 +1,4 @@
+import type { CheckResult } from '../health/index.js';
 import type { LogRecord, RegistryState } from './state.js';
 
 /** What a write wants: the records to append, and how to read its answer from the state once they are applied. */
@@ -20,4 +21,6 @@ export interface RegistryStore {
   /** Brings `state` up to everything written before this call (by any instance). */
   sync(): Promise<void>;
   close(): Promise<void>;
+  /** For /readyz once started: is the store still following its log? Absent: always (memory). */
+  readiness?(): CheckResult;
 }

@@ -51,42 +51,58 @@ function parentOnCopy(root: Record<string, unknown>, parts: readonly string[], c
   return parent;
 }
 
-/** A copy of `event` with the fields at `paths` encrypted; absent fields are left absent. */
-export async function encryptEventFields<E extends EventLike>(
-  event: E,
-  paths: readonly string[],
-  cipher: FieldCipher,
-  schemaVersion: SchemaVersion,
-): Promise<E> {
+/**
+ * A copy of `event` with the fields at `paths` encrypted; absent fields are left absent. Synchronous (no promise)
+ * while the cipher has the period's data key (FieldCipher.encryptSync); a promise when it must make one first.
+ */
+export function encryptEventFieldsNow<E extends EventLike>(event: E, paths: readonly string[], cipher: FieldCipher, schemaVersion: SchemaVersion): E | Promise<E> {
   if (paths.length === 0 || !isObject(event.metadata)) return event;
   const v2 = majorOf(schemaVersion) >= 2;
   const metadata: Record<string, unknown> = { ...event.metadata };
   const copied = new Set<object>([metadata]);
   const done: string[] = [];
   let keyId: string | undefined;
-  for (const path of paths) {
-    const parts = checkFieldPath(path);
-    const parent = parentOnCopy(metadata, parts, copied);
-    const leaf = parts[parts.length - 1] as string;
-    if (parent === undefined || parent[leaf] === undefined || parent[leaf] === null) continue;
-    const binding = { eventId: event.event_id, eventType: event.event_type, path, schemaVersion };
-    const envelope = cipher.encryptSync(parent[leaf], binding) ?? (await cipher.encrypt(parent[leaf], binding));
+  const put = (parent: Record<string, unknown>, leaf: string, path: string, envelope: CiphertextEnvelope): void => {
     parent[leaf] = v2 || typeof parent[leaf] === 'string' ? envelopeToText(envelope) : envelope;
     done.push(path);
     keyId = envelope.kid;
-  }
-  if (done.length === 0) return event;
-  const out = { ...event, metadata } as unknown as Record<string, unknown>;
-  if (v2) {
-    const security = isObject(event.security) ? event.security : undefined;
-    out.security = {
-      key_id: security?.key_id ?? keyId,
-      algorithm: security?.algorithm ?? 'aes-256-gcm',
-      signature: security?.signature ?? null,
-      encrypted_fields: done,
-    };
-  }
-  return out as unknown as E;
+  };
+  const from = (first: number): E | Promise<E> => {
+    for (let i = first; i < paths.length; i++) {
+      const path = paths[i] as string;
+      const parts = checkFieldPath(path);
+      const parent = parentOnCopy(metadata, parts, copied);
+      const leaf = parts[parts.length - 1] as string;
+      if (parent === undefined || parent[leaf] === undefined || parent[leaf] === null) continue;
+      const binding = { eventId: event.event_id, eventType: event.event_type, path, schemaVersion };
+      const envelope = cipher.encryptSync(parent[leaf], binding);
+      if (envelope === undefined) {
+        return cipher.encrypt(parent[leaf], binding).then((made) => {
+          put(parent, leaf, path, made);
+          return from(i + 1);
+        });
+      }
+      put(parent, leaf, path, envelope);
+    }
+    if (done.length === 0) return event;
+    const out = { ...event, metadata } as unknown as Record<string, unknown>;
+    if (v2) {
+      const security = isObject(event.security) ? event.security : undefined;
+      out.security = {
+        key_id: security?.key_id ?? keyId,
+        algorithm: security?.algorithm ?? 'aes-256-gcm',
+        signature: security?.signature ?? null,
+        encrypted_fields: done,
+      };
+    }
+    return out as unknown as E;
+  };
+  return from(0);
+}
+
+/** encryptEventFieldsNow, always as a promise. */
+export async function encryptEventFields<E extends EventLike>(event: E, paths: readonly string[], cipher: FieldCipher, schemaVersion: SchemaVersion): Promise<E> {
+  return encryptEventFieldsNow(event, paths, cipher, schemaVersion);
 }
 
 /** 2.0.0 metadata that fits no typed record is the `{ untyped: {...} }` union branch; paths start inside it. */
@@ -114,8 +130,9 @@ export function findEnvelopes(event: EventLike): { path: string; envelope: Ciphe
 /**
  * A copy of `event` with every ciphertext envelope in its metadata decrypted (whatever version the event was
  * upcast or downcast to since). Throws the cipher's ONEX error on the first field that does not decrypt.
+ * Synchronous while the key's facts and the data key are cached (FieldCipher.decryptSync), else a promise.
  */
-export async function decryptEventFields<E extends EventLike>(event: E, cipher: FieldCipher): Promise<E> {
+export function decryptEventFieldsNow<E extends EventLike>(event: E, cipher: FieldCipher): E | Promise<E> {
   const found = findEnvelopes(event);
   if (found.length === 0) return event;
   const whole: Record<string, unknown> = { ...(event.metadata as Record<string, unknown>) };
@@ -126,17 +143,34 @@ export async function decryptEventFields<E extends EventLike>(event: E, cipher: 
     copied.add(metadata);
     whole.untyped = metadata;
   }
-  for (const { path, envelope } of found) {
-    const binding = { eventId: event.event_id, eventType: event.event_type, path };
-    const opened = cipher.decryptSync(envelope, binding);
-    const value = opened !== undefined ? opened.value : await cipher.decrypt(envelope, binding);
+  const put = (path: string, value: unknown): void => {
     const parts = path.split('.').slice(1);
     const parent = parentOnCopy(metadata, parts, copied) as Record<string, unknown>;
     parent[parts[parts.length - 1] as string] = value;
-  }
-  const out = { ...event, metadata: whole } as unknown as Record<string, unknown>;
-  if (isObject(event.security) && Array.isArray(event.security.encrypted_fields)) {
-    out.security = { ...event.security, encrypted_fields: [] };
-  }
-  return out as unknown as E;
+  };
+  const from = (first: number): E | Promise<E> => {
+    for (let i = first; i < found.length; i++) {
+      const { path, envelope } = found[i]!;
+      const binding = { eventId: event.event_id, eventType: event.event_type, path };
+      const opened = cipher.decryptSync(envelope, binding);
+      if (opened === undefined) {
+        return cipher.decrypt(envelope, binding).then((value) => {
+          put(path, value);
+          return from(i + 1);
+        });
+      }
+      put(path, opened.value);
+    }
+    const out = { ...event, metadata: whole } as unknown as Record<string, unknown>;
+    if (isObject(event.security) && Array.isArray(event.security.encrypted_fields)) {
+      out.security = { ...event.security, encrypted_fields: [] };
+    }
+    return out as unknown as E;
+  };
+  return from(0);
+}
+
+/** decryptEventFieldsNow, always as a promise. */
+export async function decryptEventFields<E extends EventLike>(event: E, cipher: FieldCipher): Promise<E> {
+  return decryptEventFieldsNow(event, cipher);
 }

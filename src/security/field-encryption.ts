@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { EventError, OnexRuntimeError } from '../errors/index.js';
+import { flags as processFlags } from '../flags/index.js';
 import type { KeyProvider } from './key-provider.js';
 import { KeyInfoCache } from './rotation.js';
 import { TtlCache } from './ttl-cache.js';
@@ -27,6 +28,13 @@ export interface CiphertextEnvelope {
 }
 
 export const ENVELOPE_TEXT_PREFIX = 'onex-enc:1:';
+/**
+ * The compact text form (format 2): `onex-enc:2:<pid>:<kid>:<sv>:<dk>:<iv>:<ct>:<tag>`, the ids percent-encoded
+ * (encodeURIComponent, so they hold no `:`), the rest base64 as in the object. Same envelope, no JSON and no second
+ * base64 over it: cheaper to write and read and shorter. Readers read both forms; writers write this one unless the
+ * flag onex.security.compact-envelope is off (for readers older than format 2).
+ */
+export const COMPACT_ENVELOPE_PREFIX = 'onex-enc:2:';
 
 /** What a ciphertext is bound to. */
 export interface FieldBinding {
@@ -60,32 +68,68 @@ interface DataKey {
   readonly expires: number;
 }
 
+/**
+ * The associated data: the JSON array ["onex-field-1", eventId, eventType, path, schemaVersion, pid, kid]. Everything
+ * but the event id repeats from event to event, so the text around it is cached (same bytes as JSON.stringify).
+ */
+const adParts = new Map<string, { head: string; tail: string }>();
+const PLAIN_ID = /^[A-Za-z0-9._:-]*$/;
 function associatedData(binding: FieldBinding, pid: string, kid: string): Buffer {
-  return Buffer.from(JSON.stringify(['onex-field-1', binding.eventId, binding.eventType, binding.path, binding.schemaVersion, pid, kid]));
+  const slot = `${binding.eventType}\u0000${binding.path}\u0000${binding.schemaVersion}\u0000${pid}\u0000${kid}`;
+  let parts = adParts.get(slot);
+  if (parts === undefined) {
+    const whole = JSON.stringify(['onex-field-1', '\u0000', binding.eventType, binding.path, binding.schemaVersion, pid, kid]);
+    const at = whole.indexOf('"\\u0000"');
+    parts = { head: whole.slice(0, at), tail: whole.slice(at + '"\\u0000"'.length) };
+    if (adParts.size >= 1024) adParts.clear();
+    adParts.set(slot, parts);
+  }
+  const id = PLAIN_ID.test(binding.eventId) ? `"${binding.eventId}"` : JSON.stringify(binding.eventId);
+  return Buffer.from(parts.head + id + parts.tail, 'utf8');
 }
 
 export function isCiphertextEnvelope(value: unknown): value is CiphertextEnvelope {
   return typeof value === 'object' && value !== null && (value as { onex_enc?: unknown }).onex_enc === 1;
 }
 
-/** The 2.0.0 text form of an envelope (typed metadata fields are strings). */
-export function envelopeToText(envelope: CiphertextEnvelope): string {
-  return ENVELOPE_TEXT_PREFIX + Buffer.from(JSON.stringify(envelope)).toString('base64url');
+/**
+ * The text form of an envelope (2.0.0 fields, and 1.x string fields): the compact form (format 2) unless the flag
+ * onex.security.compact-envelope is off, then format 1 (`onex-enc:1:` + base64url of the envelope's JSON).
+ */
+export function envelopeToText(envelope: CiphertextEnvelope, compact = processFlags.isEnabled('onex.security.compact-envelope', true)): string {
+  if (!compact) return ENVELOPE_TEXT_PREFIX + Buffer.from(JSON.stringify(envelope)).toString('base64url');
+  return `${COMPACT_ENVELOPE_PREFIX}${encodeURIComponent(envelope.pid)}:${encodeURIComponent(envelope.kid)}:${encodeURIComponent(envelope.sv)}:${envelope.dk}:${envelope.iv}:${envelope.ct}:${envelope.tag}`;
 }
 
-/** Reads an envelope from its object or text form; undefined when the value is not an envelope. */
+function unreadable(): never {
+  throw new EventError('ONEX_EVENT_633', 'a field holds an unreadable ciphertext envelope.');
+}
+
+function compactEnvelope(value: string): CiphertextEnvelope {
+  const f = value.slice(COMPACT_ENVELOPE_PREFIX.length).split(':');
+  if (f.length !== 7 || f.some((part) => part === '')) unreadable();
+  try {
+    return { onex_enc: 1, alg: 'aes-256-gcm', pid: decodeURIComponent(f[0]!), kid: decodeURIComponent(f[1]!), sv: decodeURIComponent(f[2]!), dk: f[3]!, iv: f[4]!, ct: f[5]!, tag: f[6]! };
+  } catch {
+    return unreadable();
+  }
+}
+
+/** Reads an envelope from its object or text form (either format); undefined when the value is not an envelope. */
 export function readEnvelope(value: unknown): CiphertextEnvelope | undefined {
-  if (isCiphertextEnvelope(value)) return value;
-  if (typeof value === 'string' && value.startsWith(ENVELOPE_TEXT_PREFIX)) {
+  if (typeof value === 'string') {
+    if (!value.startsWith('onex-enc:')) return undefined;
+    if (value.startsWith(COMPACT_ENVELOPE_PREFIX)) return compactEnvelope(value);
+    if (!value.startsWith(ENVELOPE_TEXT_PREFIX)) return undefined;
     try {
       const parsed: unknown = JSON.parse(Buffer.from(value.slice(ENVELOPE_TEXT_PREFIX.length), 'base64url').toString('utf8'));
       if (isCiphertextEnvelope(parsed)) return parsed;
     } catch {
       // falls through to the typed error below
     }
-    throw new EventError('ONEX_EVENT_633', 'a field holds an unreadable ciphertext envelope.');
+    return unreadable();
   }
-  return undefined;
+  return isCiphertextEnvelope(value) ? value : undefined;
 }
 
 export class FieldCipher {
@@ -137,7 +181,9 @@ export class FieldCipher {
     iv.writeUInt32BE(n % 0x1_0000_0000, 8);
     const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv);
     cipher.setAAD(associatedData(binding, this.#provider.id, dataKey.kid));
-    const ct = Buffer.concat([cipher.update(JSON.stringify(value) ?? 'null', 'utf8'), cipher.final()]);
+    // GCM is a stream mode: update() returns every ciphertext byte and final() none, so no concat is needed.
+    const ct = cipher.update(JSON.stringify(value) ?? 'null', 'utf8');
+    cipher.final();
     return {
       onex_enc: 1,
       alg: 'aes-256-gcm',
@@ -186,7 +232,8 @@ export class FieldCipher {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
       decipher.setAAD(associatedData({ ...binding, schemaVersion: envelope.sv }, envelope.pid, envelope.kid));
       decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-      const plain = Buffer.concat([decipher.update(Buffer.from(envelope.ct, 'base64')), decipher.final()]);
+      const plain = decipher.update(Buffer.from(envelope.ct, 'base64'));
+      decipher.final();
       return JSON.parse(plain.toString('utf8'));
     } catch (cause) {
       throw new EventError('ONEX_EVENT_607', `the field ${binding.path} of event ${binding.eventId} does not decrypt: it was altered or belongs to another field or event.`, {

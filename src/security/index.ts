@@ -11,6 +11,7 @@ export { usableKey } from './rotation.js';
 export { TtlCache } from './ttl-cache.js';
 export {
   type CiphertextEnvelope,
+  COMPACT_ENVELOPE_PREFIX,
   ENVELOPE_TEXT_PREFIX,
   envelopeToText,
   type FieldBinding,
@@ -19,7 +20,7 @@ export {
   isCiphertextEnvelope,
   readEnvelope,
 } from './field-encryption.js';
-export { checkFieldPath, decryptEventFields, encryptEventFields, findEnvelopes } from './event-fields.js';
+export { checkFieldPath, decryptEventFields, decryptEventFieldsNow, encryptEventFields, encryptEventFieldsNow, findEnvelopes } from './event-fields.js';
 export {
   canonicalForm,
   type EventSignature,

@@ -36,4 +36,11 @@ export interface KeyProvider {
   sign(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Promise<Uint8Array>;
   /** True when `signature` is `keyId`'s signature of `data`. */
   verify(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * Optional: sign() without a promise, for a provider that holds the key in the process (the local keyring; a KMS
+   * that signs remotely leaves it out, or returns undefined when it cannot answer now). Saves a promise per event.
+   */
+  signSync?(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Uint8Array | undefined;
+  /** Optional: verify() without a promise (as signSync); undefined when it cannot answer now. */
+  verifySync?(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): boolean | undefined;
 }

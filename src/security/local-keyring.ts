@@ -153,11 +153,20 @@ export class LocalKeyringProvider implements KeyProvider {
   }
 
   async sign(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Promise<Uint8Array> {
+    return this.signSync(keyId, algorithm, data);
+  }
+
+  async verify(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.verifySync(keyId, algorithm, data, signature);
+  }
+
+  /** The keys are in the process, so signing and verifying never wait. */
+  signSync(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Uint8Array {
     const key = this.#key(keyId);
     return algorithm === 'ed25519' ? edSign(null, data, key.edPrivate) : createHmac('sha256', key.hmacKey).update(data).digest();
   }
 
-  async verify(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  verifySync(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): boolean {
     const key = this.#key(keyId);
     if (algorithm === 'ed25519') return signature.length === 64 && edVerify(null, data, key.edPublic, signature);
     const expected = createHmac('sha256', key.hmacKey).update(data).digest();

@@ -56,20 +56,21 @@ export class SecurityPolicy {
   readonly #signNodes: ReadonlySet<string>;
   readonly #flags: FlagSet;
 
-  constructor(options: SecurityPolicyOptions) {
-    if (options === null || typeof options !== 'object') invalid('security', 'must be an object or a SecurityPolicy');
+  /** `option`: what the caller's option is called, for the errors (the producer's `security`, replay's `emitSecurity`). */
+  constructor(options: SecurityPolicyOptions, option = 'security') {
+    if (options === null || typeof options !== 'object') invalid(option, 'must be an object or a SecurityPolicy');
     const encrypt = new Map<string, readonly string[]>();
     if (options.encrypt !== undefined) {
       if (options.encrypt === null || typeof options.encrypt !== 'object' || Array.isArray(options.encrypt)) {
-        invalid('security.encrypt', 'must map event types to lists of metadata field paths');
+        invalid(`${option}.encrypt`, 'must map event types to lists of metadata field paths');
       }
       for (const [type, paths] of Object.entries(options.encrypt)) {
-        const list = stringList(paths, `security.encrypt.${type}`);
+        const list = stringList(paths, `${option}.encrypt.${type}`);
         list.forEach((path, i) => {
           try {
             checkFieldPath(path);
           } catch (err) {
-            invalid(`security.encrypt.${type}[${i}]`, (err as Error).message);
+            invalid(`${option}.encrypt.${type}[${i}]`, (err as Error).message);
           }
         });
         if (list.length > 0) encrypt.set(type, [...list]);
@@ -81,16 +82,16 @@ export class SecurityPolicy {
     let nodes: readonly string[] = [];
     if (sign === true) signAll = true;
     else if (sign !== false) {
-      if (sign === null || typeof sign !== 'object') invalid('security.sign', 'must be true, false or { eventTypes, nodes }');
-      if (sign.eventTypes !== undefined) types = stringList(sign.eventTypes, 'security.sign.eventTypes');
-      if (sign.nodes !== undefined) nodes = stringList(sign.nodes, 'security.sign.nodes');
+      if (sign === null || typeof sign !== 'object') invalid(`${option}.sign`, 'must be true, false or { eventTypes, nodes }');
+      if (sign.eventTypes !== undefined) types = stringList(sign.eventTypes, `${option}.sign.eventTypes`);
+      if (sign.nodes !== undefined) nodes = stringList(sign.nodes, `${option}.sign.nodes`);
     }
     if (encrypt.size > 0 && (options.cipher === undefined || typeof options.cipher.encrypt !== 'function')) {
-      invalid('security.cipher', 'a FieldCipher is needed to encrypt the fields security.encrypt names');
+      invalid(`${option}.cipher`, `a FieldCipher is needed to encrypt the fields ${option}.encrypt names`);
     }
     const signs = signAll || types.length > 0 || nodes.length > 0;
     if (signs && (options.signer === undefined || typeof options.signer.sign !== 'function')) {
-      invalid('security.signer', 'an EventSigner is needed to sign the events security.sign names');
+      invalid(`${option}.signer`, `an EventSigner is needed to sign the events ${option}.sign names`);
     }
     this.cipher = options.cipher;
     this.signer = options.signer;
@@ -116,6 +117,6 @@ export class SecurityPolicy {
 }
 
 /** A policy from options (or the policy itself). */
-export function securityPolicy(option: SecurityPolicy | SecurityPolicyOptions): SecurityPolicy {
-  return option instanceof SecurityPolicy ? option : new SecurityPolicy(option);
+export function securityPolicy(value: SecurityPolicy | SecurityPolicyOptions, option = 'security'): SecurityPolicy {
+  return value instanceof SecurityPolicy ? value : new SecurityPolicy(value, option);
 }

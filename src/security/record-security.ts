@@ -1,7 +1,7 @@
 import { EventError } from '../errors/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import type { FieldCipher } from './field-encryption.js';
-import { decryptEventFields } from './event-fields.js';
+import { decryptEventFieldsNow } from './event-fields.js';
 import type { SignatureAlgorithm } from './key-provider.js';
 import { type EventSignature, type EventSigner, EventVerifier } from './signing.js';
 
@@ -77,6 +77,16 @@ export class RecordSecurity {
     event: E,
     schemaVersion: string,
   ): Promise<E> {
+    return this.checkNow(value, headers, event, schemaVersion);
+  }
+
+  /** check() without a promise while the keys it needs are cached and the provider answers synchronously. */
+  checkNow<E extends { event_id: string; event_type: string; node_id?: string }>(
+    value: Uint8Array,
+    headers: Record<string, HeaderValue> | undefined,
+    event: E,
+    schemaVersion: string,
+  ): E | Promise<E> {
     const o = this.#o;
     if (this.#flags.isEnabled('onex.security.signing', true)) {
       const facts = { eventType: event.event_type, schemaVersion };
@@ -85,10 +95,16 @@ export class RecordSecurity {
       if (signature !== undefined || required) {
         const verifier = o.verifier;
         if (verifier === undefined) throw new EventError('ONEX_EVENT_630', 'the record is signed but the worker has no verification keys.');
-        await verifier.verify(value, signature, required);
+        if (verifier.verifySync(value, signature, required) === undefined) {
+          return verifier.verify(value, signature, required).then(() => this.#decrypted(event));
+        }
       }
     }
-    if (o.cipher !== undefined && this.#flags.isEnabled('onex.security.encryption', true)) return decryptEventFields(event, o.cipher);
-    return event;
+    return this.#decrypted(event);
+  }
+
+  #decrypted<E extends { event_id: string; event_type: string }>(event: E): E | Promise<E> {
+    const cipher = this.#o.cipher;
+    return cipher !== undefined && this.#flags.isEnabled('onex.security.encryption', true) ? decryptEventFieldsNow(event, cipher) : event;
   }
 }

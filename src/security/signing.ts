@@ -78,8 +78,18 @@ export class EventSigner {
   async sign(body: Uint8Array, event: { eventType: string; schemaVersion: string }): Promise<EventSignature> {
     const key = this.#keys.currentSync() ?? (await this.#keys.current());
     const facts: SignedFacts = { eventType: event.eventType, schemaVersion: event.schemaVersion, keyId: key.id, algorithm: this.algorithm };
-    const signature = await this.#provider.sign(key.id, this.algorithm, canonicalForm(body, facts));
+    const data = canonicalForm(body, facts);
+    const signature = this.#provider.signSync?.(key.id, this.algorithm, data) ?? (await this.#provider.sign(key.id, this.algorithm, data));
     return { ...facts, signature: base64(signature) };
+  }
+
+  /** sign() without a promise when the current key is cached and the provider signs synchronously; else undefined. */
+  signSync(body: Uint8Array, event: { eventType: string; schemaVersion: string }): EventSignature | undefined {
+    const key = this.#keys.currentSync();
+    if (key === undefined || this.#provider.signSync === undefined) return undefined;
+    const facts: SignedFacts = { eventType: event.eventType, schemaVersion: event.schemaVersion, keyId: key.id, algorithm: this.algorithm };
+    const signature = this.#provider.signSync(key.id, this.algorithm, canonicalForm(body, facts));
+    return signature === undefined ? undefined : { ...facts, signature: base64(signature) };
   }
 }
 
@@ -101,6 +111,26 @@ export class EventVerifier {
    * when signing is not required.
    */
   async verify(body: Uint8Array, signature: EventSignature | undefined, required: boolean): Promise<boolean> {
+    if (!this.#present(signature, required)) return false;
+    if (this.#keys.usableSync(signature.keyId) === undefined) await this.#keys.usable(signature.keyId);
+    const data = canonicalForm(body, signature);
+    const mac = Buffer.from(signature.signature, 'base64');
+    const ok = this.#provider.verifySync?.(signature.keyId, signature.algorithm, data, mac) ?? (await this.#provider.verify(signature.keyId, signature.algorithm, data, mac));
+    return this.#checked(ok, signature);
+  }
+
+  /**
+   * verify() without a promise when the key's facts are cached and the provider verifies synchronously; undefined
+   * when it cannot answer so (then call verify). Throws as verify does.
+   */
+  verifySync(body: Uint8Array, signature: EventSignature | undefined, required: boolean): boolean | undefined {
+    if (!this.#present(signature, required)) return false;
+    if (this.#provider.verifySync === undefined || this.#keys.usableSync(signature.keyId) === undefined) return undefined;
+    const ok = this.#provider.verifySync(signature.keyId, signature.algorithm, canonicalForm(body, signature), Buffer.from(signature.signature, 'base64'));
+    return ok === undefined ? undefined : this.#checked(ok, signature);
+  }
+
+  #present(signature: EventSignature | undefined, required: boolean): signature is EventSignature {
     if (signature === undefined) {
       if (required) throw new EventError('ONEX_EVENT_632', 'the event carries no signature and signing is required for it.');
       return false;
@@ -108,8 +138,10 @@ export class EventVerifier {
     if (!SIGNATURE_ALGORITHMS.includes(signature.algorithm)) {
       throw new EventError('ONEX_EVENT_606', `the event's signature algorithm ${String(signature.algorithm)} is not supported.`);
     }
-    if (this.#keys.usableSync(signature.keyId) === undefined) await this.#keys.usable(signature.keyId);
-    const ok = await this.#provider.verify(signature.keyId, signature.algorithm, canonicalForm(body, signature), Buffer.from(signature.signature, 'base64'));
+    return true;
+  }
+
+  #checked(ok: boolean, signature: EventSignature): true {
     if (!ok) {
       throw new EventError('ONEX_EVENT_606', `the event's ${signature.algorithm} signature under key ${signature.keyId} does not match its body and headers.`, {
         details: { keyId: signature.keyId, algorithm: signature.algorithm },

@@ -11,10 +11,10 @@ export interface TestRegistry {
  * Starts our Confluent-compatible registry on a free 127.0.0.1 port for one test file, storing its schemas on the
  * run's real broker in a topic of its own (so test files never see each other's subjects or ids).
  */
-export async function startTestRegistry(): Promise<TestRegistry> {
+export async function startTestRegistry(brokers: string[] = kafkaBrokers()): Promise<TestRegistry> {
   const registry = await startRegistry({
     port: 0,
-    store: { kind: 'kafka', brokers: kafkaBrokers(), topic: uniqueTopic('schemas') },
+    store: { kind: 'kafka', brokers, topic: uniqueTopic('schemas') },
   });
   return { url: registry.url, stop: () => registry.close() };
 }

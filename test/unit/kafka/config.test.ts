@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OnexError } from '../../../src/errors/index.js';
-import { kafkaConfigFromEnv, parseKafkaConfig, toKafkaJsConfig } from '../../../src/kafka/index.js';
+import { kafkaConfigFromEnv, parseKafkaConfig, toKafkaJsConfig, transportFailure } from '../../../src/kafka/index.js';
 
 describe('Kafka client configuration', () => {
   it('accepts a comma-separated broker list and fills defaults', () => {
@@ -52,5 +52,31 @@ describe('Kafka client configuration', () => {
     expect(() => kafkaConfigFromEnv({ KAFKA_BROKERS: 'a:1', ONEX_KAFKA_SSL_CA: '/nonexistent/ca.pem' })).toThrow(
       /ONEX_KAFKA_SSL_CA names \/nonexistent\/ca.pem, which cannot be read/,
     );
+  });
+
+  it("takes Kafka's security.protocol as ONEX_KAFKA_SECURITY_PROTOCOL and checks it against the SASL mechanism", () => {
+    const sasl = { ONEX_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', ONEX_KAFKA_SASL_USERNAME: 'u', ONEX_KAFKA_SASL_PASSWORD: 'p' };
+    expect(kafkaConfigFromEnv({ ONEX_KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', ...sasl }).ssl).toBe(true);
+    expect(kafkaConfigFromEnv({ ONEX_KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', ONEX_KAFKA_SSL: 'true', ...sasl }).ssl).toBe(false);
+    expect(kafkaConfigFromEnv({ ONEX_KAFKA_SECURITY_PROTOCOL: 'SSL' })).toMatchObject({ ssl: true, sasl: undefined });
+    expect(() => kafkaConfigFromEnv({ ONEX_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' })).toThrow(/needs ONEX_KAFKA_SASL_MECHANISM/);
+    expect(() => kafkaConfigFromEnv({ ONEX_KAFKA_SECURITY_PROTOCOL: 'SSL', ...sasl })).toThrow(/has no SASL/);
+    expect(() => kafkaConfigFromEnv({ ONEX_KAFKA_SECURITY_PROTOCOL: 'TLS' })).toThrow(/is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL/);
+  });
+
+  it('names a refused SASL login and an untrusted certificate in one ONEX line, through kafkajs wrappers', () => {
+    const sasl = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: invalid credentials'), { name: 'KafkaJSSASLAuthenticationError' });
+    const wrapped = Object.assign(new Error('wrapped'), { name: 'KafkaJSNonRetriableError', cause: sasl });
+    expect(transportFailure(wrapped)).toMatchObject({ code: 'ONEX_EVENT_634' });
+    expect(transportFailure(wrapped)!.message).toMatch(/refused the SASL login: check the sasl username, password and mechanism/);
+    const tls = Object.assign(new Error('Connection error: self-signed certificate in certificate chain'), { name: 'KafkaJSConnectionError', code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    const retries = Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: tls });
+    expect(transportFailure(retries, '127.0.0.1:9093')).toMatchObject({ code: 'ONEX_EVENT_635' });
+    expect(transportFailure(retries, '127.0.0.1:9093')!.message).toMatch(/^Kafka at 127.0.0.1:9093 presented a TLS certificate this client does not trust \(SELF_SIGNED_CERT_IN_CHAIN: self-signed certificate in certificate chain\): give the CA/);
+    // Without a where: the broker and Node's code come from the connection error under kafkajs's wrapper.
+    const bare = Object.assign(new Error('Connection error: self-signed certificate in certificate chain'), { name: 'KafkaJSConnectionError', code: 'SELF_SIGNED_CERT_IN_CHAIN', broker: '127.0.0.1:9094' });
+    const outer = Object.assign(new Error('Connection error: self-signed certificate in certificate chain'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: bare });
+    expect(transportFailure(outer)!.message).toMatch(/^Kafka at 127.0.0.1:9094 presented a TLS certificate this client does not trust \(SELF_SIGNED_CERT_IN_CHAIN: /);
+    expect(transportFailure(new Error('Connection timeout'))).toBeUndefined();
   });
 });

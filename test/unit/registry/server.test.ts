@@ -64,6 +64,15 @@ describe('subjects and versions', () => {
     expect(res.body.message).toContain(`'${v}' is not a valid version id`);
   });
 
+  it('reads a query parameter given twice by its first value (found by the REST fuzzer: it was a 500)', async () => {
+    await reg.register('s', userV1);
+    await reg.call('DELETE', '/subjects/s/versions/1');
+    expect((await reg.call('GET', '/subjects/s/versions?deleted=true&deleted=false')).body).toEqual([1]);
+    const firstFalse = await reg.call('GET', '/subjects/s/versions?deleted=false&deleted=true');
+    expect(firstFalse.status).toBe(404);
+    expect(firstFalse.body.error_code).toBe(40401);
+  });
+
   it('answers 40401, 40402 and 40403 for what does not exist', async () => {
     await reg.register('s', userV1);
     expect((await reg.call('GET', '/subjects/nope/versions')).body).toEqual({

@@ -41,5 +41,7 @@ describe('SecurityPolicy', () => {
     expect(codeAndMessage(() => new SecurityPolicy({ cipher, encrypt: { NODE_FAILURE: ['input_state.card'] } }))).toMatch(/^ONEX_RT_407 invalid security option security\.encrypt\.NODE_FAILURE\[0\]:/);
     expect(codeAndMessage(() => new SecurityPolicy({ cipher, encrypt: { NODE_FAILURE: 'metadata.error' as never } }))).toMatch(/security\.encrypt\.NODE_FAILURE: must be a list/);
     expect(codeAndMessage(() => new SecurityPolicy({ signer, sign: 'yes' as never }))).toMatch(/security\.sign: must be/);
+    // Replay's option for its copies' policy is called emitSecurity, and the errors say so.
+    expect(codeAndMessage(() => new SecurityPolicy({ encrypt: { NODE_FAILURE: ['metadata.error'] } }, 'emitSecurity'))).toMatch(/^ONEX_RT_407 invalid security option emitSecurity\.cipher: a FieldCipher is needed to encrypt the fields emitSecurity\.encrypt names/);
   });
 });

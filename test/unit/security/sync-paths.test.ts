@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decryptEventFieldsNow,
+  encryptEventFieldsNow,
+  EventSigner,
+  EventVerifier,
+  FieldCipher,
+  LocalKeyringProvider,
+  newKeyringEntry,
+  RecordSecurity,
+  SECURITY_HEADERS,
+} from '../../../src/security/index.js';
+
+const provider = new LocalKeyringProvider({ keys: [newKeyringEntry(new Date(Date.now() - 60_000), 'k1')] });
+const rogue = new LocalKeyringProvider({ keys: [newKeyringEntry(new Date(Date.now() - 60_000), 'k1')] });
+const facts = { eventType: 'NODE_FAILURE', schemaVersion: '1.3.0' };
+const event = () => ({ event_id: 'e-1', event_type: 'NODE_FAILURE', metadata: { input_state: { card: '4111' }, error: 'declined' } });
+const PATHS = ['metadata.input_state.card'];
+
+describe('synchronous security paths (no promise once the keys are cached)', () => {
+  it('encrypt/decrypt: a promise only until the data key exists, then plain values; same result either way', async () => {
+    const cipher = new FieldCipher({ provider });
+    const first = encryptEventFieldsNow(event(), PATHS, cipher, '1.3.0');
+    expect(first).toBeInstanceOf(Promise);
+    const sealed = await first;
+    const again = encryptEventFieldsNow(event(), PATHS, cipher, '1.3.0');
+    expect(again).not.toBeInstanceOf(Promise);
+    const reader = new FieldCipher({ provider });
+    const opened = decryptEventFieldsNow(sealed, reader);
+    expect(opened).toBeInstanceOf(Promise);
+    expect(await opened).toEqual(event());
+    expect(decryptEventFieldsNow(again as ReturnType<typeof event>, reader)).toEqual(event());
+    // A moved ciphertext fails the same way on the synchronous path.
+    expect(() => decryptEventFieldsNow({ ...(again as ReturnType<typeof event>), event_id: 'e-2' }, reader)).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_607' }));
+  });
+
+  it('signSync/verifySync agree with sign/verify; bad, missing and unknown-key signatures throw their codes', async () => {
+    const body = Buffer.from('body bytes');
+    for (const algorithm of ['ed25519', 'hmac-sha256'] as const) {
+      const signer = new EventSigner({ provider, algorithm });
+      expect(signer.signSync(body, facts)).toBeUndefined(); // the current key is not cached yet
+      const signed = await signer.sign(body, facts);
+      expect(signer.signSync(body, facts)).toEqual(signed);
+      const verifier = new EventVerifier({ provider });
+      expect(verifier.verifySync(body, signed, true)).toBeUndefined(); // the key's facts are not cached yet
+      expect(await verifier.verify(body, signed, true)).toBe(true);
+      expect(verifier.verifySync(body, signed, true)).toBe(true);
+      expect(() => verifier.verifySync(Buffer.from('other bytes'), signed, true)).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_606' }));
+      const forged = await new EventSigner({ provider: rogue, algorithm }).sign(body, facts);
+      expect(() => verifier.verifySync(body, forged, true)).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_606' }));
+      expect(() => verifier.verifySync(body, undefined, true)).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_632' }));
+      expect(verifier.verifySync(body, undefined, false)).toBe(false);
+    }
+  });
+
+  it('RecordSecurity.checkNow: synchronous once warm, and the same errors as check()', async () => {
+    const cipher = new FieldCipher({ provider });
+    const signer = new EventSigner({ provider, algorithm: 'hmac-sha256' });
+    const security = new RecordSecurity({ verifier: new EventVerifier({ provider }), cipher, requireSignature: () => true });
+    const sealed = await encryptEventFieldsNow(event(), PATHS, cipher, '1.3.0');
+    const value = Buffer.from(JSON.stringify(sealed));
+    const sig = await signer.sign(value, facts);
+    const headers = { [SECURITY_HEADERS.signature]: sig.signature, [SECURITY_HEADERS.keyId]: sig.keyId, [SECURITY_HEADERS.algorithm]: sig.algorithm };
+    expect(await security.check(value, headers, sealed, '1.3.0')).toEqual(event());
+    expect(security.checkNow(value, headers, sealed, '1.3.0')).toEqual(event());
+    await expect(security.check(value, {}, sealed, '1.3.0')).rejects.toMatchObject({ code: 'ONEX_EVENT_632' });
+    expect(() => security.checkNow(Buffer.from('x'), headers, sealed, '1.3.0')).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_606' }));
+  });
+});
