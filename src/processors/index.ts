@@ -64,3 +64,4 @@ export {
   traceIdOf,
 } from './correlation/index.js';
 export type { CorrelationIndexOptions, Flow, FlowSegment, IndexKey, LoadedTrace, LookupStats, NodeSpan, TraceEvent, TraceNode, TraceTree } from './correlation/index.js';
+export * from './alerting/index.js';

@@ -13,6 +13,8 @@ export interface LocalRunOptions extends Omit<EventTimeOptions, 'tick'> {
   writerVersionOf?: (event: AnyOnexEvent) => SchemaVersion;
   /** After the last event, move the watermark to this time (ms) and fire what is due. */
   until?: number;
+  /** The partition number the definition is told it runs on (default 0): a replay of one partition of a topic. */
+  partition?: number;
 }
 
 export interface LocalRun {
@@ -24,7 +26,7 @@ export interface LocalRun {
 export function runLocally(definition: ProcessorDefinition, events: Iterable<AnyOnexEvent>, o: LocalRunOptions = {}): LocalRun {
   let late = 0;
   const state = new PartitionState({ allowedLatenessMs: o.allowedLatenessMs ?? 0, stores: definition.stores ?? {} });
-  const runner = new PartitionRunner(state, definition, { topic: 'local', partition: 0, late: o.late ?? 'drop', onLate: () => late++ });
+  const runner = new PartitionRunner(state, definition, { topic: 'local', partition: o.partition ?? 0, late: o.late ?? 'drop', onLate: () => late++ });
   const versionOf = o.writerVersionOf ?? ((e: AnyOnexEvent) => ((e as { schema_version?: SchemaVersion }).schema_version ?? '1.0.0'));
   const output: OutputRecord[] = [];
   let offset = 0;

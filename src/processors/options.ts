@@ -25,6 +25,7 @@ const schema = z.object({
   topic: z.string().min(1),
   changelogTopic: z.string().min(1),
   deadLetterTopic: z.string().min(1),
+  outputTopics: z.array(z.string().min(1)),
   targetVersion: versions,
   validation: z.enum(['strict', 'non-strict', 'off']),
   allowedLatenessMs: z.number().int().min(0),
@@ -46,7 +47,7 @@ export interface ResolvedProcessorOptions extends Omit<z.output<typeof schema>, 
   retry: RetryPolicy;
   deprecatedVersions: ReadonlySet<SchemaVersion>;
   restoreTimeoutMs: number;
-  /** Replication of the changelog and dead-letter topics the processor creates. */
+  /** Replication of the changelog, dead-letter and output topics the processor creates. */
   replication: TopicReplication;
 }
 
@@ -65,6 +66,7 @@ export function resolveProcessorOptions(o: ProcessorOptions): ResolvedProcessorO
     topic: o.topic,
     changelogTopic: o.changelogTopic ?? `${o.groupId}-changelog`,
     deadLetterTopic: o.deadLetterTopic ?? (typeof o.topic === 'string' ? defaultDeadLetterTopic(o.topic) : ''),
+    outputTopics: o.outputTopics ?? [],
     targetVersion: o.targetVersion ?? LATEST_VERSION,
     validation: o.validation ?? 'strict',
     allowedLatenessMs: o.allowedLatenessMs ?? P.allowedLatenessMs,
@@ -81,6 +83,7 @@ export function resolveProcessorOptions(o: ProcessorOptions): ResolvedProcessorO
   if (!parsed.success) throw invalidOptions('invalid processor option', 'options', parsed.error.issues);
   const v = parsed.data;
   if (v.changelogTopic === v.topic || v.deadLetterTopic === v.topic) throw onexError('ONEX_RT_407', `invalid processor option: ${v.topic} cannot be its own changelog or dead-letter topic`);
+  if (v.outputTopics.includes(v.topic)) throw onexError('ONEX_RT_407', `invalid processor option outputTopics: ${v.topic} is the input topic`);
   const replication = checkReplication(o, 'processor');
   return {
     ...v,

@@ -4,6 +4,7 @@ import { asOnexError, isOnexError, onexError } from '../event/index.js';
 import { ensureTopics } from '../kafka/index.js';
 import { logger as rootLogger } from '../telemetry/logger.js';
 import { retryWhileRetriable, WorkerMetrics, type ProcessControl } from '../worker/index.js';
+import { ConsumerReadiness, runningCheck } from '../health/consumer.js';
 import { restoreChangelog } from './changelog.js';
 import { ProcessorMetrics } from './metrics.js';
 import { resolveProcessorOptions } from './options.js';
@@ -30,6 +31,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
     maxWaitTimeInMs: o.maxWaitTimeMs,
   });
   const admin: Admin = kafka.admin();
+  const consumerReadiness = new ConsumerReadiness(consumer);
+  /** Partitions assigned and not restored yet (readiness waits for them). */
+  const restoring = new Set<number>();
   const tasks = new Map<number, PartitionTask>();
   const ready = new Map<number, Promise<void>>();
   const stats = { restores: 0 };
@@ -95,7 +99,11 @@ export function createProcessor(options: ProcessorOptions): Processor {
       fresh.push(t);
     }
     const job = fresh.length ? restore(fresh) : Promise.resolve();
-    for (const t of fresh) ready.set(t.partition, job);
+    for (const t of fresh) {
+      ready.set(t.partition, job);
+      restoring.add(t.partition);
+    }
+    void job.then(() => fresh.forEach((t) => restoring.delete(t.partition)), () => undefined);
     job.then(resolveReady, (err: unknown) => log.error({ err: (err as Error).message }, 'restoring partitions failed; the consumer restarts'));
     log.info({ groupId: o.groupId, partitions: [...assigned].sort((a, b) => a - b) }, 'joined the processor group');
   });
@@ -164,6 +172,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         ensureTopics(admin, [
           { topic: o.changelogTopic, partitions, configs: { 'cleanup.policy': 'compact' }, ...o.replication },
           { topic: o.deadLetterTopic, partitions: 1, ...o.replication },
+          ...[...new Set(o.outputTopics)].filter((t) => t !== o.changelogTopic && t !== o.deadLetterTopic).map((topic) => ({ topic, partitions: 1, ...o.replication })),
         ]),
       );
       await consumer.connect();
@@ -212,6 +221,14 @@ export function createProcessor(options: ProcessorOptions): Processor {
     done,
     assignment: () => [...tasks.keys()].sort((a, b) => a - b),
     stats: stats_,
+    readiness: () => {
+      const pending = [...restoring].filter((p) => tasks.has(p)).sort((a, b) => a - b);
+      return {
+        running: runningCheck(started, stopping),
+        ...consumerReadiness.checks(),
+        state: pending.length === 0 ? { ok: true } : { ok: false, detail: `restoring partitions ${pending.join(',')} from ${o.changelogTopic}` },
+      };
+    },
     handleSignals(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']) {
       const onSignal = () => void this.stop().catch(() => undefined);
       for (const s of signals) process.once(s, onSignal);

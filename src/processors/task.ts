@@ -2,6 +2,8 @@ import type { Batch, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { onexError, type OnexError } from '../event/index.js';
 import { BACKOFFS } from '../retry/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { traceRecord } from '../telemetry/record-span.js';
+import { activeTracer } from '../telemetry/tracer.js';
 import { HandlerRouter, RecordProcessor, type ProcessControl, type WorkerMetrics } from '../worker/index.js';
 import { changelogMessage } from './changelog.js';
 import type { ProcessorMetrics } from './metrics.js';
@@ -51,6 +53,12 @@ export class PartitionTask {
   private readonly records: RecordProcessor;
   private queue: Promise<unknown> = Promise.resolve();
   private lastRecordAt = Date.now();
+  /**
+   * A batch failed (its transaction aborted) and is fetched again: the partition has records waiting, so it is not
+   * idle. Without this, a tick after a slow abort (a send retried for seconds) moved the watermark past the records
+   * still to be processed again, and they were dropped as late: their effects (an ALERT) were lost.
+   */
+  private refetchPending = false;
   private late = 0;
   private timers = 0;
   readonly stats: TaskStats = { recordsIn: 0, recordsOut: 0, commits: 0, aborts: 0, late: 0 };
@@ -84,6 +92,8 @@ export class PartitionTask {
       metrics: d.workerMetrics,
       deprecatedVersions: o.deprecatedVersions,
       log: d.log,
+      // Profiled as `<processor> <event_type>` (`alerts NODE_FAILURE`), not as a worker handler's `handle ...`.
+      profileAs: o.definition.name,
     });
   }
 
@@ -115,26 +125,43 @@ export class PartitionTask {
     return this.exclusive(async () => {
       if (this.closed) return undefined;
       this.lastRecordAt = Date.now();
-      let last: string | undefined;
-      let n = 0;
-      for (const m of batch.messages) {
-        if (Number(m.offset) < this.committedOffset) continue;
-        if (control.stopping()) break;
-        const r = this.records.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }, control);
-        const outcome = r instanceof Promise ? await r : r;
-        if (outcome.status === 'interrupted') break;
-        last = m.offset;
-        n++;
+      this.refetchPending = false;
+      try {
+        return await this.runRecords(batch, control);
+      } catch (err) {
+        this.refetchPending = true;
+        throw err;
+      } finally {
+        // Idle is counted from the end of the work on a batch, not its start (a commit can take seconds).
+        this.lastRecordAt = Date.now();
       }
-      if (last === undefined) {
-        this.abandon();
-        return undefined;
-      }
-      this.endBatch();
-      await this.commit(Number(last) + 1, n);
-      this.d.metrics.partition(this.partition, this.state.entries(), Number(batch.highWatermark) - Number(last) - 1);
-      return last;
     });
+  }
+
+  private async runRecords(batch: Batch, control: ProcessControl): Promise<string | undefined> {
+    let last: string | undefined;
+    let n = 0;
+    for (const m of batch.messages) {
+      if (Number(m.offset) < this.committedOffset) continue;
+      if (control.stopping()) break;
+      const record = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
+      // As in the worker: a CONSUMER span per record, child of the producer's, so what the definition emits while
+      // handling it (an ALERT) joins the record's trace.
+      const tracer = activeTracer();
+      const r = tracer ? traceRecord(tracer, record, this.d.o.groupId, () => this.records.process(record, control)) : this.records.process(record, control);
+      const outcome = r instanceof Promise ? await r : r;
+      if (outcome.status === 'interrupted') break;
+      last = m.offset;
+      n++;
+    }
+    if (last === undefined) {
+      this.abandon();
+      return undefined;
+    }
+    this.endBatch();
+    await this.commit(Number(last) + 1, n);
+    this.d.metrics.partition(this.partition, this.state.entries(), Number(batch.highWatermark) - Number(last) - 1);
+    return last;
   }
 
   /** The processing-time tick: an idle partition's watermark follows the wall clock; expired state and due timers go. */
@@ -142,7 +169,7 @@ export class PartitionTask {
     return this.exclusive(async () => {
       if (this.closed || !this.producer) return;
       const { tick, allowedLatenessMs } = this.d.o;
-      const idle = tick !== false && now - this.lastRecordAt >= tick.idleAfterMs;
+      const idle = tick !== false && !this.refetchPending && now - this.lastRecordAt >= tick.idleAfterMs;
       this.runner.advanceTo(idle ? now - allowedLatenessMs : -Infinity);
       if (this.state.changed()) this.endBatch();
       if (this.state.changed()) await this.commit(undefined, 0);

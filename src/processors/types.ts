@@ -1,3 +1,4 @@
+import type { CheckResult } from '../health/index.js';
 import type { IHeaders, Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { AnyOnexEvent, SchemaVersion } from '../event/index.js';
@@ -114,7 +115,12 @@ export interface ProcessorOptions extends EventTimeOptions {
   deadLetterTopic?: string;
   /** Default `<groupId>-changelog`; created compacted with the input topic's partition count. */
   changelogTopic?: string;
-  /** Replication of the changelog and dead-letter topics when the processor creates them (default 3 on 3+ brokers, else 1). */
+  /**
+   * Topics the definition emits to, created (one partition) at start when missing. The transactional producers do not
+   * create topics: a send to a missing one fails the transaction, which aborts and is retried until the topic exists.
+   */
+  outputTopics?: string[];
+  /** Replication of the changelog, dead-letter and output topics when the processor creates them (default 3 on 3+ brokers, else 1). */
   replicationFactor?: number;
   /** Their min.insync.replicas (default 2 on 3+ brokers, else 1). */
   minInsyncReplicas?: number;
@@ -151,4 +157,6 @@ export interface Processor {
   assignment(): number[];
   stats(): ProcessorStats;
   handleSignals(signals?: NodeJS.Signals[]): () => void;
+  /** What /readyz reports: `running`, `kafka`, `group` (as the worker's) and `state` (every assigned partition restored). */
+  readiness(): Record<string, CheckResult>;
 }

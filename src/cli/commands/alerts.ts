@@ -3,6 +3,11 @@ import type { Command } from 'commander';
 import { OnexEventCodec } from '../../codec/index.js';
 import { onexError } from '../../errors/index.js';
 import { ALERTS_TOPIC, createAlertProcessor } from '../../processors/alerting/index.js';
+import { addOtlpOption } from '../tracing.js';
+import { registryFromEnv } from '../../codec/index.js';
+import { Health, registryCheck } from '../../health/index.js';
+import { registryOf } from '../args.js';
+import { addHealthServerOptions, serveHealth, type HealthServerFlags } from '../health.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, type ConnectionFlags } from './consume.js';
 import {
   checkRules, compareTransitions, formatProblem, formatTransition, loadRules, parseDuration, parseEventLines, readRuleFile, replayRules, transitionLine,
@@ -88,9 +93,8 @@ export function registerAlertsCommands(program: Command): void {
         }
       }
     });
-  addConnectionOptions(
-    alerts
-      .command('run')
+  const run = addConnectionOptions(
+    addOtlpOption(alerts.command('run'), 'onex-alerts')
       .description('run the rules on a topic: ALERT_TRIGGERED / ALERT_RESOLVED events to onex.alerts, an Alertmanager webhook, onex_alerts gauge')
       .requiredOption('--rules <file>', 'rule file')
       .option('--topic <topic>', 'input topic', 'onex.events')
@@ -102,7 +106,8 @@ export function registerAlertsCommands(program: Command): void {
       .option('--late <policy>', 'an event behind the watermark is counted and then dropped or processed: drop | process', 'drop')
       .option('--tick <duration>', 'processing-time tick moving an idle partition\'s watermark on (absences of idle keys); off: event time only', '1s')
       .option('--session-timeout <duration>', 'consumer group session timeout: how soon a dead member\'s partitions move', '30s'),
-  ).action(async (opts: ConnectionFlags & RunFlags) => {
+  );
+  addHealthServerOptions(run).action(async (opts: ConnectionFlags & HealthServerFlags & RunFlags) => {
     const { rules } = loadRules(readRuleFile(opts.rules), opts.rules);
     if (opts.late !== 'drop' && opts.late !== 'process') throw onexError('ONEX_CLI_300', `--late ${opts.late}: expected drop or process`);
     const allowedLatenessMs = durationFlag('--allowed-lateness', opts.allowedLateness) as number;
@@ -119,6 +124,9 @@ export function registerAlertsCommands(program: Command): void {
       onTransition: (t) => process.stdout.write(`${new Date(t.at).toISOString()} ${t.state.padEnd(8)} ${t.rule} ${JSON.stringify(t.key)} ${t.alertId}\n`),
     });
     const remove = proc.handleSignals();
+    // Ready: connected, in the group, every assigned partition's state restored, the registry answering, not draining.
+    const health = new Health().addAll('processor', () => proc.readiness()).add('registry', registryCheck(registryFromEnv(process.env, registryOf(opts))!));
+    const metricsServer = await serveHealth(opts, health);
     try {
       await proc.start();
       await proc.ready();
@@ -126,6 +134,7 @@ export function registerAlertsCommands(program: Command): void {
       await proc.done;
     } finally {
       remove();
+      await metricsServer?.close();
     }
   });
 }

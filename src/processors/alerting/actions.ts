@@ -3,6 +3,10 @@ import { Gauge, type Registry } from 'prom-client';
 import { onexError } from '../../errors/index.js';
 import { formatTimestamp } from '../../event/index.js';
 import { backoffDelay, sleep, type Backoff } from '../../retry/index.js';
+import { traceOutputEvent } from '../../telemetry/producer-span.js';
+import { ATTR } from '../../telemetry/span-attributes.js';
+import { parseTraceparent } from '../../telemetry/trace-context.js';
+import { activeTracer } from '../../telemetry/tracer.js';
 import type { OutputRecord } from '../types.js';
 import type { AlertTransition } from './engine.js';
 
@@ -39,11 +43,21 @@ export function alertEvent(t: AlertTransition, nodeId = 'onex-alerts'): Record<s
   };
 }
 
-/** Records for onex.alerts: the event encoded by `encode` (the codec's Avro, or JSON), keyed by alert id. */
+/**
+ * Records for onex.alerts: the event encoded by `encode` (the codec's Avro, or JSON), keyed by alert id. When the
+ * processor traces, the event continues the trace of the event that caused it (src/telemetry/producer-span.ts,
+ * traceOutputEvent): its `trace` record and traceparent header name a `send <topic>` span that is a child of the
+ * cause's processing span.
+ */
 export function alertRecords(encode: (event: Record<string, unknown>) => Buffer | string, topic = ALERTS_TOPIC) {
   return (t: AlertTransition): OutputRecord[] => {
     const e = alertEvent(t);
-    return e ? [{ topic, key: t.alertId, value: encode(e), headers: { 'onex-alert-id': t.alertId, 'onex-alert-state': t.state } }] : [];
+    if (!e) return [];
+    const tracer = activeTracer();
+    const traced = tracer
+      ? traceOutputEvent(tracer, topic, e, t.traceparent ? parseTraceparent(t.traceparent) : undefined, { [ATTR.alertId]: t.alertId, [ATTR.alertRule]: t.rule, [ATTR.alertState]: t.state })
+      : undefined;
+    return [{ topic, key: t.alertId, value: encode(e), headers: { 'onex-alert-id': t.alertId, 'onex-alert-state': t.state, ...traced } }];
   };
 }
 

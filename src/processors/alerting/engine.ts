@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { AnyOnexEvent } from '../../event/index.js';
 import type { OutputRecord, ProcessorDefinition, RecordContext, TaskContext } from '../types.js';
-import { renderTemplate, type AlertRule } from './rules.js';
+import { activeSpanContext, formatTraceparent } from '../../telemetry/trace-context.js';
+import { renderTemplate, type AlertRule, type Predicate } from './rules.js';
 
 /**
- * The rule engine as a processor definition: every rule's windows and alerts live in the partition's keyed stores
- * (so they are restored from the changelog), and every deadline (a window's oldest event leaving it, `for`,
- * `keep_firing_for`, an absence, a sequence's `within`) is one timer per rule and key, so an idle key still changes
- * state when the watermark (or the processing-time tick) passes the deadline.
+ * The rule engine as a processor definition. The rules that group by the same `by` fields share one keyed store, and
+ * one entry per key in it holds every such rule's window, alert and next deadline (a window's oldest event leaving
+ * it, `for`, `keep_firing_for`, an absence, a sequence's `within`). The key has one timer, at the earliest of those
+ * deadlines, so an idle key still changes state when the watermark (or the processing-time tick) passes it. An event
+ * therefore writes one state entry (one changelog record at the commit) per group it concerns, however many of the
+ * group's rules it feeds; state from before this layout (a store per rule and a timer per rule and key) is moved into
+ * it by the first record or timer of a partition (see migrate).
  *
  * Each rule has, per key, a condition that is true or false at an event time t (windows are (t - W, t]):
  *   threshold / deprecated_schema: at least `count` events in the window; ratio: at least `min_count` `of` events in
@@ -30,8 +34,10 @@ export interface AlertTransition {
   state: AlertState;
   /** Event time of the transition, ms since the epoch. */
   at: number;
-  /** Same for every transition of one alert: sha256 of rule, key and the time it became active. */
+  /** Same for every transition of one alert: sha256 of rule, key, the time it became active and (past 0) the input partition. */
   alertId: string;
+  /** The input partition whose state holds the alert (rules are evaluated per partition). */
+  partition: number;
   /** Same for every alert of one rule and key. */
   fingerprint: string;
   activeAt: number;
@@ -43,6 +49,11 @@ export interface AlertTransition {
   annotations: Record<string, string>;
   /** Correlation ids of the events that caused the alert (at most MAX_CAUSES). */
   correlationIds: string[];
+  /**
+   * The traceparent of the span that processed the latest event feeding the alert (when the processor traces), so
+   * the ALERT event joins that event's trace even when a timer, not an event, makes the transition.
+   */
+  traceparent?: string;
 }
 
 export interface AlertEngineOptions {
@@ -56,6 +67,12 @@ export interface AlertEngineOptions {
   enabled?: (rule: string) => boolean;
   /** Keys per store and partition before LRU eviction (default 100,000). */
   maxKeys?: number;
+  /**
+   * Pre-filters (default true; the onex.alerts.prefilter flag): an event meets only the rules whose expressions can
+   * be true for its event_type (and `event_types`), and each expression's cheap guards run before its CEL program.
+   * Off: every rule's CEL runs on every event. The transitions are the same either way.
+   */
+  prefilter?: boolean;
 }
 
 const MAX_CAUSES = 20;
@@ -71,12 +88,12 @@ interface Alert {
   count: number;
   value: number;
   corr: string[];
-  key: Record<string, string>;
+  /** The traceparent of the latest event's processing span (see AlertTransition.traceparent). */
+  tp?: string;
 }
 
 /** Window state of one rule and key; which fields are used depends on the kind. */
 interface Win {
-  key: Record<string, string>;
   /** threshold / deprecated_schema: matching times; ratio: `of` times; sequence: match times; absence: [last]. */
   t: number[];
   /** ratio: whether each `of` event also matched. */
@@ -84,11 +101,13 @@ interface Win {
   /** sequence: pending `first` times. */
   starts?: number[];
   corr: string[];
+  /** The traceparent of the latest matching event's processing span, when traced. */
+  tp?: string;
 }
 
-function fieldOf(event: Record<string, unknown>, path: string): string | undefined {
+function fieldOf(event: Record<string, unknown>, path: readonly string[]): string | undefined {
   let v: unknown = event;
-  for (const p of path.split('.')) {
+  for (const p of path) {
     if (v === null || typeof v !== 'object') return undefined;
     v = (v as Record<string, unknown>)[p];
   }
@@ -106,8 +125,157 @@ function pushCause(list: string[], id: string | undefined): void {
   if (list.length > MAX_CAUSES) list.shift();
 }
 
+/** One rule's state for one key: its window, its alert (if any) and the time of its next deadline (if any). */
+interface Slot {
+  w: Win;
+  a?: Alert | undefined;
+  d?: number | undefined;
+}
+
+/** One key of a rule group: the group-by values once, and a slot per rule of the group that has state for the key. */
+interface GroupEntry {
+  k: Record<string, string>;
+  r: Record<string, Slot | undefined>;
+}
+
+/** The rules that share `by` fields, their store and how the key is read. */
+interface RuleGroup {
+  /** The store's name; starts with `g#`, which no rule name can (rule names are letters, digits and _ . : -). */
+  store: string;
+  by: readonly string[];
+  paths: string[][];
+  rules: AlertRule[];
+}
+
+/** The store of the layout's version (`format`); a partition whose state has no version 2 yet is migrated first. */
+const META_STORE = 'alerts#meta';
+const FORMAT = 2;
+
+function freshWin(r: AlertRule): Win {
+  return { t: [], corr: [], ...(r.kind === 'ratio' ? { hit: [] } : {}), ...(r.kind === 'sequence' ? { starts: [] } : {}) };
+}
+
+function copyWin(w: Win): Win {
+  const c: Win = { t: w.t.slice(), corr: w.corr.slice() };
+  if (w.hit) c.hit = w.hit.slice();
+  if (w.starts) c.starts = w.starts.slice();
+  if (w.tp) c.tp = w.tp;
+  return c;
+}
+
+/** Drops the window's times at or before `now - W` (and their hits). */
+function prune(w: Win, cutoff: number): void {
+  let n = 0;
+  while (n < w.t.length && w.t[n]! <= cutoff) n++;
+  if (n === 0) return;
+  w.t.splice(0, n);
+  w.hit?.splice(0, n);
+}
+
+/** Inserts an event time in order (a late event, with late: process, goes to its place in time). */
+function insertAt(w: Win, t: number, hit?: boolean): void {
+  let i = w.t.length;
+  while (i > 0 && w.t[i - 1]! > t) i--;
+  w.t.splice(i, 0, t);
+  if (hit !== undefined) w.hit!.splice(i, 0, hit);
+  if (w.t.length > MAX_WINDOW_EVENTS) {
+    w.t.shift();
+    w.hit?.shift();
+  }
+}
+
+/** The predicates a rule's relevance is decided by: the event can concern the rule only if one of them can be true. */
+function gatePredicates(r: AlertRule): Array<Predicate | undefined> {
+  switch (r.kind) {
+    case 'threshold':
+    case 'absence':
+      return [r.match];
+    case 'ratio':
+      return [r.of];
+    case 'sequence':
+      return [r.first, r.then];
+    case 'deprecated_schema':
+      return [r.match];
+  }
+}
+
+/** The event types a rule can concern (undefined: any), from its expressions and its `event_types`. */
+function typesOf(r: AlertRule, prefilter: boolean): ReadonlySet<string> | undefined {
+  const explicit = r.eventTypes ? new Set(r.eventTypes) : undefined;
+  if (!prefilter) return explicit;
+  let read: Set<string> | undefined = new Set();
+  for (const p of gatePredicates(r)) {
+    if (!p?.eventTypes) {
+      read = undefined;
+      break;
+    }
+    for (const t of p.eventTypes) read.add(t);
+  }
+  if (!read) return explicit;
+  return explicit ? new Set([...read].filter((t) => explicit.has(t))) : read;
+}
+
+/** Distinct event types whose rule lists are kept; past it the cache starts again (a stream of made-up types). */
+const MAX_TYPE_LISTS = 10_000;
+
+/** The rules of one group an event of some type can concern, in file order. */
+interface Plan {
+  g: RuleGroup;
+  rules: AlertRule[];
+}
+
 export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOptions = {}): ProcessorDefinition {
   const byName = new Map(rules.map((r) => [r.name, r]));
+  const prefilter = o.prefilter ?? true;
+  /** Each rule's predicates, with or without their guards. */
+  const test = (p: Predicate) => (prefilter ? p : p.unfiltered);
+  const tests = new Map(rules.map((r) => [r, {
+    match: 'match' in r && r.match ? test(r.match) : undefined,
+    of: r.kind === 'ratio' ? test(r.of) : undefined,
+    first: r.kind === 'sequence' ? test(r.first) : undefined,
+    then: r.kind === 'sequence' ? test(r.then) : undefined,
+    types: typesOf(r, prefilter),
+  }]));
+  /** The rule groups (rules with the same `by`, in order of their first rule) and each rule's group. */
+  const groups = new Map<string, RuleGroup>();
+  const groupOf = new Map<AlertRule, RuleGroup>();
+  for (const r of rules) {
+    const store = `g#${JSON.stringify(r.by)}`;
+    let g = groups.get(store);
+    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [] }));
+    g.rules.push(r);
+    groupOf.set(r, g);
+  }
+  const planOf = (list: readonly AlertRule[]): Plan[] => {
+    const plans = new Map<RuleGroup, AlertRule[]>();
+    for (const r of list) {
+      const g = groupOf.get(r)!;
+      const l = plans.get(g);
+      if (l) l.push(r);
+      else plans.set(g, [r]);
+    }
+    // Groups in one order whatever the list (that of their first rule in the file), so a type's list and the full list
+    // (pre-filters off) emit an event's transitions in the same order.
+    const order = [...groups.values()];
+    return [...plans].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([g, rs]) => ({ g, rules: rs }));
+  };
+  /** The rules (in file order, by group) an event of a type can concern; rules without a type condition are in every list. */
+  const allRules = planOf(rules);
+  const anyType = planOf(rules.filter((r) => tests.get(r)!.types === undefined));
+  const byType = new Map<string, Plan[]>();
+  const plansFor = (type: unknown): readonly Plan[] => {
+    if (typeof type !== 'string') return anyType;
+    let list = byType.get(type);
+    if (!list) {
+      if (byType.size >= MAX_TYPE_LISTS) byType.clear();
+      list = planOf(rules.filter((r) => {
+        const types = tests.get(r)!.types;
+        return types === undefined || types.has(type);
+      }));
+      byType.set(type, list);
+    }
+    return list;
+  };
   const output = o.output ?? ((t: AlertTransition) => [{ topic: 'onex.alerts', key: t.alertId, value: JSON.stringify(t) }]);
   const enabled = o.enabled ?? (() => true);
   const maxKeys = o.maxKeys ?? 100_000;
@@ -117,31 +285,26 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   /** The condition at `now` and the next time it may change by itself (an event leaving the window, a deadline). */
   function condition(r: AlertRule, w: Win, now: number): { on: boolean; count: number; value: number; next?: number } {
     const W = windowOf(r);
-    const prune = (keepHits: boolean) => {
-      while (w.t.length > 0 && w.t[0]! <= now - W) {
-        w.t.shift();
-        if (keepHits) w.hit!.shift();
-      }
-    };
     switch (r.kind) {
       case 'threshold':
       case 'deprecated_schema': {
-        prune(false);
+        prune(w, now - W);
         const n = w.t.length;
         const on = n >= r.count;
         return { on, count: n, value: n, next: on ? w.t[n - r.count]! + W : undefined };
       }
       case 'ratio': {
-        prune(true);
+        prune(w, now - W);
         const total = w.t.length;
-        const hits = w.hit!.filter(Boolean).length;
+        let hits = 0;
+        for (const h of w.hit!) if (h) hits++;
         const ratio = total === 0 ? 0 : hits / total;
         return { on: total >= r.minCount && ratio > r.above, count: total, value: ratio, next: total > 0 ? w.t[0]! + W : undefined };
       }
       case 'sequence': {
         const starts = w.starts ?? [];
         if (!r.absent) {
-          prune(false);
+          prune(w, now - W);
           while (starts.length > 0 && starts[0]! <= now - W) starts.shift();
           const last = w.t[w.t.length - 1];
           return { on: w.t.length > 0, count: w.t.length, value: w.t.length, next: last === undefined ? undefined : last + W };
@@ -158,17 +321,21 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     }
   }
 
-  function transition(ctx: TaskContext, r: AlertRule, a: Alert, state: AlertState, at: number): void {
-    const fingerprint = sha(r.name, JSON.stringify(a.key));
-    const values = { rule: r.name, key: a.key, count: a.count, value: a.value, labels: r.labels };
+  function transition(ctx: TaskContext, r: AlertRule, key: Record<string, string>, a: Alert, state: AlertState, at: number): void {
+    const keyText = JSON.stringify(key);
+    const fingerprint = sha(r.name, keyText);
+    const values = { rule: r.name, key, count: a.count, value: a.value, labels: r.labels };
     const labels = Object.fromEntries(Object.entries(r.labels).map(([k, v]) => [k, renderTemplate(v, values)]));
     const t: AlertTransition = {
       rule: r.name,
       kind: r.kind,
-      key: a.key,
+      key,
       state,
       at,
-      alertId: sha(r.name, JSON.stringify(a.key), String(a.activeAt)),
+      // The partition too: state is per input partition, so two partitions can hold an alert of the same rule and key
+      // (a key that is not the record key) that became active at the same millisecond; their ids and events differ.
+      alertId: ctx.partition === 0 ? sha(r.name, keyText, String(a.activeAt)) : sha(r.name, keyText, String(a.activeAt), `p${ctx.partition}`),
+      partition: ctx.partition,
       fingerprint,
       activeAt: a.activeAt,
       count: a.count,
@@ -176,146 +343,280 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       labels,
       annotations: Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, renderTemplate(v, { ...values, labels })])),
       correlationIds: [...a.corr],
+      ...(a.tp ? { traceparent: a.tp } : {}),
     };
     for (const rec of output(t)) ctx.emit(rec);
     o.onTransition?.(t);
   }
 
-  /** Re-evaluates one rule and key at `now`: lifecycle transitions, then the one timer for its next deadline. */
-  function evaluate(ctx: TaskContext, r: AlertRule, id: string, now: number): void {
-    const wins = ctx.store<Win>(`w:${r.name}`);
-    const alerts = ctx.store<Alert>(`a:${r.name}`);
-    const w = wins.get(id);
-    let a = alerts.get(id);
-    if (!w) return;
+  /**
+   * Re-evaluates one rule's slot of a key at `now` (the slot is the caller's copy, changed here): lifecycle transitions,
+   * then the slot's next deadline. Returns false when the rule has nothing left to watch for the key (an absence key
+   * stays: its next event resolves or re-arms it).
+   */
+  function evaluate(ctx: TaskContext, r: AlertRule, key: Record<string, string>, s: Slot, now: number): boolean {
+    const w = s.w;
+    // The stored alert is copied before it changes: the state's undo log keeps the old entry, and so this object.
+    let a: Alert | undefined = s.a && { ...s.a };
     const c = condition(r, w, now);
     let deadline: number | undefined = c.next;
-    const soonest = (t: number) => {
-      deadline = deadline === undefined ? t : Math.min(deadline, t);
-    };
     if (c.on) {
       if (!a) {
-        a = { state: 'pending', activeAt: now, count: c.count, value: c.value, corr: [...w.corr], key: w.key };
-        transition(ctx, r, a, 'pending', now);
+        a = { state: 'pending', activeAt: now, count: c.count, value: c.value, corr: [...w.corr], ...(w.tp ? { tp: w.tp } : {}) };
+        transition(ctx, r, key, a, 'pending', now);
       }
       a.count = c.count;
       a.value = c.value;
       a.corr = [...w.corr];
+      if (w.tp) a.tp = w.tp;
       delete a.falseSince;
       if (a.state === 'pending') {
         if (now >= a.activeAt + r.forMs) {
           a.state = 'firing';
-          transition(ctx, r, a, 'firing', a.activeAt + r.forMs);
-        } else soonest(a.activeAt + r.forMs);
+          transition(ctx, r, key, a, 'firing', a.activeAt + r.forMs);
+        } else deadline = deadline === undefined ? a.activeAt + r.forMs : Math.min(deadline, a.activeAt + r.forMs);
       }
-      alerts.put(id, a);
     } else if (a) {
-      if (a.state === 'pending') {
-        alerts.delete(id);
-        a = undefined;
-      } else {
+      if (a.state === 'pending') a = undefined;
+      else {
         const since = a.falseSince ?? now;
         if (now >= since + r.keepFiringForMs) {
-          transition(ctx, r, a, 'resolved', since + r.keepFiringForMs);
-          alerts.delete(id);
+          transition(ctx, r, key, a, 'resolved', since + r.keepFiringForMs);
           a = undefined;
         } else {
           a.falseSince = since;
-          alerts.put(id, a);
-          soonest(since + r.keepFiringForMs);
+          deadline = deadline === undefined ? since + r.keepFiringForMs : Math.min(deadline, since + r.keepFiringForMs);
         }
       }
     }
-    wins.put(id, w);
-    const timerId = `${r.name}${SEP}${id}`;
-    if (deadline !== undefined && deadline > now) ctx.setTimer(timerId, deadline);
-    else ctx.cancelTimer(timerId);
-    // A key with nothing left to watch is let go (an absence key stays: its next event resolves or re-arms it).
-    if (!a && deadline === undefined && r.kind !== 'absence' && w.t.length === 0 && (w.starts?.length ?? 0) === 0) wins.delete(id);
+    s.a = a;
+    s.d = deadline !== undefined && deadline > now ? deadline : undefined;
+    return !(!a && deadline === undefined && r.kind !== 'absence' && w.t.length === 0 && (w.starts?.length ?? 0) === 0);
   }
 
-  function observe(r: AlertRule, event: Record<string, unknown>, ctx: RecordContext): void {
-    const keyValues: Record<string, string> = {};
-    for (const b of r.by) {
-      const v = fieldOf(event, b);
-      if (v === undefined) return;
-      keyValues[b] = v;
+  /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
+  function copyEntry(g: RuleGroup, e: GroupEntry): GroupEntry {
+    const r: Record<string, Slot | undefined> = {};
+    for (const rule of g.rules) {
+      const s = e.r[rule.name];
+      if (s) r[rule.name] = s;
     }
-    const id = JSON.stringify(r.by.map((b) => keyValues[b]));
-    const now = ctx.eventTime;
-    const corr = typeof event.correlation_id === 'string' ? event.correlation_id : undefined;
-    const wins = ctx.store<Win>(`w:${r.name}`);
-    const existing = wins.get(id);
-    const fresh = (): Win => ({ key: keyValues, t: [], corr: [], ...(r.kind === 'ratio' ? { hit: [] } : {}), ...(r.kind === 'sequence' ? { starts: [] } : {}) });
-    let w: Win | undefined;
-    const win = () => (w ??= existing ?? fresh());
-    const insert = (t: number, hit?: boolean) => {
-      const ww = win();
-      // A late event (late: 'process') goes to its place in time.
-      let i = ww.t.length;
-      while (i > 0 && ww.t[i - 1]! > t) i--;
-      ww.t.splice(i, 0, t);
-      if (hit !== undefined) ww.hit!.splice(i, 0, hit);
-      if (ww.t.length > MAX_WINDOW_EVENTS) {
-        ww.t.shift();
-        ww.hit?.shift();
-      }
-    };
+    return { k: e.k, r };
+  }
+
+  /** A rule's slot in the entry copy, itself a copy (its window copied) the caller may change. */
+  function ownSlot(r: AlertRule, e: GroupEntry): Slot {
+    const s = e.r[r.name];
+    const own: Slot = s ? { w: copyWin(s.w), a: s.a, d: s.d } : { w: freshWin(r) };
+    e.r[r.name] = own;
+    return own;
+  }
+
+  /** Writes a changed entry back (or lets the key go when no rule has state left) and sets its one timer. */
+  function finish(ctx: TaskContext, g: RuleGroup, id: string, e: GroupEntry): void {
+    let next: number | undefined;
+    let any = false;
+    for (const r of g.rules) {
+      const s = e.r[r.name];
+      if (!s) continue;
+      any = true;
+      if (s.d !== undefined && (next === undefined || s.d < next)) next = s.d;
+    }
+    const store = ctx.store<GroupEntry>(g.store);
+    if (any) store.put(id, e);
+    else store.delete(id);
+    const timerId = `${g.store}${SEP}${id}`;
+    if (next !== undefined) ctx.setTimer(timerId, next);
+    else ctx.cancelTimer(timerId);
+  }
+
+  /** Whether the event concerns the rule at all, and for ratio whether it also matched: decided before any key work. */
+  function relevant(r: AlertRule, event: Record<string, unknown>, ctx: RecordContext): boolean | 'first' | 'then' | 'both' | 'hit' | 'miss' {
+    const t = tests.get(r)!;
+    if (r.eventTypes && !r.eventTypes.includes(event.event_type as string)) return false;
     switch (r.kind) {
       case 'threshold':
-        if (!r.match(event)) return;
-        insert(now);
-        break;
-      case 'deprecated_schema':
-        if (!r.versions.includes(ctx.writerVersion) || (r.match && !r.match(event))) return;
-        insert(now);
-        break;
-      case 'ratio': {
-        if (!r.of(event)) return;
-        insert(now, r.match(event));
-        break;
-      }
       case 'absence':
-        if (!r.match(event)) return;
-        win().t = [now];
-        win().corr = [];
+        return t.match!(event);
+      case 'deprecated_schema':
+        return r.versions.includes(ctx.writerVersion) && (!t.match || t.match(event));
+      case 'ratio':
+        return t.of!(event) ? (t.match!(event) ? 'hit' : 'miss') : false;
+      case 'sequence': {
+        const isFirst = t.first!(event);
+        const isThen = t.then!(event);
+        return isFirst ? (isThen ? 'both' : 'first') : isThen ? 'then' : false;
+      }
+    }
+  }
+
+  /** One relevant event into one rule's slot of the key; false when it changed nothing (a `then` with no open `first`). */
+  function observe(r: AlertRule, what: ReturnType<typeof relevant>, e: GroupEntry, ctx: RecordContext, corr: string | undefined): boolean {
+    const now = ctx.eventTime;
+    const existing = e.r[r.name]?.w;
+    if (r.kind === 'sequence') {
+      const isFirst = what === 'first' || what === 'both';
+      const isThen = what === 'then' || what === 'both';
+      // Decided before the slot is copied: a `then` with nothing open changes nothing.
+      if (!isFirst && !(isThen && existing?.starts?.length)) return false;
+      if (!isFirst && !r.absent && !existing!.starts!.some((s) => s > now - r.withinMs && s <= now)) return false;
+    }
+    const s = ownSlot(r, e);
+    const w = s.w;
+    switch (r.kind) {
+      case 'threshold':
+      case 'deprecated_schema':
+        insertAt(w, now);
+        break;
+      case 'ratio':
+        insertAt(w, now, what === 'hit');
+        break;
+      case 'absence':
+        w.t = [now];
+        w.corr = [];
         break;
       case 'sequence': {
-        const isFirst = r.first(event);
-        const isThen = r.then(event);
-        if (!isFirst && !isThen) return;
+        const isFirst = what === 'first' || what === 'both';
+        const isThen = what === 'then' || what === 'both';
         if (isThen && existing?.starts?.length) {
-          const open = existing.starts.filter((s) => s > now - r.withinMs && s <= now);
-          if (r.absent) win().starts = [];
-          else if (open.length > 0) {
-            win().starts = [];
-            insert(now);
+          const open = existing.starts.some((st) => st > now - r.withinMs && st <= now);
+          if (r.absent) w.starts = [];
+          else if (open) {
+            w.starts = [];
+            insertAt(w, now);
           }
         }
         if (isFirst) {
-          win().starts!.push(now);
-          if (win().starts!.length > MAX_WINDOW_EVENTS) win().starts!.shift();
+          w.starts!.push(now);
+          if (w.starts!.length > MAX_WINDOW_EVENTS) w.starts!.shift();
         }
         break;
       }
     }
-    if (!w) return;
     pushCause(w.corr, corr);
-    wins.put(id, w);
-    evaluate(ctx, r, id, now);
+    const tp = eventTraceparent();
+    if (tp) w.tp = tp;
+    if (!evaluate(ctx, r, e.k, s, now)) e.r[r.name] = undefined;
+    return true;
   }
+
+  /** The key of the event in a group (the JSON list of its `by` values), or undefined when a field is missing. */
+  function keyOf(g: RuleGroup, event: Record<string, unknown>): { id: string; values: Record<string, string> } | undefined {
+    const values: Record<string, string> = {};
+    const list: string[] = [];
+    for (let i = 0; i < g.paths.length; i++) {
+      const v = fieldOf(event, g.paths[i]!);
+      if (v === undefined) return undefined;
+      values[g.by[i]!] = v;
+      list.push(v);
+    }
+    return { id: JSON.stringify(list), values };
+  }
+
+  /** Evaluates the group's rules whose deadline the timer reached, at that deadline. */
+  function due(ctx: TaskContext, g: RuleGroup, id: string, at: number, only?: AlertRule): void {
+    const stored = ctx.store<GroupEntry>(g.store).get(id);
+    if (!stored) return;
+    const e = copyEntry(g, stored);
+    for (const r of only ? [only] : g.rules) {
+      const s = e.r[r.name];
+      if (!s || (!only && (s.d === undefined || s.d > at))) continue;
+      const own = ownSlot(r, e);
+      if (!evaluate(ctx, r, e.k, own, only ? at : s.d!)) e.r[r.name] = undefined;
+    }
+    finish(ctx, g, id, e);
+  }
+
+  /**
+   * Moves state of the layout before rule groups (stores `w:<rule>` and `a:<rule>`, a timer `<rule>\u001f<key>` per
+   * rule and key) into the groups, once per partition, in the transaction of its first record or timer: a processor
+   * upgraded over an old changelog keeps its windows, alerts and deadlines. The format mark is written with it, so an
+   * aborted transaction leaves both as they were and the next one migrates again.
+   */
+  function migrate(ctx: TaskContext): void {
+    const meta = ctx.store<number>(META_STORE);
+    if (meta.get('format') === FORMAT) return;
+    const touched = new Map<RuleGroup, Map<string, GroupEntry>>();
+    for (const r of rules) {
+      const wins = ctx.store<Win & { key?: Record<string, string> }>(`w:${r.name}`);
+      if (wins.size === 0) continue;
+      const alerts = ctx.store<Alert & { key?: Record<string, string> }>(`a:${r.name}`);
+      const g = groupOf.get(r)!;
+      let entries = touched.get(g);
+      if (!entries) touched.set(g, (entries = new Map()));
+      for (const id of [...wins.keys()]) {
+        const { key, ...w } = wins.get(id)!;
+        const stored = alerts.get(id);
+        let a: Alert | undefined;
+        if (stored) {
+          const { key: _k, ...rest } = stored;
+          a = rest;
+        }
+        const timerId = `${r.name}${SEP}${id}`;
+        const d = ctx.timer(timerId);
+        let e = entries.get(id);
+        if (!e) {
+          const current = ctx.store<GroupEntry>(g.store).get(id);
+          e = current ? copyEntry(g, current) : { k: key ?? {}, r: {} };
+          entries.set(id, e);
+        }
+        e.r[r.name] = { w, a, d };
+        wins.delete(id);
+        alerts.delete(id);
+        ctx.cancelTimer(timerId);
+      }
+    }
+    for (const [g, entries] of touched) for (const [id, e] of entries) finish(ctx, g, id, e);
+    meta.put('format', FORMAT);
+  }
+
+  /** The traceparent of the span processing the current event: read once per event, when a rule first needs it. */
+  let traceparentOfEvent: string | undefined | null = null;
+  const eventTraceparent = (): string | undefined => {
+    if (traceparentOfEvent === null) {
+      const traced = activeSpanContext();
+      traceparentOfEvent = traced ? formatTraceparent(traced) : undefined;
+    }
+    return traceparentOfEvent;
+  };
 
   return {
     name: o.name ?? 'alerts',
-    stores: Object.fromEntries(rules.flatMap((r) => [[`w:${r.name}`, { maxKeys }], [`a:${r.name}`, { maxKeys }]])),
+    stores: Object.fromEntries([...groups.keys()].map((store) => [store, { maxKeys }])),
     process(event: AnyOnexEvent, ctx: RecordContext) {
-      const e = event as unknown as Record<string, unknown>;
-      for (const r of rules) if (enabled(r.name)) observe(r, e, ctx);
+      migrate(ctx);
+      const ev = event as unknown as Record<string, unknown>;
+      traceparentOfEvent = null;
+      const corr = typeof ev.correlation_id === 'string' ? ev.correlation_id : undefined;
+      for (const plan of prefilter ? plansFor(ev.event_type) : allRules) {
+        let key: { id: string; values: Record<string, string> } | undefined | null = null;
+        let e: GroupEntry | undefined;
+        let changed = false;
+        for (const r of plan.rules) {
+          if (!enabled(r.name)) continue;
+          const what = relevant(r, ev, ctx);
+          if (what === false) continue;
+          if (key === null) {
+            key = keyOf(plan.g, ev);
+            if (key === undefined) break;
+            const stored = ctx.store<GroupEntry>(plan.g.store).get(key.id);
+            e = stored ? copyEntry(plan.g, stored) : { k: key.values, r: {} };
+          }
+          if (observe(r, what, e!, ctx, corr)) changed = true;
+        }
+        if (changed) finish(ctx, plan.g, key!.id, e!);
+      }
     },
     onTimer(id: string, at: number, ctx: TaskContext) {
+      migrate(ctx);
       const sep = id.indexOf(SEP);
-      const r = byName.get(id.slice(0, sep));
-      if (r) evaluate(ctx, r, id.slice(sep + 1), at);
+      const head = id.slice(0, sep);
+      const g = groups.get(head);
+      if (g) return due(ctx, g, id.slice(sep + 1), at);
+      // A rule's own timer from the layout before groups that fired before this partition's first migrate (fireDue runs
+      // ahead of process): its state is in the group now, so the rule is evaluated there at the timer's time.
+      const r = byName.get(head);
+      if (r) due(ctx, groupOf.get(r)!, id.slice(sep + 1), at, r);
     },
   };
 }

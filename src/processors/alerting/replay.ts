@@ -36,13 +36,14 @@ export function parseEventLines(text: string, file = 'events.jsonl'): Array<{ ev
 }
 
 /** The transitions of the rules over the events, in order; `untilMs` moves event time on after the last event. */
-export function replayRules(rules: readonly AlertRule[], events: Array<{ event: AnyOnexEvent; writer: SchemaVersion }>, untilMs?: number): AlertTransition[] {
+export function replayRules(rules: readonly AlertRule[], events: Array<{ event: AnyOnexEvent; writer: SchemaVersion }>, untilMs?: number, partition = 0): AlertTransition[] {
   const seen: AlertTransition[] = [];
   const writers = new Map(events.map((e) => [e.event, e.writer]));
   const def = createAlertEngine(rules, { output: () => [], onTransition: (t) => seen.push(t) });
   runLocally(def, events.map((e) => e.event), {
     writerVersionOf: (e) => writers.get(e) ?? '2.0.0',
     ...(untilMs === undefined ? {} : { until: untilMs }),
+    partition,
   });
   return seen;
 }

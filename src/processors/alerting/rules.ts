@@ -3,6 +3,7 @@ import { parse as parseCel } from '@marcbachmann/cel-js';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { onexError, type OnexCode, type OnexError } from '../../errors/index.js';
+import { preFilterOf } from './prefilter.js';
 
 /**
  * The alert rule file: YAML, validated at load with zod, every CEL expression compiled at load. Each mistake is one
@@ -16,8 +17,17 @@ import { onexError, type OnexCode, type OnexError } from '../../errors/index.js'
 
 export type RuleKind = 'threshold' | 'ratio' | 'sequence' | 'absence' | 'deprecated_schema';
 
-/** A compiled CEL predicate over `{ event }`; a non-boolean result counts as no match. */
-export type Predicate = (event: Record<string, unknown>) => boolean;
+/**
+ * A compiled CEL predicate over `{ event }`; a non-boolean result counts as no match. It runs its pre-filter's guard
+ * first (see prefilter.ts), which only skips the CEL program for events it cannot be true for.
+ */
+export interface Predicate {
+  (event: Record<string, unknown>): boolean;
+  /** The event types it can be true for (read off the expression); undefined when any type can match. */
+  readonly eventTypes?: ReadonlySet<string>;
+  /** The CEL program alone, without the pre-filter (the onex.alerts.prefilter flag off). */
+  readonly unfiltered: (event: Record<string, unknown>) => boolean;
+}
 
 interface RuleBase {
   name: string;
@@ -30,6 +40,8 @@ interface RuleBase {
   annotations: Record<string, string>;
   /** Line of the rule in its file (1-based), for messages at run time. */
   line: number;
+  /** `event_types`: the rule sees only events of these types (all its expressions, `of` too); undefined: every event. */
+  eventTypes?: string[];
 }
 export interface ThresholdRule extends RuleBase { kind: 'threshold'; match: Predicate; matchSource: string; windowMs: number; count: number }
 export interface RatioRule extends RuleBase {
@@ -81,6 +93,7 @@ const common = {
   keep_firing_for: duration.default('0s'),
   labels: strMap.default({}),
   annotations: strMap.default({}),
+  event_types: z.array(z.string().min(1, 'expected an event type such as NODE_FAILURE')).min(1, 'expected at least one event type').optional(),
 };
 const positiveInt = z.number().int().positive();
 const ruleSchema = z.discriminatedUnion('kind', [
@@ -126,12 +139,18 @@ class Locator {
 function compile(source: string): { fn: Predicate } | { error: string } {
   try {
     const expr = parseCel(source);
-    return {
-      fn: (event) => {
-        const v = expr({ event });
-        return v === true;
-      },
+    // cel-js throws on an evaluation error (a missing field, a method on null): that is no match for this rule,
+    // not a failed record that would keep the event from every other rule.
+    const unfiltered = (event: Record<string, unknown>) => {
+      try {
+        return expr({ event }) === true;
+      } catch {
+        return false;
+      }
     };
+    const { types, guard, exact } = preFilterOf(expr.ast);
+    const fn = guard ? (exact ? guard : (event: Record<string, unknown>) => guard(event) && unfiltered(event)) : unfiltered;
+    return { fn: Object.assign(fn, { unfiltered, ...(types ? { eventTypes: types } : {}) }) };
   } catch (e) {
     // cel-js puts the offending position on err.node.pos (0-based, in the expression).
     const err = e as Error & { node?: { pos?: number } };
@@ -178,8 +197,17 @@ export function checkRules(text: string, file = 'rules.yaml'): { rules: AlertRul
     for (const e of doc.errors) add('ONEX_VALID_120', e.linePos?.[0].line ?? 1, '', e.message.split('\n')[0] ?? 'not YAML');
     return { rules: [], problems };
   }
+  // Errors the parser leaves for conversion: an alias to an anchor that is not set (yet), or too many aliases
+  // (an alias bomb); both are a file that is not usable YAML, not a crash.
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    add('ONEX_VALID_120', 1, '', (e as Error).message.split('\n')[0] ?? 'not YAML');
+    return { rules: [], problems };
+  }
   const at = new Locator(doc, lines);
-  const top = fileSchema.safeParse(doc.toJS());
+  const top = fileSchema.safeParse(value);
   if (!top.success) {
     for (const i of top.error.issues) add('ONEX_VALID_110', at.line(i.path), fieldName(i.path), i.message);
     return { rules: [], problems };
@@ -238,6 +266,7 @@ export function checkRules(text: string, file = 'rules.yaml'): { rules: AlertRul
     if (!ok) return;
     const baseRule = {
       name: r.name, by: r.by, forMs: parseDuration(r.for)!, keepFiringForMs: parseDuration(r.keep_firing_for)!, labels: r.labels, annotations: r.annotations, line: ruleLine,
+      ...(r.event_types ? { eventTypes: r.event_types } : {}),
     };
     switch (r.kind) {
       case 'threshold':

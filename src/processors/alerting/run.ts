@@ -13,7 +13,7 @@ import type { AlertRule } from './rules.js';
  * The alert rules on the real runtime: a processor whose transitions go to `onex.alerts` as ALERT_TRIGGERED /
  * ALERT_RESOLVED events in its transactions (exactly once), to an Alertmanager v2 webhook (retried; at least once)
  * and to the onex_alerts gauge. Flags: `onex.alerts` off evaluates no rule, `onex.alerts.rule.<name>` off switches
- * one rule off, `onex.alerts.webhook` off posts nothing.
+ * one rule off, `onex.alerts.webhook` off posts nothing, `onex.alerts.prefilter` off runs every rule's CEL on every event.
  */
 export interface AlertProcessorOptions extends Omit<ProcessorOptions, 'definition'> {
   rules: readonly AlertRule[];
@@ -38,6 +38,7 @@ export function createAlertProcessor(o: AlertProcessorOptions): Processor {
   const definition = createAlertEngine(rules, {
     name: 'alerts',
     output: alertRecords(encode ?? ((e) => JSON.stringify(e)), alertsTopic ?? ALERTS_TOPIC),
+    prefilter: f.isEnabled('onex.alerts.prefilter', true),
     enabled: (rule) => f.isEnabled('onex.alerts.enabled', true) && f.isEnabled(ruleFlagKey(rule), true),
     onTransition: (t) => {
       gauge.observe(t);
@@ -47,5 +48,7 @@ export function createAlertProcessor(o: AlertProcessorOptions): Processor {
       }
     },
   });
-  return createProcessor({ ...rest, definition });
+  // The alerts topic is created at start like the changelog: nothing else may have (compose creates only the input).
+  const out = alertsTopic ?? ALERTS_TOPIC;
+  return createProcessor({ ...rest, outputTopics: [...new Set([out, ...(rest.outputTopics ?? [])])], definition });
 }

@@ -116,7 +116,7 @@ export class CorrelationLookup {
   }
 
   /** What the index group has not committed yet, in the partitions the ids hash to now (none without indexGroup). */
-  private async unindexedTails(ids: readonly string[], topic: string): Promise<PartitionRange[]> {
+  async unindexedTails(ids: readonly string[], topic: string): Promise<PartitionRange[]> {
     if (this.o.indexGroup === undefined) return [];
     const admin = this.kafka.admin();
     await admin.connect();
@@ -181,23 +181,29 @@ export class CorrelationLookup {
   }
 
   private merged(id: string): Flow | undefined {
-    const segs = [...(this.segments.get(id)?.values() ?? [])].sort((a, b) => a.first_time_ms - b.first_time_ms);
-    if (segs.length === 0) return undefined;
-    const distinct = (pick: (s: FlowSegment) => string[]) => [...new Set(segs.flatMap(pick))];
-    return {
-      correlation_id: id,
-      segments: segs,
-      count: segs.reduce((n, s) => n + s.count, 0),
-      first_time_ms: Math.min(...segs.map((s) => s.first_time_ms)),
-      last_time_ms: Math.max(...segs.map((s) => s.last_time_ms)),
-      node_ids: distinct((s) => s.node_ids),
-      event_types: distinct((s) => s.event_types),
-      parent_correlation_id: segs.find((s) => s.parent_correlation_id)?.parent_correlation_id ?? null,
-      trace_id: segs.find((s) => s.trace_id)?.trace_id ?? null,
-      children: [...(this.children.get(id) ?? [])],
-      failures: segs.reduce((n, s) => n + s.failures, 0),
-      error_codes: distinct((s) => s.error_codes),
-      replays: segs.reduce((n, s) => n + s.replays, 0),
-    };
+    return flowOfSegments(id, [...(this.segments.get(id)?.values() ?? [])], [...(this.children.get(id) ?? [])]);
   }
+
+}
+
+/** One flow from its segments (one per topic partition it was seen in); undefined for none. */
+export function flowOfSegments(id: string, segments: readonly FlowSegment[], children: readonly string[] = []): Flow | undefined {
+  const segs = [...segments].sort((a, b) => a.first_time_ms - b.first_time_ms);
+  if (segs.length === 0) return undefined;
+  const distinct = (pick: (s: FlowSegment) => string[]) => [...new Set(segs.flatMap(pick))];
+  return {
+    correlation_id: id,
+    segments: segs,
+    count: segs.reduce((n, s) => n + s.count, 0),
+    first_time_ms: Math.min(...segs.map((s) => s.first_time_ms)),
+    last_time_ms: Math.max(...segs.map((s) => s.last_time_ms)),
+    node_ids: distinct((s) => s.node_ids),
+    event_types: distinct((s) => s.event_types),
+    parent_correlation_id: segs.find((s) => s.parent_correlation_id)?.parent_correlation_id ?? null,
+    trace_id: segs.find((s) => s.trace_id)?.trace_id ?? null,
+    children: [...children],
+    failures: segs.reduce((n, s) => n + s.failures, 0),
+    error_codes: distinct((s) => s.error_codes),
+    replays: segs.reduce((n, s) => n + s.replays, 0),
+  };
 }

@@ -1,14 +1,19 @@
 import type { Kafka } from 'kafkajs';
 import type { EventDecoder } from '../../codec/index.js';
 import { onexError } from '../../event/index.js';
-import { readRanges } from '../../replay/reader.js';
-import { CorrelationLookup, type Flow } from './lookup.js';
+import type { AnyOnexEvent } from '../../event/index.js';
+import { readRanges, type ReadEvent } from '../../replay/reader.js';
+import { eventTimeOf } from '../partition-runner.js';
+import { CorrelationLookup, flowOfSegments, type Flow } from './lookup.js';
+import { foldEvent, type FlowSegment } from './segment.js';
 import { buildTraceTree, traceEventOf, type TraceEvent, type TraceTree } from './tree.js';
 
 /**
  * Loads the trace tree of a correlation id (the flow and its descendants) or of a trace id (its flows and their
  * descendants): the flows from the index, then their events from the offset ranges the index gives, in `topic` only,
- * read through decode + upcast to 2.0.0. An id the index does not know is ONEX_RT_431.
+ * read through decode + upcast to 2.0.0. A correlation id the index has never seen is looked for, given indexGroup,
+ * in what the index has not processed yet of the partition it hashes to (the flow alone: its children would be in
+ * other partitions' tails); not there either, ONEX_RT_431.
  */
 export interface LoadTraceOptions {
   kafka: Kafka;
@@ -41,19 +46,42 @@ export async function loadTrace(o: LoadTraceOptions): Promise<LoadedTrace> {
     flows = [...seen.values()];
   } else if (o.correlationId !== undefined) {
     flows = await lookup.tree(o.correlationId);
-    if (flows.length === 0) throw onexError('ONEX_RT_431', `the correlation index ${lookup.topic} knows no flow ${o.correlationId}`);
+    if (flows.length === 0) {
+      const unindexed = await unindexedFlow(o, lookup, o.correlationId);
+      if (unindexed) return unindexed;
+      throw onexError('ONEX_RT_431', `the correlation index ${lookup.topic} knows no flow ${o.correlationId}${o.indexGroup === undefined ? '' : ', nor is it in what the index has not processed yet'}`);
+    }
   } else {
     throw onexError('ONEX_RT_407', 'invalid trace option: give correlationId or traceId');
   }
   const ids = new Set(flows.map((f) => f.correlation_id));
   const ranges = await lookup.rangesOf(flows, o.topic);
   const read = await readRanges(o.kafka, o.topic, ranges, o.decoder, '2.0.0', (e) => ids.has(e.event.correlation_id as string));
+  return { tree: buildTraceTree(flows, byFlowOf(read.events)), records_read: read.recordsRead, index_records_read: lookup.stats.recordsRead };
+}
+
+function byFlowOf(events: readonly ReadEvent[]): Map<string, TraceEvent[]> {
   const byFlow = new Map<string, TraceEvent[]>();
-  for (const e of read.events) {
+  for (const e of events) {
     const id = e.event.correlation_id as string;
     let list = byFlow.get(id);
     if (!list) byFlow.set(id, (list = []));
     list.push(traceEventOf(e.event, e.partition, e.offset, e.recordTimeMs));
   }
-  return { tree: buildTraceTree(flows, byFlow), records_read: read.recordsRead, index_records_read: lookup.stats.recordsRead };
+  return byFlow;
+}
+
+/** The flow's events in the index's unindexed tails, folded into segments as the index would: undefined for none. */
+async function unindexedFlow(o: LoadTraceOptions, lookup: CorrelationLookup, id: string): Promise<LoadedTrace | undefined> {
+  const ranges = await lookup.unindexedTails([id], o.topic);
+  if (ranges.length === 0) return undefined;
+  const read = await readRanges(o.kafka, o.topic, ranges, o.decoder, '2.0.0', (e) => e.event.correlation_id === id);
+  const segments = new Map<number, FlowSegment>();
+  for (const e of read.events) {
+    const at = { topic: o.topic, partition: e.partition, offset: e.offset, timeMs: eventTimeOf(e.event) ?? e.recordTimeMs };
+    segments.set(e.partition, foldEvent(segments.get(e.partition), e.event as unknown as AnyOnexEvent, at));
+  }
+  const flow = flowOfSegments(id, [...segments.values()]);
+  if (!flow) return undefined;
+  return { tree: buildTraceTree([flow], byFlowOf(read.events)), records_read: read.recordsRead, index_records_read: lookup.stats.recordsRead };
 }

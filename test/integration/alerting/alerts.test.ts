@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatTimestamp } from '../../../src/event/index.js';
 import { createAlertProcessor, loadRules, type AlertTransition } from '../../../src/processors/alerting/index.js';
-import type { Processor } from '../../../src/processors/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { createTopic, encoded, produce, readTopic, startPipeline, type Pipeline } from '../worker/pipeline.js';
+import { createTopic, encoded, produce, readTopic } from '../worker/pipeline.js';
+import { usePipeline } from './shared.js';
 
-let p: Pipeline;
-const processors: Processor[] = [];
-beforeAll(async () => {
-  p = await startPipeline();
-});
-afterAll(async () => {
-  await Promise.allSettled(processors.map((x) => x.stop()));
-  await p?.close();
-});
+const shared = usePipeline();
 
 const RULES = `
 rules:
@@ -43,31 +35,31 @@ describe('alert processor on a real broker', () => {
   it('threshold, absence (idle key, no further input) and deprecated schema fire and resolve as ALERT events on the alerts topic', async () => {
     const topic = uniqueTopic('alerts-in');
     const alertsTopic = uniqueTopic('alerts-out');
-    await createTopic(p, topic, 1);
-    await createTopic(p, alertsTopic, 1);
+    await createTopic(shared.p, topic, 1);
+    await createTopic(shared.p, alertsTopic, 1);
     const registry = new Registry();
     const seen: AlertTransition[] = [];
     const proc = createAlertProcessor({
-      kafka: p.kafka, groupId: `alerts-${randomUUID()}`, topic, decoder: p.codec, rules: loadRules(RULES).rules, alertsTopic,
-      encode: (e) => p.codec.encode(e, '2.0.0'), fromBeginning: true, metricsRegistry: registry,
+      kafka: shared.p.kafka, groupId: `alerts-${randomUUID()}`, topic, decoder: shared.p.codec, rules: loadRules(RULES).rules, alertsTopic,
+      encode: (e) => shared.p.codec.encode(e, '2.0.0'), fromBeginning: true, metricsRegistry: registry,
       allowedLatenessMs: 0, tick: { intervalMs: 200, idleAfterMs: 300 }, onTransition: (t) => seen.push(t),
     });
-    processors.push(proc);
+    shared.processors.push(proc);
     await proc.start();
     await proc.ready();
     const now = Date.now();
     const at = (ms: number) => formatTimestamp((now + ms) * 1000);
-    await produce(p, topic, [
-      encoded(p, '2.0.0', { node_id: 'burst', timestamp: at(0) }),
-      encoded(p, '2.0.0', { node_id: 'burst', timestamp: at(10) }),
-      encoded(p, '2.0.0', { node_id: 'quiet', timestamp: at(20) }),
-      encoded(p, '1.0.0', { node_id: 'legacy', timestamp: at(30) }),
-      encoded(p, '2.0.0', { node_id: 'burst', timestamp: at(40) }),
+    await produce(shared.p, topic, [
+      encoded(shared.p, '2.0.0', { node_id: 'burst', timestamp: at(0) }),
+      encoded(shared.p, '2.0.0', { node_id: 'burst', timestamp: at(10) }),
+      encoded(shared.p, '2.0.0', { node_id: 'quiet', timestamp: at(20) }),
+      encoded(shared.p, '1.0.0', { node_id: 'legacy', timestamp: at(30) }),
+      encoded(shared.p, '2.0.0', { node_id: 'burst', timestamp: at(40) }),
     ].map((e) => e.input));
-    const records = await readTopic(p, alertsTopic, 5, 30_000);
+    const records = await readTopic(shared.p, alertsTopic, 5, 30_000);
     const gauge = (await registry.getMetricsAsJSON()).find((m) => m.name === 'onex_alerts')!;
     await proc.stop();
-    const events = await Promise.all(records.map(async (r) => (await p.codec.decode<Record<string, unknown>>(r.value, '2.0.0')).event));
+    const events = await Promise.all(records.map(async (r) => (await shared.p.codec.decode<Record<string, unknown>>(r.value, '2.0.0')).event));
     const meta = (e: Record<string, unknown>) => (e.metadata as { untyped: Record<string, unknown> }).untyped;
     const lines = events.map((e) => `${String(meta(e).rule)} ${String(e.event_type)} ${String(meta(e).active_at)}`).sort();
     const iso = (ms: number) => new Date(now + ms).toISOString();

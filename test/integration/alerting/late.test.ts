@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatTimestamp } from '../../../src/event/index.js';
 import { createAlertProcessor, loadRules, type AlertTransition } from '../../../src/processors/alerting/index.js';
-import type { LatePolicy, Processor } from '../../../src/processors/index.js';
+import type { LatePolicy } from '../../../src/processors/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { createTopic, encoded, produce, readTopic, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
+import { createTopic, encoded, produce, readTopic, waitFor } from '../worker/pipeline.js';
+import { usePipeline } from './shared.js';
 
 /**
  * Out-of-order and late events through the alert processor on a real broker, event time only. Per node `x`, events
@@ -29,25 +30,17 @@ rules:
     count: 4
 `;
 
-let p: Pipeline;
-const processors: Processor[] = [];
-beforeAll(async () => {
-  p = await startPipeline();
-});
-afterAll(async () => {
-  await Promise.allSettled(processors.map((x) => x.stop()));
-  await p?.close();
-});
+const shared = usePipeline();
 
 async function run(topic: string, late: LatePolicy, alertsTopic: string) {
   const registry = new Registry();
   const seen: AlertTransition[] = [];
   const proc = createAlertProcessor({
-    kafka: p.kafka, groupId: `alerts-late-${randomUUID()}`, topic, decoder: p.codec, rules: loadRules(RULES).rules, alertsTopic,
-    encode: (e) => p.codec.encode(e, '2.0.0'), fromBeginning: true, metricsRegistry: registry,
+    kafka: shared.p.kafka, groupId: `alerts-late-${randomUUID()}`, topic, decoder: shared.p.codec, rules: loadRules(RULES).rules, alertsTopic,
+    encode: (e) => shared.p.codec.encode(e, '2.0.0'), fromBeginning: true, metricsRegistry: registry,
     allowedLatenessMs: 2_000, late, tick: false, onTransition: (t) => seen.push(t),
   });
-  processors.push(proc);
+  shared.processors.push(proc);
   await proc.start();
   await waitFor('all four events committed', () => proc.stats().recordsIn === 4, 30_000);
   await proc.stop();
@@ -62,9 +55,9 @@ describe('late and out-of-order events through the alert processor on a real bro
     const topic = uniqueTopic('alerts-late-in');
     const dropOut = uniqueTopic('alerts-late-drop');
     const processOut = uniqueTopic('alerts-late-process');
-    await createTopic(p, topic, 1);
-    await Promise.all([createTopic(p, dropOut, 1), createTopic(p, processOut, 1)]);
-    await produce(p, topic, [20_000, 26_000, 25_000, 15_500].map((ms) => encoded(p, '2.0.0', { node_id: 'x', timestamp: formatTimestamp((T0 + ms) * 1000) }).input));
+    await createTopic(shared.p, topic, 1);
+    await Promise.all([createTopic(shared.p, dropOut, 1), createTopic(shared.p, processOut, 1)]);
+    await produce(shared.p, topic, [20_000, 26_000, 25_000, 15_500].map((ms) => encoded(shared.p, '2.0.0', { node_id: 'x', timestamp: formatTimestamp((T0 + ms) * 1000) }).input));
 
     const drop = await run(topic, 'drop', dropOut);
     expect(drop.firing).toEqual(['three 25000 3']);
@@ -77,7 +70,7 @@ describe('late and out-of-order events through the alert processor on a real bro
     expect(processed.late).toEqual([expect.objectContaining({ labels: { processor: 'alerts', policy: 'process' }, value: 1 })]);
 
     // And the ALERT events on the topics say the same.
-    const types = async (t: string, n: number) => (await readTopic(p, t, n)).map((r) => String(r.headers['onex-alert-state']));
+    const types = async (t: string, n: number) => (await readTopic(shared.p, t, n)).map((r) => String(r.headers['onex-alert-state']));
     expect(await types(dropOut, 1)).toEqual(['firing']);
     expect(await types(processOut, 2)).toEqual(['firing', 'firing']);
   }, 60_000);

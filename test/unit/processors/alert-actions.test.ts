@@ -3,7 +3,7 @@ import { validateEvent } from '../../../src/event/index.js';
 import { alertEvent, alertmanagerAlert, postAlert, type AlertTransition } from '../../../src/processors/alerting/index.js';
 
 const t: AlertTransition = {
-  rule: 'burst', kind: 'threshold', key: { node_id: 'n1' }, state: 'firing', at: Date.UTC(2026, 0, 1, 0, 1), alertId: 'a'.repeat(32), fingerprint: 'f'.repeat(32),
+  rule: 'burst', kind: 'threshold', key: { node_id: 'n1' }, state: 'firing', at: Date.UTC(2026, 0, 1, 0, 1), alertId: 'a'.repeat(32), partition: 0, fingerprint: 'f'.repeat(32),
   activeAt: Date.UTC(2026, 0, 1, 0, 0, 30), count: 5, value: 5, labels: { severity: 'page' }, annotations: { summary: 'n1 failed 5 times' }, correlationIds: ['c1'],
 };
 

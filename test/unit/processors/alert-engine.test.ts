@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyOnexEvent } from '../../../src/event/index.js';
-import { runLocally } from '../../../src/processors/index.js';
+import { PartitionRunner, PartitionState, runLocally } from '../../../src/processors/index.js';
 import { createAlertEngine, loadRules, type AlertTransition } from '../../../src/processors/alerting/index.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -81,5 +81,112 @@ describe('onex alerts test (replayRules over a recorded stream)', () => {
       'transition 5: expected 2026-01-01T00:02:27.000Z resolved failure-burst {node_id=n1}, got (none)',
     );
     expect(() => parseEventLines('{"event_type": 1\n', 'e.jsonl')).toThrow(/e\.jsonl:1/);
+  });
+});
+
+describe('alert engine under a rolled-back transaction', () => {
+  it('an aborted batch leaves the windows and alerts as the last commit had them, so its retry counts once', () => {
+    // The state's undo log keeps old values by reference: an engine that changed its stored windows in place would
+    // keep the aborted batch's events, and the batch fetched again would count them twice (an early firing here).
+    const rules = loadRules(
+      "rules:\n  - name: burst\n    kind: threshold\n    match: 'true'\n    by: [node_id]\n    window: 60s\n    count: 4\n" +
+        "  - name: err\n    kind: ratio\n    match: 'event.event_type == \"E\"'\n    of: 'true'\n    above: 0.5\n    min_count: 4\n    window: 60s\n" +
+        "  - name: noend\n    kind: sequence\n    first: 'event.event_type == \"A\"'\n    then: 'event.event_type == \"B\"'\n    by: [node_id]\n    within: 30s\n    absent: true\n",
+    ).rules;
+    const events = [ev(1, 'A'), ev(2, 'E'), ev(3, 'E'), ev(4, 'OK'), ev(5, 'E'), ev(6, 'B'), ev(7, 'E'), ev(8, 'A')];
+    const drive = (abortAfter?: number) => {
+      const def = createAlertEngine(rules, {});
+      const state = new PartitionState({ allowedLatenessMs: 0, stores: def.stores ?? {} });
+      const runner = new PartitionRunner(state, def, { topic: 't', partition: 0, late: 'drop' });
+      const out: string[] = [];
+      const batch = (list: AnyOnexEvent[]) => list.forEach((e, i) => runner.process(e, { offset: String(i), writerVersion: '2.0.0' }));
+      const commit = () => {
+        runner.endBatch();
+        out.push(...runner.takeOutput().map((r) => { const t = JSON.parse(String(r.value)) as AlertTransition; return `${t.rule}:${t.state}@${(t.at - T0) / 1000}`; }));
+        state.settle();
+      };
+      if (abortAfter === undefined) {
+        batch(events);
+        commit();
+      } else {
+        batch(events.slice(0, abortAfter));
+        commit();
+        batch(events.slice(abortAfter)); // the transaction of this batch aborts:
+        state.rollback();
+        runner.discardOutput();
+        batch(events.slice(abortAfter)); // and the same records come again
+        commit();
+      }
+      runner.advanceTo(T0 + 100_000);
+      commit();
+      return out;
+    };
+    const straight = drive();
+    expect(straight.length).toBeGreaterThan(0);
+    for (const at of [1, 3, 5]) expect(drive(at)).toEqual(straight);
+  });
+});
+
+describe('alert engine state layout (one entry per rule group and key)', () => {
+  const yaml =
+    "rules:\n  - name: burst\n    kind: threshold\n    match: 'true'\n    by: [node_id]\n    window: 10s\n    count: 2\n" +
+    "  - name: fails\n    kind: threshold\n    match: 'event.event_type == \"F\"'\n    by: [node_id]\n    window: 10s\n    count: 3\n" +
+    "  - name: silent\n    kind: absence\n    match: 'true'\n    by: [node_id]\n    window: 20s\n";
+  const fresh = () => {
+    const seen: string[] = [];
+    const def = createAlertEngine(loadRules(yaml).rules, { onTransition: (t) => seen.push(`${t.rule}:${t.key.node_id}:${t.state}@${(t.at - T0) / 1000}:${t.alertId}`) });
+    const state = new PartitionState({ allowedLatenessMs: 0, stores: def.stores ?? {} });
+    const runner = new PartitionRunner(state, def, { topic: 't', partition: 0, late: 'drop' });
+    return { seen, state, runner, feed: (list: AnyOnexEvent[]) => list.forEach((e, i) => runner.process(e, { offset: String(i), writerVersion: '2.0.0' })) };
+  };
+  const events = [ev(1, 'F'), ev(2, 'F'), ev(3, 'F', { node_id: 'n2' }), ev(4, 'F'), ev(30, 'OK', { node_id: 'n3' }), ev(31, 'F', { node_id: 'n2' })];
+
+  it('an event that feeds three rules of one key writes one state entry and one timer, and it restores from that', () => {
+    const a = fresh();
+    a.feed(events.slice(0, 2));
+    a.runner.endBatch();
+    const changes = a.state.pendingChanges();
+    // The group entry of n1, its timer and the clock (plus the layout's format mark): not a window, alert and timer per rule.
+    expect(changes.map((c) => c.store).sort()).toEqual(['__clock', '__timers', 'alerts#meta', 'g#["node_id"]']);
+    a.state.settle();
+    // A new owner restores those records and goes on: the same transitions as one that saw everything.
+    const b = fresh();
+    for (const c of changes) b.state.apply(JSON.parse(JSON.stringify(c)));
+    b.feed(events.slice(2));
+    b.runner.advanceTo(T0 + 100_000);
+    const whole = fresh();
+    whole.feed(events);
+    whole.runner.advanceTo(T0 + 100_000);
+    expect(a.seen.concat(b.seen)).toEqual(whole.seen);
+    expect(whole.seen.some((s) => s.startsWith('fails:n1:firing@4:'))).toBe(true);
+  });
+
+  it('state written as a store per rule (before rule groups) is moved into the groups and goes on as if never moved', () => {
+    // What the changelog of the old layout restores: windows in w:<rule>, alerts in a:<rule> (both with the key in
+    // them), one timer `<rule>\u001f<key>` per rule and key, for n1 after its events at 1 s and 2 s.
+    const old = fresh();
+    const key = { node_id: 'n1' };
+    const id = '["n1"]';
+    const put = (store: string, k: string, v: unknown) => old.state.apply({ store, key: k, entry: { v, t: T0 + 2000 } });
+    put('__clock', 'max_event_time', T0 + 2000);
+    put('w:burst', id, { key, t: [T0 + 1000, T0 + 2000], corr: ['c1', 'c2'] });
+    put('a:burst', id, { state: 'firing', activeAt: T0 + 2000, count: 2, value: 2, corr: ['c1', 'c2'], key });
+    put('__timers', `burst\u001f${id}`, T0 + 11_000);
+    put('w:fails', id, { key, t: [T0 + 1000, T0 + 2000], corr: ['c1', 'c2'] });
+    put('w:silent', id, { key, t: [T0 + 2000], corr: [] });
+    put('__timers', `silent\u001f${id}`, T0 + 22_000);
+    old.feed(events.slice(2));
+    old.runner.advanceTo(T0 + 100_000);
+    const whole = fresh();
+    whole.feed(events);
+    whole.runner.advanceTo(T0 + 100_000);
+    // Everything after the first two events, with the same alert ids (burst's alert went on, it was not opened again).
+    const atOf = (s: string) => Number(s.split('@')[1]!.split(':')[0]);
+    const after = whole.seen.filter((s) => atOf(s) > 2);
+    expect(whole.seen.filter((s) => atOf(s) <= 2)).toHaveLength(2); // burst pending and firing at 2 s
+    expect(old.seen).toEqual(after);
+    expect(old.seen.some((s) => s.startsWith('burst:n1:resolved'))).toBe(true);
+    for (const s of ['w:burst', 'a:burst', 'w:fails', 'w:silent']) expect(old.state.store(s).size).toBe(0);
+    expect([...old.state.store('__timers').keys()].every((t) => t.startsWith('g#'))).toBe(true);
   });
 });

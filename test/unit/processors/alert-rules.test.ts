@@ -65,6 +65,11 @@ describe('alert rule files', () => {
     expect(missing.problems.map(formatProblem)).toEqual(['ONEX_VALID_110: rules.yaml:2 rules[0].count: required']);
     const notYaml = checkRules('rules: [\n  - a\n');
     expect(notYaml.problems[0]?.code).toBe('ONEX_VALID_120');
+    // Found by the rule-loader fuzzer: an alias to an anchor that is not set threw a ReferenceError out of the loader.
+    const alias = checkRules('rules: *nowhere\n');
+    expect(alias.rules).toEqual([]);
+    expect(alias.problems.map((p) => p.code)).toEqual(['ONEX_VALID_120']);
+    expect(alias.problems[0]!.message).toMatch(/alias/i);
     try {
       loadRules('rules: []', 'x.yaml');
       expect.unreachable();
