@@ -3,7 +3,7 @@
  * /metrics, the correlation API and a page that draws a flow's trace as a waterfall, over the correlation index.
  * docs/inspect.md lists the routes.
  */
-export { startInspectServer } from './server.js';
+export { createInspectApp, startInspectServer } from './server.js';
 export type { InspectServer } from './server.js';
 export { INSPECT_DEFAULTS } from './options.js';
 export type { InspectServerOptions } from './options.js';

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { asOnexError, onexError, type OnexError } from '../errors/index.js';
 import type { SchemaVersion } from '../event/index.js';
-import type { EventDecoder } from '../codec/index.js';
+import type { DecodedEvent, EventDecoder } from '../codec/index.js';
+import { transformEvent } from '../schema/transform.js';
+import { findEnvelopes, type RecordSecurity } from '../security/index.js';
 
 /**
  * Reads offset ranges of a topic's partitions through the codec's decode + upcast (the worker's path), so what a
@@ -26,6 +28,8 @@ export interface ReadEvent {
   offset: string;
   /** The Kafka record timestamp (ms). */
   recordTimeMs: number;
+  /** Metadata paths that held ciphertext envelopes in the record as written (absent: none). */
+  encrypted?: readonly string[];
 }
 
 export interface ReadResult {
@@ -83,6 +87,15 @@ export async function scanRanges(
     if (e.payload.topic !== topic || e.payload.firstOffset === null || e.payload.firstOffset === undefined) return;
     reached(e.payload.partition, e.payload.lastOffset);
   });
+  // Where each wanted partition goes on from: the range start, then one past the last record handed to `each`.
+  const next = new Map<number, bigint>([...wanted].map(([partition, r]) => [partition, r.from]));
+  // The seeks go in on every group join, not once after run(): a consumer that crashes while joining (a new
+  // broker's coordinator not ready yet) restarts with a new group, and kafkajs drops a seek made before that (or
+  // throws "consumer#run must be called first" for one made in between). Seeking to `next` again after a restart or
+  // rebalance neither repeats nor skips a record.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, high] of highs) consumer.seek({ topic, partition, offset: (next.get(partition) ?? high).toString() });
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(asOnexError(e.payload.error, 'ONEX_EVENT_600', `replay read stopped: ${e.payload.error.message}`));
   });
@@ -99,21 +112,18 @@ export async function scanRanges(
         for (const m of batch.messages) {
           if (!isRunning() || isStale() || signal?.aborted) return;
           const offset = BigInt(m.offset);
-          if (offset < range.from) continue;
+          if (offset < next.get(batch.partition)!) continue;
           if (offset >= range.to) break;
           read++;
           const r = each(batch.partition, m);
           if (r) await r;
+          next.set(batch.partition, offset + 1n);
           if (offset + 1n >= range.to) break;
         }
         const last = batch.messages[batch.messages.length - 1];
         if (last) reached(batch.partition, last.offset);
       },
     });
-    for (const [partition, high] of highs) {
-      const r = wanted.get(partition);
-      consumer.seek({ topic, partition, offset: r ? r.from.toString() : high });
-    }
     await finished;
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -122,7 +132,37 @@ export async function scanRanges(
   return read;
 }
 
-/** Reads the ranges through decode + upcast to the target version; `keep` says which decoded events to return. */
+/**
+ * One record through the worker's path: decode + upcast to the target version; with `security`, decoded in the
+ * version it was written in, verified and decrypted there (RecordSecurity.check, the worker's verify stage), then
+ * upcast or downcast (an encrypted 2.0.0 event cannot be downcast before its fields are decrypted). Also says which
+ * metadata paths held ciphertext envelopes as written. Throws the ONEX error of a record that does not read.
+ */
+export async function decodeRecord(
+  decoder: EventDecoder,
+  value: Buffer,
+  headers: KafkaMessage['headers'],
+  targetVersion: SchemaVersion,
+  security?: RecordSecurity,
+): Promise<{ decoded: DecodedEvent<object>; encrypted: readonly string[] }> {
+  if (security === undefined) {
+    const decoded = await decoder.decode(value, targetVersion);
+    return { decoded, encrypted: findEnvelopes(decoded.event as never).map((f) => f.path) };
+  }
+  const written = decoder.decodeWritten !== undefined;
+  const d = written ? await decoder.decodeWritten!(value) : await decoder.decode(value, targetVersion);
+  const event = d.event as { event_id: string; event_type: string; node_id?: string };
+  const encrypted = findEnvelopes(event).map((f) => f.path);
+  const checked = await security.check(value, headers, event, d.writerVersion);
+  const inTarget = written && d.writerVersion !== targetVersion ? transformEvent(checked as never, targetVersion) : checked;
+  return { decoded: { ...d, event: inTarget }, encrypted };
+}
+
+/**
+ * Reads the ranges through decode + upcast to the target version (with `security`, verified and decrypted as the
+ * worker does: decodeRecord); `keep` says which decoded events to return. A record that does not read is counted
+ * by its code in `skipped` and the read goes on.
+ */
 export async function readRanges(
   kafka: Kafka,
   topic: string,
@@ -131,6 +171,7 @@ export async function readRanges(
   targetVersion: SchemaVersion,
   keep: (e: ReadEvent) => boolean,
   signal?: AbortSignal,
+  security?: RecordSecurity,
 ): Promise<{ events: ReadEvent[] } & ReadResult> {
   const events: ReadEvent[] = [];
   const skipped: Record<string, number> = {};
@@ -141,8 +182,9 @@ export async function readRanges(
     async (partition, m) => {
       if (!m.value) return;
       try {
-        const d = await decoder.decode(m.value, targetVersion);
+        const { decoded: d, encrypted } = await decodeRecord(decoder, m.value, m.headers, targetVersion, security);
         const read: ReadEvent = { event: d.event as Record<string, unknown>, writerVersion: d.writerVersion, partition, offset: m.offset, recordTimeMs: Number(m.timestamp) };
+        if (encrypted.length > 0) read.encrypted = encrypted;
         if (keep(read)) events.push(read);
       } catch (err) {
         const code = asOnexError(err, 'ONEX_EVENT_603').code;

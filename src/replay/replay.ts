@@ -2,12 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import type { Kafka } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
+import { flags } from '../flags/index.js';
 import { timestampMicros, type SchemaVersion } from '../event/index.js';
 import type { OnexEventCodec } from '../codec/index.js';
 import { murmur2, OnexProducer, partitionOf } from '../producer/index.js';
+import { findEnvelopes, type RecordSecurity, type SecurityPolicy, securityPolicy, type SecurityPolicyOptions } from '../security/index.js';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ATTR } from '../telemetry/span-attributes.js';
+import { activeTracer } from '../telemetry/tracer.js';
 import { checkReplayVersion, markReplay } from './marker.js';
 import { inTimeRange, readRanges, timeRanges, wholeTopic, type PartitionRange, type ReadEvent } from './reader.js';
-import { ReplayScheduler, replayDurationMs, type ReplaySpeed, type ScheduleClock } from './schedule.js';
+import { ReplayScheduler, replayDurationMs, type PacerOptions, type ReplaySpeed, type ScheduleClock } from './schedule.js';
 import { checkReplayTarget } from './target.js';
 
 /**
@@ -36,8 +41,21 @@ export interface ReplayOptions {
   /** A flow and its descendants and where their records are (the correlation index); default a scan of the topic. */
   treeFor?: (correlationId: string) => Promise<{ ids: string[]; ranges: PartitionRange[] } | undefined>;
   replayId?: string;
+  /**
+   * Verify signatures and decrypt fields of what is read, as the worker does (its RecordSecurity, docs/security.md
+   * "In replay"): a record that fails is counted in `skipped` by its code (606, 607, 630-633) and the replay goes on.
+   */
+  security?: RecordSecurity;
+  /**
+   * The security policy of the copies (the producer's `security` option): a copy is a new event (its own event_id),
+   * so its fields are encrypted and it is signed anew. An event whose encrypted fields the policy would not encrypt
+   * again is not replayed (ONEX_EVENT_638), nor is one whose fields the replay could not decrypt (ONEX_EVENT_637).
+   */
+  emitSecurity?: SecurityPolicy | SecurityPolicyOptions;
   signal?: AbortSignal;
   clock?: ScheduleClock;
+  /** How the pacer waits (PacerOptions in schedule.ts; default DEFAULT_PACER). Flag onex.replay.pacer off: timers only. */
+  pacer?: PacerOptions;
   onProgress?: (p: ReplayProgress) => void;
 }
 
@@ -76,6 +94,18 @@ const eventTimeMs = (e: ReadEvent): number => {
   const micros = typeof e.event.timestamp === 'string' ? timestampMicros(e.event.timestamp) : undefined;
   return micros === undefined ? e.recordTimeMs : micros / 1000;
 };
+
+/**
+ * Whether an event read with encrypted fields can be replayed: its fields were decrypted (a copy's ciphertext must be
+ * bound to the copy's own event id, so the original's cannot be kept) and the emit policy encrypts each of them
+ * again, so no field encrypted at the source is written in plaintext. Undefined when it can, else the code.
+ */
+export function sealedSkip(e: ReadEvent, emit: SecurityPolicy | undefined): 'ONEX_EVENT_637' | 'ONEX_EVENT_638' | undefined {
+  if (e.encrypted === undefined || e.encrypted.length === 0) return undefined;
+  if (findEnvelopes(e.event as { event_id: string; event_type: string }).length > 0) return 'ONEX_EVENT_637';
+  const again = emit?.plan(e.event)?.encrypt;
+  return e.encrypted.every((path) => again?.includes(path)) ? undefined : 'ONEX_EVENT_638';
+}
 
 /** Original order: offset order within a partition, partitions merged by event time (ties: lower partition). */
 export function originalOrder(events: readonly ReadEvent[]): ReadEvent[] {
@@ -152,11 +182,17 @@ async function flowRanges(o: ReplayOptions, correlationId: string): Promise<Part
 
 export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   const speed = o.speed ?? 1;
+  const earlyMs = o.pacer?.earlyMs;
+  if (earlyMs !== undefined && !(typeof earlyMs === 'number' && Number.isFinite(earlyMs) && earlyMs >= 0 && earlyMs <= 5)) {
+    throw onexError('ONEX_RT_407', `invalid replay option pacer.earlyMs: ${String(earlyMs)} is not a number of ms from 0 to 5`);
+  }
+  const pacer = flags.isEnabled('onex.replay.pacer') ? o.pacer : { earlyMs: 0 };
   const targetVersion = o.targetVersion ?? '2.0.0';
   const replayId = o.replayId ?? randomUUID();
   checkReplayVersion(targetVersion);
   checkReplayTarget([o.sourceTopic], o.toTopic, o.allowSourceTopic);
   const where = o.where === undefined ? undefined : compileWhere(o.where);
+  const emitSecurity = o.emitSecurity === undefined ? undefined : securityPolicy(o.emitSecurity, 'emitSecurity');
   const sel = o.selection;
 
   let ranges: PartitionRange[];
@@ -182,12 +218,18 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     ranges = await timeRanges(o.kafka, o.sourceTopic, sel.fromMs, sel.toMs);
     keep = (e) => inTimeRange(e, sel.fromMs, sel.toMs);
   }
-  const read = await readRanges(o.kafka, o.sourceTopic, ranges, o.codec, targetVersion, keep, o.signal);
+  const read = await readRanges(o.kafka, o.sourceTopic, ranges, o.codec, targetVersion, keep, o.signal, o.security);
   let events = read.events;
   if ('correlationId' in sel && sel.withChildren && !ids) {
     ids = withDescendants(sel.correlationId, events);
     events = events.filter((e) => ids!.has(e.event.correlation_id as string));
   }
+  const skipped = read.skipped;
+  events = events.filter((e) => {
+    const code = sealedSkip(e, emitSecurity);
+    if (code !== undefined) skipped[code] = (skipped[code] ?? 0) + 1;
+    return code === undefined;
+  });
   if (where) events = events.filter((e) => where(e.event));
   events = originalOrder(events);
 
@@ -204,7 +246,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     count: events.length,
     emitted: 0,
     records_read: read.recordsRead,
-    skipped: read.skipped,
+    skipped,
     versions,
     first_timestamp: (events[0]?.event.timestamp as string | undefined) ?? null,
     last_timestamp: (events[events.length - 1]?.event.timestamp as string | undefined) ?? null,
@@ -223,10 +265,17 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     schemaVersion: targetVersion,
     sampling: { enabled: false },
     batch: { lingerMs: 0 },
+    ...(emitSecurity ? { security: emitSecurity } : {}),
   });
   await producer.start();
-  const scheduler = new ReplayScheduler(speed, o.clock);
+  const scheduler = new ReplayScheduler(speed, o.clock, pacer);
   const pending: Promise<unknown>[] = [];
+  // Traced, the replay is one operation of its own: a `replay <source>` span whose children are the copies' sends,
+  // each linked to its original's span (src/telemetry/producer-span.ts), the copies keeping the original trace fields.
+  const tracer = activeTracer();
+  const session = tracer?.startSpan(`replay ${o.sourceTopic}`);
+  if (session?.isRecording()) session.setAttributes({ [ATTR.replayId]: replayId, [ATTR.destination]: o.toTopic, 'onex.replay.count': events.length });
+  const inSession = session ? trace.setSpan(context.active(), session) : undefined;
   try {
     for (let i = 0; i < events.length; i++) {
       if (o.signal?.aborted) {
@@ -239,7 +288,8 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
         break;
       }
       const copy = markReplay(events[i]!.event, { replayId, speed });
-      pending.push(producer.emit(copy).then(() => void summary.emitted++, (err: unknown) => {
+      const sent = inSession ? context.with(inSession, () => producer.emit(copy)) : producer.emit(copy);
+      pending.push(sent.then(() => void summary.emitted++, (err: unknown) => {
         summary.failed++;
         return asOnexError(err, 'ONEX_EVENT_600');
       }));
@@ -248,6 +298,11 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     await Promise.all(pending);
   } finally {
     await producer.close();
+    if (session?.isRecording()) {
+      session.setAttributes({ 'onex.replay.emitted': summary.emitted, 'onex.replay.failed': summary.failed });
+      if (summary.failed > 0) session.setStatus({ code: SpanStatusCode.ERROR, message: `${summary.failed} events failed` });
+    }
+    session?.end();
   }
   summary.elapsed_ms = Math.round(scheduler.elapsed());
   return summary;

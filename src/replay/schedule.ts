@@ -22,6 +22,21 @@ export const realClock: ScheduleClock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+/**
+ * How the pacer waits for a due time. Node's timers have 1 ms granularity and fire at least a little late, so a
+ * timer alone releases every event late by up to ~1 ms plus the event loop's delay, one event per wake-up.
+ * earlyMs: an event due within this many ms is released now, and a timer is set to that much before the due time:
+ * events due within one timer tick of each other go out in one turn of the loop (one wake-up, fewer sends) and the
+ * timer's lateness is centred on the due time instead of added to it; no event leaves more than earlyMs early.
+ * 0: timers only, never early. (Spinning on setImmediate to the due time was measured too and lost under load: the
+ * CPU it burns is taken back by the OS as longer stalls; bench/README.md.)
+ */
+export interface PacerOptions {
+  earlyMs?: number;
+}
+
+export const DEFAULT_PACER: Required<PacerOptions> = { earlyMs: 1 };
+
 /** `10`, `0.5`, `max` -> the speed; anything else is ONEX_RT_407 naming --speed. */
 export function parseSpeed(text: string | number): ReplaySpeed {
   if (text === 'max') return 'max';
@@ -62,10 +77,16 @@ export class ReplayScheduler {
   private lastDue = 0;
   private lastLateness = 0;
 
+  private readonly earlyMs: number;
+
+  /** options: see PacerOptions. */
   constructor(
     readonly speed: ReplaySpeed,
     private readonly clock: ScheduleClock = realClock,
-  ) {}
+    options: PacerOptions = {},
+  ) {
+    this.earlyMs = options.earlyMs ?? DEFAULT_PACER.earlyMs;
+  }
 
   /** Ms after the start at which an event of this original time is due. */
   dueAt(eventTimeMs: number): number {
@@ -79,15 +100,15 @@ export class ReplayScheduler {
     if (this.speed === 'max') return;
     const target = this.origin!.wall + due;
     let ahead = target - this.clock.now();
-    // A timer may fire a little early; sleep again for what is left rather than emit before the due time.
-    while (ahead > 0) {
-      await this.clock.sleep(ahead);
+    // A timer may fire a little early; sleep again for what is left rather than emit before (due - earlyMs).
+    while (ahead > this.earlyMs) {
+      await this.clock.sleep(ahead - this.earlyMs);
       ahead = target - this.clock.now();
     }
     this.lastLateness = -ahead;
   }
 
-  /** How late (ms) the last event was released after its due time. */
+  /** How late (ms) the last event was released after its due time; negative: early (at most earlyMs). */
   lateness(): number {
     return this.lastLateness;
   }

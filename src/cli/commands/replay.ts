@@ -5,6 +5,7 @@ import { flags } from '../../flags/index.js';
 import { isOnexError } from '../../errors/index.js';
 import { CORRELATIONS_GROUP, CORRELATIONS_TOPIC, CorrelationLookup } from '../../processors/correlation/index.js';
 import { parseSpeed, runReplay, type ReplayOptions, type ReplayProgress, type ReplaySelection, type ReplaySpeed } from '../../replay/index.js';
+import { addOtlpOption } from '../tracing.js';
 import { parseSchemaVersion, addConnectionOptions, kafkaFrom, type ConnectionFlags } from './consume.js';
 import type { SchemaVersion } from '../../event/index.js';
 
@@ -63,8 +64,7 @@ function indexedRanges(lookup: CorrelationLookup, topic: string): Pick<ReplayOpt
  */
 export function registerReplayCommands(program: Command): void {
   addConnectionOptions(
-    program
-      .command('replay')
+    addOtlpOption(program.command('replay'), 'onex-replay')
       .description('re-emit stored events of one flow or time range into a replay topic, at a speed, marked as replays')
       .option('--topic <topic>', 'topic to read the events from', 'onex.events')
       .option('--correlation-id <id>', 'replay the flow of this correlation id')

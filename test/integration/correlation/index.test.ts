@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTimestamp } from '../../../src/event/index.js';
-import { CorrelationLookup, createCorrelationIndex, type Flow } from '../../../src/processors/correlation/index.js';
+import { CorrelationLookup, createCorrelationIndex, loadTrace, type Flow } from '../../../src/processors/correlation/index.js';
 import type { Processor } from '../../../src/processors/index.js';
 import { murmur2, partitionOf } from '../../../src/producer/index.js';
 import { runReplay } from '../../../src/replay/index.js';
@@ -80,6 +80,17 @@ describe('the correlation index on the real broker', () => {
     const indexOnly = new CorrelationLookup(p.kafka, indexTopic);
     expect((await runReplay({ ...stale, rangesFor: (id) => withTail.rangesFor(id, source) })).count).toBe(7);
     expect((await runReplay({ ...stale, rangesFor: (id) => indexOnly.rangesFor(id, source) })).count).toBe(5);
+    // A flow the index has never seen (all of it written while no index runs), in a partition the group committed
+    // on: trace finds it in the unindexed tail given the group; without the group it is unknown (ONEX_RT_431).
+    const sameAsA = partitionOf(murmur2(Buffer.from(a)), 4);
+    let fresh = randomUUID();
+    while (partitionOf(murmur2(Buffer.from(fresh)), 4) !== sameAsA) fresh = randomUUID();
+    await produce(p, source, [0, 1, 2].map((i) => encoded(p, '1.3.0', { correlation_id: fresh, node_id: `node_${i % 2}`, timestamp: at(BASE_MS + 2000 + i * 10) }).input));
+    const traceOf = (indexGroup?: string) => loadTrace({ kafka: p.kafka, decoder: p.codec, topic: source, indexTopic, indexGroup, correlationId: fresh });
+    const found = await traceOf(groupId);
+    expect(found.tree).toMatchObject({ flows: 1, events: 3, roots: [{ correlation_id: fresh, count: 3, start_ms: BASE_MS + 2000 }] });
+    expect(found.records_read, 'only the tail of its partition').toBeLessThanOrEqual(5);
+    await expect(traceOf(undefined)).rejects.toMatchObject({ code: 'ONEX_RT_431' });
 
     const second = startIndex(source, groupId, indexTopic);
     await second.start();

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTimestamp, type SchemaVersion } from '../../../src/event/index.js';
 import { runReplay } from '../../../src/replay/index.js';
-import { REPO_ROOT, runOnex } from '../../support/cli.js';
+import { REPO_ROOT, runOnex, spawnOnex } from '../../support/cli.js';
+import { runProcess } from '../../support/process.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, encoded, produce, readTopic, startPipeline, type Input, type Pipeline } from '../worker/pipeline.js';
 
@@ -42,7 +42,9 @@ describe('onex replay on the real broker', () => {
     const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: flow }, speed: 10 });
     expect(summary).toMatchObject({ count: 11, emitted: 11, failed: 0, span_ms: 5000, duration_ms: 500, interrupted: false });
     expect(summary.elapsed_ms).toBeGreaterThanOrEqual(450);
-    expect(summary.elapsed_ms).toBeLessThanOrEqual(550);
+    // Bounded well below speed 5 (1,000 ms) yet loose enough for a loaded CI machine, where a timer can fire late;
+    // the pacing itself is measured in bench/replay.ts.
+    expect(summary.elapsed_ms).toBeLessThan(1_000);
     expect(summary.records_read, 'only the flow partition was read').toBeLessThan(51);
 
     const out = await replayed(target, 11);
@@ -50,12 +52,15 @@ describe('onex replay on the real broker', () => {
     const emittedAt = events.map((e) => Date.parse(e.timestamp));
     expect(events.map((e) => e.replay.original_event_id)).toEqual(mineIds);
     expect(events.every((e) => e.correlation_id === flow && e.replay.speed === 10 && e.replay.replay_id === summary.replay_id)).toBe(true);
-    // In order and 50 ms apart (500 ms / 10), within the timer's slack.
-    for (let i = 1; i < emittedAt.length; i++) {
-      const gap = emittedAt[i]! - emittedAt[i - 1]!;
-      expect(gap).toBeGreaterThanOrEqual(35);
-      expect(gap).toBeLessThanOrEqual(70);
-    }
+    // In order and 50 ms apart (500 ms / 10): the median gap on the mark, and each event at least 40 ms per step
+    // after the first (each send is scheduled from the flow's start, so a timer that fires late on a loaded machine
+    // stretches one gap and shrinks the next, and no event goes out early).
+    const gaps = emittedAt.slice(1).map((t, i) => t - emittedAt[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(0);
+    const sorted = [...gaps].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThanOrEqual(40);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThanOrEqual(60);
+    for (let i = 0; i < emittedAt.length; i++) expect(emittedAt[i]! - emittedAt[0]!).toBeGreaterThanOrEqual(i * 40);
   });
 
   it('--with-children follows parent_correlation_id; a mixed-version flow comes out upcast', async () => {
@@ -121,6 +126,40 @@ describe('onex replay on the real broker', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ dry_run: true, count: 2, span_ms: 2000, duration_ms: 500, versions: { '1.3.0': 2 } });
   });
 
+  it('on a terminal it draws a progress bar (events, elapsed, eta) on stderr, then the one JSON summary line', async () => {
+    const source = uniqueTopic('replay-src');
+    const target = uniqueTopic('replay-out');
+    await createTopic(p, source, 1);
+    await createTopic(p, target, 1);
+    const flow = randomUUID();
+    // 6 events 400 ms apart (2 s) at speed 4: 0.5 s, one bar per event.
+    await produce(p, source, Array.from({ length: 6 }, (_, i) => encoded(p, '1.3.0', { correlation_id: flow, timestamp: at(BASE_MS + i * 400) }).input));
+    const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, '--import', 'tsx', main, 'replay', '--topic', source, '--correlation-id', flow, '--to-topic', target, '--speed', '4'].map(quote).join(' ');
+    // util-linux script(1) runs the command on a pseudo-terminal (stdout and stderr both are the terminal), -e: its exit code.
+    const run = await runProcess('script', ['-qfec', command, '/dev/null'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error' },
+      timeoutMs: 60_000,
+    });
+    expect(run.code, run.stdout).toBe(0);
+    const screen = run.stdout.replace(/\r\n/g, '\n');
+    const bars = [...screen.matchAll(/\r\[(#*)(\.*)\] (\d+)\/6 events, (\d+\.\d) s elapsed, eta (\d+\.\d) s/g)];
+    expect(bars.map((b) => Number(b[3])), screen).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const b of bars) expect(b[1]!.length + b[2]!.length, 'a 30-column bar').toBe(30);
+    const [first, last] = [bars[0]!, bars.at(-1)!];
+    expect(first[1]).toBe('#'.repeat(5));
+    expect(Number(first[5]), 'eta of the first event: the whole 0.5 s').toBeGreaterThanOrEqual(0.4);
+    expect(last[1]).toBe('#'.repeat(30));
+    expect(Number(last[4])).toBeGreaterThanOrEqual(0.4);
+    expect(last[5]).toBe('0.0');
+    // The bar is ended with a newline; the summary is the last line, alone.
+    const lines = screen.trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ count: 6, emitted: 6, failed: 0, interrupted: false, duration_ms: 500 });
+    expect(lines.at(-2)).toMatch(/6\/6 events, .* eta 0\.0 s$/);
+  });
+
   it('reads a flow whose partition is longer than one fetch to its end', async () => {
     const source = uniqueTopic('replay-src');
     await createTopic(p, source, 1);
@@ -140,25 +179,17 @@ describe('onex replay on the real broker', () => {
     const flow = randomUUID();
     // 20 events 500 ms apart: 10 s at speed 1, so the interrupt lands mid-replay.
     await produce(p, source, Array.from({ length: 20 }, (_, i) => encoded(p, '1.3.0', { correlation_id: flow, timestamp: at(BASE_MS + i * 500) }).input));
-    const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'replay', '--topic', source, '--correlation-id', flow, '--to-topic', target], {
-      cwd: REPO_ROOT,
+    const { child, stdout, stderr, exited } = spawnOnex(['replay', '--topic', source, '--correlation-id', flow, '--to-topic', target], {
       env: { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await readTopic(p, target, 2, 30_000);
     child.kill('SIGINT');
-    expect(await exited, stderr).toBe(130);
-    const summary = JSON.parse(stdout.trim()) as { interrupted: boolean; emitted: number; count: number };
+    expect(await exited, stderr()).toBe(130);
+    const summary = JSON.parse(stdout().trim()) as { interrupted: boolean; emitted: number; count: number };
     expect(summary).toMatchObject({ interrupted: true, count: 20 });
     expect(summary.emitted).toBeGreaterThanOrEqual(2);
     expect(summary.emitted).toBeLessThan(20);
-    expect(stderr).toContain(`replay stopped after ${summary.emitted} of 20 events`);
+    expect(stderr()).toContain(`replay stopped after ${summary.emitted} of 20 events`);
     const [written] = await p.admin.fetchTopicOffsets(target);
     expect(Number(written!.high), 'what the summary counts is what was written').toBe(summary.emitted);
   });
