@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import client, { type Registry } from 'prom-client';
 import { onexError } from '../errors/index.js';
+import { addHealthRoutes, Health } from '../health/index.js';
 
 export interface MetricsServerOptions {
   /** Default 9464 (the OpenTelemetry Prometheus exporter's port); 0 picks a free one. */
@@ -10,17 +11,21 @@ export interface MetricsServerOptions {
   registries?: Registry[];
   /** Adds Node.js process metrics (event loop lag, heap, GC) to the first registry. Default true. */
   processMetrics?: boolean;
+  /** Readiness served at /readyz (and liveness at /healthz). Default: a Health with no checks (ready until drained). */
+  health?: Health;
 }
 
 export interface MetricsServer {
   /** http://host:port/metrics */
   url: string;
+  /** http://host:port, where /healthz and /readyz are too. */
+  baseUrl: string;
   close(): Promise<void>;
 }
 
 const withProcessMetrics = new WeakSet<Registry>();
 
-/** Serves GET /metrics in the Prometheus text format, and GET /healthz. */
+/** Serves GET /metrics in the Prometheus text format, GET /healthz (alive) and GET /readyz (ready, see src/health). */
 export async function startMetricsServer(options: MetricsServerOptions = {}): Promise<MetricsServer> {
   const registries = options.registries ?? [client.register];
   const first = registries[0]!;
@@ -34,7 +39,7 @@ export async function startMetricsServer(options: MetricsServerOptions = {}): Pr
     reply.type(merged.contentType);
     return merged.metrics();
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  addHealthRoutes(app, options.health ?? new Health());
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 9464;
   try {
@@ -47,5 +52,7 @@ export async function startMetricsServer(options: MetricsServerOptions = {}): Pr
     throw err;
   }
   const address = app.server.address() as { port: number };
-  return { url: `http://${host}:${address.port}/metrics`, close: () => app.close() };
+  const shown = host.includes(':') ? `[${host}]` : host;
+  const baseUrl = `http://${shown}:${address.port}`;
+  return { url: `${baseUrl}/metrics`, baseUrl, close: () => app.close() };
 }

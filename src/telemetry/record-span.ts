@@ -61,7 +61,7 @@ export class RecordTrace {
     const span = this.begin(event, versions);
     let inSpan: Context = this.base;
     try {
-      span.addEvent('handler', { attempt: versions.attempt });
+      if (span.isRecording()) span.addEvent('handler', { attempt: versions.attempt });
       inSpan = trace.setSpan(this.base, span);
     } catch (err) {
       tracingFailed(err);
@@ -87,6 +87,7 @@ export class RecordTrace {
   end(outcome: TracedOutcome): void {
     try {
       const span = this.begin(undefined, undefined);
+      if (!span.isRecording()) return;
       span.setAttributes({ [ATTR.outcome]: outcome.status, [ATTR.attempts]: outcome.attempts });
       if (outcome.error) {
         span.setAttribute(ATTR.errorCode, outcome.error.code);
@@ -105,35 +106,16 @@ export class RecordTrace {
     if (this.span) return this.span;
     const r = this.record;
     const own = this.fromHeaders ?? (event ? spanContextOfEvent(event as Record<string, unknown>) : undefined);
-    const attributes: Attributes = {
-      [ATTR.system]: MESSAGING_SYSTEM,
-      [ATTR.operationName]: 'process',
-      [ATTR.operationType]: 'process',
-      [ATTR.destination]: r.topic,
-      [ATTR.partition]: String(r.partition),
-      [ATTR.kafkaOffset]: Number(r.offset),
-      [ATTR.consumerGroup]: this.groupId,
-    };
-    if (r.key) attributes[ATTR.kafkaKey] = r.key.toString('utf8');
-    if (event) {
-      const e = event as { event_type?: unknown; event_id?: unknown; correlation_id?: unknown };
-      if (typeof e.event_type === 'string') attributes[ATTR.eventType] = e.event_type;
-      if (typeof e.event_id === 'string') attributes[ATTR.messageId] = e.event_id;
-      if (typeof e.correlation_id === 'string') attributes[ATTR.correlationId] = e.correlation_id;
-      const code = errorCodeOf(event);
-      if (code) attributes[ATTR.errorCode] = code;
-    }
-    if (versions) {
-      attributes[ATTR.schemaVersion] = versions.writer;
-      attributes[ATTR.targetVersion] = versions.target;
-    }
     const parent = own ? contextWithRemote(own, this.base) : this.base;
-    const span = this.tracer.startSpan(`process ${r.topic}`, { kind: SpanKind.CONSUMER, attributes, startTime: this.startTime }, parent);
+    // As for the send span: no attributes until the sampler said the span records (see producer-span.ts).
+    const span = this.tracer.startSpan(`process ${r.topic}`, { kind: SpanKind.CONSUMER, startTime: this.startTime }, parent);
+    this.span = span;
+    if (!span.isRecording()) return span;
+    span.setAttributes(processAttributes(r, this.groupId, event, versions));
     if (versions) {
       if (versions.writer !== versions.target) span.addEvent('upcast', { from: versions.writer, to: versions.target });
       if (versions.validated) span.addEvent('validated');
     }
-    this.span = span;
     return span;
   }
 
@@ -145,6 +127,32 @@ export class RecordTrace {
       tracingFailed(err);
     }
   }
+}
+
+function processAttributes(r: TracedRecord, groupId: string, event: object | undefined, versions: { writer: string; target: string } | undefined): Attributes {
+  const attributes: Attributes = {
+    [ATTR.system]: MESSAGING_SYSTEM,
+    [ATTR.operationName]: 'process',
+    [ATTR.operationType]: 'process',
+    [ATTR.destination]: r.topic,
+    [ATTR.partition]: String(r.partition),
+    [ATTR.kafkaOffset]: Number(r.offset),
+    [ATTR.consumerGroup]: groupId,
+  };
+  if (r.key) attributes[ATTR.kafkaKey] = r.key.toString('utf8');
+  if (event) {
+    const e = event as { event_type?: unknown; event_id?: unknown; correlation_id?: unknown };
+    if (typeof e.event_type === 'string') attributes[ATTR.eventType] = e.event_type;
+    if (typeof e.event_id === 'string') attributes[ATTR.messageId] = e.event_id;
+    if (typeof e.correlation_id === 'string') attributes[ATTR.correlationId] = e.correlation_id;
+    const code = errorCodeOf(event);
+    if (code) attributes[ATTR.errorCode] = code;
+  }
+  if (versions) {
+    attributes[ATTR.schemaVersion] = versions.writer;
+    attributes[ATTR.targetVersion] = versions.target;
+  }
+  return attributes;
 }
 
 /** Runs the worker's processing of one record with a RecordTrace in the context, and ends the span with the outcome. */

@@ -23,6 +23,12 @@ export const ATTR = Object.freeze({
   errorCode: 'onex.error_code',
   attempts: 'onex.attempts',
   outcome: 'onex.outcome',
+  alertId: 'onex.alert.id',
+  alertRule: 'onex.alert.rule',
+  alertState: 'onex.alert.state',
+  /** On a span link: what the linked span is to this one (`replay_of`: the original of a replayed event). */
+  linkType: 'onex.link.type',
+  replayId: 'onex.replay.id',
 } as const);
 
 /** `messaging.system` for Kafka. */

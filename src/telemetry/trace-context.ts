@@ -25,14 +25,42 @@ export function formatTraceparent(sc: SpanContext): string {
  * version ff, wrong lengths or case, an all-zero id, extra fields on version 00.
  */
 export function parseTraceparent(traceparent: string, tracestate?: string): SpanContext | undefined {
-  const m = TRACEPARENT.exec(traceparent.trim());
+  const sc = parseVersion00(traceparent) ?? parseOtherVersion(traceparent);
+  if (sc && tracestate) sc.traceState = createTraceState(tracestate);
+  return sc;
+}
+
+/**
+ * Version 00, the one every current tracer writes, read by character codes: the worker parses one per record, and
+ * this is about a fifth of the regular expression's cost. Anything it does not accept goes to parseOtherVersion.
+ */
+function parseVersion00(tp: string): SpanContext | undefined {
+  if (tp.length !== 55 || tp.charCodeAt(0) !== 48 || tp.charCodeAt(1) !== 48) return undefined;
+  if (tp.charCodeAt(2) !== 45 || tp.charCodeAt(35) !== 45 || tp.charCodeAt(52) !== 45) return undefined;
+  if (!lowerHex(tp, 3, 35) || !lowerHex(tp, 36, 52) || !lowerHex(tp, 53, 55)) return undefined;
+  const traceId = tp.slice(3, 35);
+  const spanId = tp.slice(36, 52);
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
+  return { traceId, spanId, traceFlags: parseInt(tp.slice(53, 55), 16), isRemote: true };
+}
+
+function lowerHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** Everything else W3C allows: surrounding whitespace, and later versions with extra fields. */
+function parseOtherVersion(traceparent: string): SpanContext | undefined {
+  const text = traceparent.trim();
+  const m = TRACEPARENT.exec(text);
   if (!m) return undefined;
   const [, version, traceId, spanId, flags] = m as unknown as [string, string, string, string, string];
-  if (version === 'ff' || (version === '00' && traceparent.trim().length !== 55)) return undefined;
+  if (version === 'ff' || (version === '00' && text.length !== 55)) return undefined;
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  const sc: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16) & 0xff, isRemote: true };
-  if (tracestate) sc.traceState = createTraceState(tracestate);
-  return sc;
+  return { traceId, spanId, traceFlags: parseInt(flags, 16) & 0xff, isRemote: true };
 }
 
 /** The caller's active span context, when there is a valid one; read on the caller's thread, at emit() time. */

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, freePort } from '../../src/dev/index.js';
+import { goModuleVersionOf } from './go-tool.js';
 
 /**
  * Jaeger v2 all-in-one (an OpenTelemetry Collector distribution with Jaeger's storage and query extensions) as a
@@ -34,15 +35,7 @@ export function jaegerBinaryPath(): string {
 
 /** The jaeger module version a Go binary was built from, from its embedded build info; undefined when absent. */
 export function jaegerVersionOf(binary: string): string | undefined {
-  if (!existsSync(binary)) return undefined;
-  const bytes = readFileSync(binary);
-  const needle = Buffer.from(`\nmod\t${MODULE}\t`);
-  const at = bytes.indexOf(needle);
-  if (at < 0) return undefined;
-  const start = at + needle.length;
-  let end = start;
-  while (end < bytes.length && end - start < 64 && bytes[end] !== 0x09 && bytes[end] !== 0x0a) end++;
-  return bytes.subarray(start, end).toString('latin1');
+  return goModuleVersionOf(binary, MODULE);
 }
 
 /**

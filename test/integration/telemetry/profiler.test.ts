@@ -1,10 +1,14 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyOnexEvent } from '../../../src/event/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
 import { startProfiler } from '../../../src/telemetry/index.js';
 import { createWorker, type Worker } from '../../../src/worker/index.js';
-import { runOnex } from '../../support/cli.js';
+import { REPO_ROOT, runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, eventOf, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
 
@@ -95,4 +99,49 @@ describe('PERFORMANCE_PROFILE events', () => {
       ['a_node-1', 'handle X', 30, 20],
     ]);
   });
+
+  it('onex worker --profile-topic profiles its handlers and emits the profiles to the topic, the last window on SIGTERM', async () => {
+    const work = uniqueTopic('profile-worker-in');
+    const profiles = uniqueTopic('profile-worker-out');
+    await createTopic(p, work);
+    await createTopic(p, `${work}.dlq`);
+    const dir = mkdtempSync(join(tmpdir(), 'onex-worker-profile-'));
+    const handledFile = join(dir, 'handled');
+    writeFileSync(handledFile, '');
+    writeFileSync(join(dir, 'handlers.mjs'), [
+      "import { appendFileSync } from 'node:fs';",
+      `export const handlers = { NODE_START: () => new Promise((r) => setTimeout(r, 20)).then(() => appendFileSync(${JSON.stringify(handledFile)}, 'x')) };`,
+      '',
+    ].join('\n'));
+    const args = ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--topic', work, '--group', `g-${work}`, '--handlers', join(dir, 'handlers.mjs'), '--from-beginning',
+      '--profile-topic', profiles, '--profile-window', '60000', '-b', p.brokers, '--registry', p.registry.url];
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ONEX_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    closers.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    const input = new OnexProducer({ kafka: p.kafka, topic: work, codec: p.codec, schemaVersion: '2.0.0', metricsRegistry: new Registry(), sampling: { enabled: false }, batch: { lingerMs: 1 } });
+    closers.push(() => input.close());
+    for (let i = 0; i < 10; i++) await input.emit(eventOf('2.0.0'));
+    await waitFor('the worker to say it profiles', () => stderr.includes(`profiling to ${profiles} every 60 s`), 60_000);
+    const pid = /as node onex_worker-(\d+)/.exec(stderr)![1];
+    // The window is a minute: nothing is emitted before SIGTERM, which closes the profiler and emits the window.
+    await waitFor('10 handled', () => readFileSync(handledFile, 'utf8').length === 10, 60_000);
+    child.kill('SIGTERM');
+    expect(await exit, stderr.slice(-1500)).toBe(0);
+    expect(stderr).toMatch(/worker stopped: 10 handled/);
+
+    const received: AnyOnexEvent[] = [];
+    const reader = worker(profiles, { PERFORMANCE_PROFILE: (e) => void received.push(e) });
+    await reader.start();
+    await waitFor('the handler profile', () => received.some((e) => (e.metadata as any)?.operation === 'handle NODE_START'));
+    const e = received.find((x) => (x.metadata as any).operation === 'handle NODE_START')! as any;
+    expect(e.node_id).toBe(`onex_worker-${pid}`);
+    expect(e.schema_version).toBe('2.0.0');
+    expect(reader.stats().deadLettered).toBe(0);
+    expect(e.metadata.sample_count).toBe(10);
+    expect(e.metadata.breakdown.p50_ms).toBeGreaterThanOrEqual(19.5);
+    expect(e.metadata.breakdown.p50_ms).toBeLessThanOrEqual(e.metadata.breakdown.max_ms * 1.001);
+  }, 120_000);
 });

@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { AlwaysOffSampler, AlwaysOnSampler, InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-node';
 import { InMemoryProvider } from '@openfeature/server-sdk';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { onexError, type AnyOnexEvent } from '../../../src/event/index.js';
 import { flags } from '../../../src/flags/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
+import { runReplay } from '../../../src/replay/index.js';
 import { createWorker, type Worker } from '../../../src/worker/index.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, eventOf, produce, readTopic, startPipeline, waitFor, type Pipeline } from '../worker/pipeline.js';
@@ -17,7 +19,13 @@ import { createTopic, eventOf, produce, readTopic, startPipeline, waitFor, type 
  */
 
 const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+/** Records everything, or (dropAll) nothing: one provider for the file, its sampler switched per test. */
+const switchable: { dropAll: boolean; on: Sampler; off: Sampler } = { dropAll: false, on: new AlwaysOnSampler(), off: new AlwaysOffSampler() };
+const sampler: Sampler = {
+  shouldSample: (ctx, traceId, name, kind, attributes, links) => (switchable.dropAll ? switchable.off : switchable.on).shouldSample(ctx, traceId, name, kind, attributes, links),
+  toString: () => `switchable(${switchable.dropAll ? 'off' : 'on'})`,
+};
+const provider = new NodeTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] });
 let p: Pipeline;
 const closers: Array<() => Promise<void>> = [];
 
@@ -207,5 +215,87 @@ describe('OpenTelemetry spans of the producer and the worker', () => {
     }
     await pr.emit(eventOf('2.0.0'));
     expect(spans(`send ${topic}`)).toHaveLength(1);
+  });
+
+  it('a sampler that drops everything: no spans, and the unsampled context still travels (traceparent flags 00, event fields, the handler\'s emit)', async () => {
+    const topic = uniqueTopic('otel-dropall');
+    const next = `${topic}.next`;
+    await createTopic(p, topic, 1);
+    await createTopic(p, next, 1);
+    const first = producer(topic);
+    const second = producer(next);
+    await Promise.all([first.start(), second.start()]);
+    const seen: AnyOnexEvent[] = [];
+    const w = worker(topic, {
+      NODE_START: async (event) => {
+        seen.push(event);
+        await second.emit(eventOf('2.0.0', { event_type: 'NODE_SUCCESS', correlation_id: event.correlation_id, metadata: { input_state: {}, output_state: { ok: true } } }));
+      },
+    });
+    switchable.dropAll = true;
+    try {
+      await w.start();
+      let traceId = '';
+      await trace.getTracer('test').startActiveSpan('checkout', async (app) => {
+        expect(app.isRecording()).toBe(false);
+        traceId = app.spanContext().traceId;
+        await first.emit(eventOf('2.0.0'));
+        app.end();
+      });
+      const [record] = await readTopic(p, topic, 1);
+      const [followUp] = await readTopic(p, next, 1);
+      const header = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/;
+      const sent = header.exec(String(record!.headers.traceparent));
+      expect(sent?.[1]).toBe(traceId);
+      // The handler ran inside the (non-recording) process span: its own emit continues the same unsampled trace.
+      const continued = header.exec(String(followUp!.headers.traceparent));
+      expect(continued?.[1]).toBe(traceId);
+      expect((seen[0] as { trace?: unknown }).trace).toEqual({ trace_id: traceId, span_id: sent![2], trace_flags: 0 });
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+    } finally {
+      switchable.dropAll = false;
+    }
+  });
+
+  it('a replay is a trace of its own: a replay span, the copies\' sends its children, each linked to its original\'s span', async () => {
+    const source = uniqueTopic('otel-replay-src');
+    const target = uniqueTopic('otel-replay-to');
+    await createTopic(p, source, 1);
+    await createTopic(p, target, 1);
+    const original = producer(source);
+    await original.start();
+    const correlation = randomUUID();
+    await trace.getTracer('test').startActiveSpan('original operation', async (span) => {
+      for (let i = 0; i < 2; i++) await original.emit(eventOf('2.0.0', { correlation_id: correlation }));
+      span.end();
+    });
+    const originalSends = spans(`send ${source}`);
+    expect(originalSends).toHaveLength(2);
+    const originalTrace = originalSends[0]!.spanContext().traceId;
+
+    const summary = await runReplay({ kafka: p.kafka, codec: p.codec, sourceTopic: source, toTopic: target, selection: { correlationId: correlation }, speed: 'max', targetVersion: '2.0.0' });
+    expect(summary.emitted).toBe(2);
+    const session = spans(`replay ${source}`);
+    expect(session).toHaveLength(1);
+    const replayTrace = session[0]!.spanContext().traceId;
+    expect(replayTrace).not.toBe(originalTrace);
+    expect(session[0]!.attributes['onex.replay.emitted']).toBe(2);
+    const copies = spans(`send ${target}`);
+    expect(copies).toHaveLength(2);
+    for (const c of copies) {
+      expect(c.spanContext().traceId).toBe(replayTrace);
+      expect(parentOf(c)).toBe(session[0]!.spanContext().spanId);
+      expect(c.links).toHaveLength(1);
+      expect(c.links[0]!.context.traceId).toBe(originalTrace);
+      expect(originalSends.map((o) => o.spanContext().spanId)).toContain(c.links[0]!.context.spanId);
+      expect(c.links[0]!.attributes?.['onex.link.type']).toBe('replay_of');
+    }
+    // The copies keep the original trace fields (onex trace finds them with the flow); their headers carry the replay's.
+    const records = await readTopic(p, target, 2);
+    for (const r of records) {
+      const e = (await p.codec.decode<{ trace: { trace_id: string } }>(r.value!, '2.0.0')).event;
+      expect(e.trace.trace_id).toBe(originalTrace);
+      expect(String(r.headers.traceparent)).toContain(`00-${replayTrace}-`);
+    }
   });
 });
