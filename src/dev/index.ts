@@ -18,7 +18,9 @@ export {
   startLocalBroker,
   stopLocalBroker,
 } from './local-broker.js';
-export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, StartResult, StatusResult, StopResult } from './local-broker.js';
+export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, SaslSslInfo, StartResult, StatusResult, StopResult } from './local-broker.js';
+export { ensureBrokerTls } from './broker-tls.js';
+export type { BrokerTlsMaterial, SaslMechanism, SaslSslListenerOptions } from './broker-tls.js';
 export {
   clusterAnswers,
   clusterNodePid,
@@ -33,3 +35,5 @@ export {
 export type { ClusterNode, ClusterStartResult, ClusterStatus, EphemeralCluster, LocalClusterInfo, LocalClusterOptions } from './local-cluster.js';
 export { SyntheticEvents, seededRandom } from './synthetic.js';
 export type { SyntheticEvent, SyntheticOptions } from './synthetic.js';
+export { makePemCertificates } from './pem-certs.js';
+export type { PemCertificates } from './pem-certs.js';

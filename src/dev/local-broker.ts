@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { onexError, type OnexError } from '../errors/index.js';
+import { createScramUsers, ensureBrokerTls, ensureClientCertificate, generateSecret, saslSslProperties, writeClientProperties, type MtlsListenerInfo, type SaslMechanism, type SaslSslListenerOptions } from './broker-tls.js';
 
 /**
  * A real Apache Kafka broker for local work and tests: KRaft mode, one node acting as broker and controller, run as a
@@ -33,6 +34,11 @@ export interface LocalBrokerOptions {
   ownerPid?: number;
   /** Extra or overriding server.properties entries. */
   properties?: Record<string, string>;
+  /**
+   * A SASL_SSL listener beside the PLAINTEXT one: certificates made for the run in <dataDir>/tls (src/dev/broker-tls.ts),
+   * SCRAM-SHA-512 (default) or PLAIN users, and <dataDir>/tls/client.properties for the first user.
+   */
+  saslSsl?: SaslSslListenerOptions;
   pomPath?: string;
   /** Progress lines for a person (stderr in the CLI). */
   onProgress?: (line: string) => void;
@@ -48,6 +54,21 @@ export interface LocalBrokerInfo {
   kafkaVersion: string;
   startedAt: string;
   watchdogPid?: number;
+  /** Set when the broker has a SASL_SSL listener. Holds no password (they are in clientProperties, mode 0600). */
+  saslSsl?: SaslSslInfo;
+}
+
+export interface SaslSslInfo {
+  port: number;
+  bootstrap: string;
+  mechanism: SaslMechanism;
+  /** The CA that signed the broker certificate (PEM): what clients trust. */
+  caFile: string;
+  users: string[];
+  /** Kafka client properties (security.protocol, sasl.mechanism, sasl.jaas.config, truststore) for the first user. */
+  clientProperties: string;
+  /** Set when asked for (saslSsl.mtls): the SSL listener that requires a client certificate, and the client's files. */
+  mtls?: MtlsListenerInfo;
 }
 
 export interface StartResult {
@@ -401,10 +422,49 @@ async function startOnce(
   progress: (line: string) => void,
 ): Promise<LocalBrokerInfo> {
   const { port, controllerPort } = await choosePorts(dataDir, options);
-  const info = launchNode(dataDir, classpath, { ...options, port, controllerPort });
+  const secured = options.saslSsl ? await prepareSaslSsl(dataDir, port, controllerPort, options.saslSsl) : undefined;
+  const properties = secured ? { ...secured.properties, ...options.properties } : options.properties;
+  const info = launchNode(dataDir, classpath, { ...options, properties, port, controllerPort });
   progress(`starting Apache Kafka ${info.kafkaVersion} (pid ${info.pid}) on ${info.bootstrap}...`);
-  if (await waitUntilReady(info.bootstrap, info.pid, readyTimeoutMs)) return info;
-  throw await abandonNode(info, readyTimeoutMs);
+  if (!(await waitUntilReady(info.bootstrap, info.pid, readyTimeoutMs))) throw await abandonNode(info, readyTimeoutMs);
+  if (!secured) return info;
+  try {
+    if (secured.info.mechanism === 'SCRAM-SHA-512') createScramUsers(javaBinary(), classpath, info.bootstrap, secured.users, dataDir);
+  } catch (err) {
+    await abandonNode(info, readyTimeoutMs);
+    throw err;
+  }
+  const withTls = { ...info, saslSsl: secured.info };
+  writeFileSync(join(dataDir, STATE_FILE), JSON.stringify(withTls, null, 2));
+  progress(`SASL_SSL (${secured.info.mechanism}) listener on ${secured.info.bootstrap}; client settings in ${secured.info.clientProperties}`);
+  const m = secured.info.mtls;
+  if (m) progress(`mutual-TLS (SSL, client certificate required) listener on ${m.bootstrap}; client certificate ${m.certFile}, key ${m.keyFile}`);
+  return withTls;
+}
+
+async function prepareSaslSsl(dataDir: string, port: number, controllerPort: number, o: SaslSslListenerOptions) {
+  if (o.port !== undefined && (o.port === port || o.port === controllerPort || !(await portIsFree(o.port)))) {
+    throw onexError('ONEX_RT_406', `port ${o.port} on 127.0.0.1 is in use; choose another with --sasl-ssl-port or stop what listens there`);
+  }
+  let saslPort = o.port ?? (await freePort());
+  while (saslPort === port || saslPort === controllerPort) saslPort = await freePort();
+  const mtlsAsked = typeof o.mtls === 'object' ? o.mtls.port : undefined;
+  if (mtlsAsked !== undefined && ([port, controllerPort, saslPort].includes(mtlsAsked) || !(await portIsFree(mtlsAsked)))) {
+    throw onexError('ONEX_RT_406', `port ${mtlsAsked} on 127.0.0.1 is in use; choose another for the mutual-TLS listener or stop what listens there`);
+  }
+  let mtlsPort = o.mtls ? (mtlsAsked ?? (await freePort())) : undefined;
+  while (mtlsPort !== undefined && [port, controllerPort, saslPort].includes(mtlsPort)) mtlsPort = await freePort();
+  const mechanism = o.mechanism ?? 'SCRAM-SHA-512';
+  const users = o.users && Object.keys(o.users).length > 0 ? o.users : { onex: generateSecret() };
+  const tls = ensureBrokerTls(join(dataDir, 'tls'));
+  const bootstrap = `127.0.0.1:${saslPort}`;
+  const [firstUser, firstPassword] = Object.entries(users)[0]!;
+  const clientProperties = join(tls.dir, 'client.properties');
+  writeClientProperties(clientProperties, bootstrap, mechanism, tls.caFile, firstUser, firstPassword);
+  const mtls: MtlsListenerInfo | undefined =
+    mtlsPort === undefined ? undefined : { port: mtlsPort, bootstrap: `127.0.0.1:${mtlsPort}`, ...ensureClientCertificate(tls.dir) };
+  const info: SaslSslInfo = { port: saslPort, bootstrap, mechanism, caFile: tls.caFile, users: Object.keys(users), clientProperties, ...(mtls ? { mtls } : {}) };
+  return { info, users, properties: saslSslProperties(port, controllerPort, saslPort, tls, mechanism, users, mtls) };
 }
 
 /** Stops a node that did not come up and turns what its logs say into ONEX_RT_405. */

@@ -1,6 +1,8 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
+import { transportFailure } from './transport-errors.js';
 import { flags } from '../flags/index.js';
+import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 
 /**
  * How a topic the pipeline creates is replicated. Both are options of every topic the pipeline creates (the worker's
@@ -52,12 +54,21 @@ export function checkReplication(r: TopicReplication | undefined, what: string, 
   return out;
 }
 
+const METADATA_LAG = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_CONTROLLER']);
+
+/** The error, or what kafkajs wrapped in it after its own retries, says the cluster's metadata is still settling. */
+function metadataLagging(err: unknown): boolean {
+  let e = err as { type?: string; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 5; i++, e = e.cause as typeof e) if (e.type && METADATA_LAG.has(e.type)) return true;
+  return false;
+}
+
 /**
  * Creates the topics that do not exist yet and leaves existing ones alone, so start-up can call it every time and
  * several processes can race on it. Replication a spec leaves out follows defaultReplication for the brokers the
  * cluster reports now; `min.insync.replicas` is written into the topic's config. Returns the names it created.
  */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], attempt = 1): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
@@ -92,7 +103,13 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
     const e = err as { type?: string; errors?: Array<{ type?: string }> };
     const onlyExists =
       e.type === 'TOPIC_ALREADY_EXISTS' || (e.errors?.length && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS'));
-    if (!onlyExists) throw asOnexError(err, 'ONEX_EVENT_600', `could not create topics ${missing.map((m) => m.topic).join(', ')}: ${(err as Error).message}`);
+    // A broker that just created a topic can answer the leader wait with a retriable error (UNKNOWN_TOPIC_OR_PARTITION,
+    // NOT_LEADER) while its metadata catches up: ask again; what was created is listed now and not created twice.
+    if (!onlyExists && metadataLagging(err) && attempt < 5) {
+      await sleep(backoffDelay(BACKOFFS.startup, attempt));
+      return ensureTopics(admin, specs, attempt + 1);
+    }
+    if (!onlyExists) throw transportFailure(err) ?? asOnexError(err, 'ONEX_EVENT_600', `could not create topics ${missing.map((m) => m.topic).join(', ')}: ${(err as Error).message}`);
   }
   return missing.map((m) => m.topic);
 }

@@ -24,9 +24,9 @@ function metric<T>(registry: Registry, name: string, make: () => T): T {
 }
 
 export class ProducerMetrics {
-  readonly emitted: Counter<'event_type'>;
+  readonly emitted: Counter<'event_type' | 'schema_version'>;
   readonly failed: Counter<'event_type' | 'code'>;
-  readonly sampledOut: Counter<'event_type'>;
+  readonly sampledOut: Counter<'event_type' | 'schema_version'>;
   readonly validationIssues: Counter<'event_type' | 'code'>;
   /** Observed once per event: counted in plain arrays (see CountingHistogram), not through prom-client's observe(). */
   readonly eventSize: LabelledHistogram;
@@ -38,18 +38,25 @@ export class ProducerMetrics {
   private readonly sizeByLane: Record<Lane, Observe>;
   private buffered = 0;
 
-  constructor(registry: Registry = client.register) {
+  /**
+   * `schemaVersion` is the version this producer writes: the emitted and sampled-out counts carry it, so dashboards
+   * show how much of each version is produced (one producer writes one version, so the label stays bounded).
+   */
+  constructor(
+    registry: Registry = client.register,
+    readonly schemaVersion = 'unknown',
+  ) {
     const registers = [registry];
     registerSeamMetrics(registry);
     registerSchemaEngineMetrics(registry);
     this.emitted = metric(registry, 'onex_events_emitted_total', () =>
-      new client.Counter({ name: 'onex_events_emitted_total', help: 'ONEX events the producer delivered to Kafka (acknowledged, acks=all)', labelNames: ['event_type'], registers }),
+      new client.Counter({ name: 'onex_events_emitted_total', help: 'ONEX events the producer delivered to Kafka (acknowledged, acks=all), by event type and the schema version written', labelNames: ['event_type', 'schema_version'], registers }),
     );
     this.failed = metric(registry, 'onex_events_failed_total', () =>
       new client.Counter({ name: 'onex_events_failed_total', help: 'ONEX events the producer could not deliver, by ONEX error code', labelNames: ['event_type', 'code'], registers }),
     );
     this.sampledOut = metric(registry, 'onex_events_sampled_out_total', () =>
-      new client.Counter({ name: 'onex_events_sampled_out_total', help: 'ONEX events dropped by sampling (re-weight kept events by 1/sample_rate)', labelNames: ['event_type'], registers }),
+      new client.Counter({ name: 'onex_events_sampled_out_total', help: 'ONEX events dropped by sampling (re-weight kept events by 1/sample_rate), by event type and schema version', labelNames: ['event_type', 'schema_version'], registers }),
     );
     this.validationIssues = metric(registry, 'onex_event_validation_issues_total', () =>
       new client.Counter({ name: 'onex_event_validation_issues_total', help: 'Validation violations a non-strict producer let through, by ONEX_VALID code', labelNames: ['event_type', 'code'], registers }),
@@ -74,10 +81,14 @@ export class ProducerMetrics {
     this.sizeByLane[lane].observe(bytes);
   }
 
+  recordSampledOut(eventType: string): void {
+    this.sampledOut.inc({ event_type: eventType, schema_version: this.schemaVersion });
+  }
+
   recordEmitted(eventType: string, n = 1): void {
     let child = this.emittedByType.get(eventType);
     if (!child) {
-      child = this.emitted.labels(eventType);
+      child = this.emitted.labels({ event_type: eventType, schema_version: this.schemaVersion });
       this.emittedByType.set(eventType, child);
     }
     child.inc(n);

@@ -1,5 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { connectionFromEnv, registryFromEnv, isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption } from '../codec/index.js';
+import type { CheckResult } from '../health/index.js';
+import { runningCheck } from '../health/consumer.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
 import { FAST_RECORD } from '../kafka/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
@@ -142,7 +144,7 @@ export class OnexProducer {
     this.log = logger('producer');
     this.preparer = new EventPreparer(s, (event, version) => codec.encode(event, version));
     this.sampler = this.preparer.sampler;
-    this.metrics = new ProducerMetrics(options.metricsRegistry);
+    this.metrics = new ProducerMetrics(options.metricsRegistry, this.version);
     this.buffer = new ProducerBuffer(s.buffer.maxBytes, s.buffer.blockTimeoutMs, (used) => this.metrics.setBuffered(used));
     this.batcher = new Batcher(s.batch, () => this.pump());
     this.sender = new KafkaSender(kafka, { topic: s.topic, ackTimeoutMs: s.ackTimeoutMs, deliveryTimeoutMs: s.deliveryTimeoutMs }, this.log);
@@ -194,6 +196,14 @@ export class OnexProducer {
   /** The schema version this producer writes. */
   get schemaVersion(): SchemaVersion {
     return this.version;
+  }
+
+  /**
+   * Readiness checks for a process's /readyz (docs/health.md): `running` once start() has registered the writer schema
+   * and connected to Kafka, false again from close() on.
+   */
+  readiness(): { running: CheckResult } {
+    return { running: runningCheck(this.state === 'running', this.state === 'closing' || this.state === 'closed') };
   }
 
   /** Bytes accepted and not yet acknowledged or failed. */
@@ -400,7 +410,7 @@ export class OnexProducer {
       }
     }
     if (prepared.kind === 'sampled_out') {
-      this.metrics.sampledOut.inc({ event_type: prepared.typeLabel });
+      this.metrics.recordSampledOut(prepared.typeLabel);
       resolve?.({ status: 'sampled_out', eventId: prepared.eventId, sampleRate: prepared.sampleRate });
       return;
     }

@@ -10,9 +10,19 @@ import {
   startLocalCluster,
   stopLocalBroker,
   stopLocalCluster,
+  type SaslSslListenerOptions,
 } from '../../dev/index.js';
 
 const dataDirOption = ['--data-dir <dir>', 'where the broker keeps its state, pid and logs', process.env.ONEX_KAFKA_DATA_DIR ?? DEFAULT_DATA_DIR] as const;
+
+/** --sasl-ssl options: the mechanism checked, the user from ONEX_KAFKA_SASL_USERNAME / _PASSWORD when both are set. */
+function saslSslOption(port: number | undefined, mechanism: string): SaslSslListenerOptions {
+  const m = mechanism.toUpperCase();
+  if (m !== 'SCRAM-SHA-512' && m !== 'PLAIN') throw onexError('ONEX_CLI_300', `--sasl-mechanism ${mechanism} is not SCRAM-SHA-512 or PLAIN`);
+  const user = process.env.ONEX_KAFKA_SASL_USERNAME;
+  const password = process.env.ONEX_KAFKA_SASL_PASSWORD;
+  return { ...(port !== undefined ? { port } : {}), mechanism: m, ...(user && password ? { users: { [user]: password } } : {}) };
+}
 
 /**
  * `onex kafka start|stop|status`: the local Apache Kafka broker (KRaft, one node) on 127.0.0.1, or with --nodes N a
@@ -28,9 +38,21 @@ export function registerKafkaCommands(program: Command): void {
     .option(...dataDirOption)
     .option('--heap-mb <mb>', 'maximum broker heap in MiB', parsePositiveInt, 1024)
     .option('--timeout <seconds>', 'how long one start attempt waits for readiness', parsePositiveInt, 90)
+    .option('--sasl-ssl', 'also open a SASL_SSL listener on a free port (TLS certificates made for this data dir, in <data-dir>/tls)')
+    .option('--sasl-ssl-port <port>', 'also open a SASL_SSL listener on this port (implies --sasl-ssl)', parsePort)
+    .option('--mtls', 'also open an SSL listener that requires a client certificate (implies --sasl-ssl; client certificate and key made in <data-dir>/tls)')
+    .option('--mtls-port <port>', 'the mutual-TLS listener on this port (implies --mtls)', parsePort)
+    .option(
+      '--sasl-mechanism <mechanism>',
+      'SASL mechanism of that listener: SCRAM-SHA-512 or PLAIN. Its user is ONEX_KAFKA_SASL_USERNAME / ONEX_KAFKA_SASL_PASSWORD when set, else "onex" with a generated password; <data-dir>/tls/client.properties (mode 0600) holds the client settings',
+      'SCRAM-SHA-512',
+    )
     .option('--nodes <n>', 'nodes: 1 is one broker; 2 to 9 a KRaft cluster of combined broker+controller nodes (3 for replication 3, min ISR 2)', parsePositiveInt, 1)
-    .action(async (opts: { port?: number; dataDir: string; heapMb: number; timeout: number; nodes: number }) => {
+    .action(async (opts: { port?: number; dataDir: string; heapMb: number; timeout: number; nodes: number; saslSsl?: boolean; saslSslPort?: number; saslMechanism: string; mtls?: boolean; mtlsPort?: number }) => {
+      const mtls = opts.mtlsPort !== undefined ? { port: opts.mtlsPort } : opts.mtls ? true : undefined;
+      const saslSsl = opts.saslSsl || opts.saslSslPort !== undefined || mtls ? { ...saslSslOption(opts.saslSslPort, opts.saslMechanism), ...(mtls ? { mtls } : {}) } : undefined;
       if (opts.nodes > 1) {
+        if (saslSsl) throw onexError('ONEX_CLI_350', '--sasl-ssl is for one broker; a cluster has PLAINTEXT listeners only');
         if (opts.port !== undefined) throw onexError('ONEX_CLI_350', '--port is for one broker; a cluster picks a free port per node (they are printed)');
         if (opts.nodes > 9) throw onexError('ONEX_CLI_350', `--nodes ${opts.nodes} is more than 9; a local cluster has 2 to 9 nodes`);
         const { info, reused, startMs } = await startLocalCluster({
@@ -54,7 +76,13 @@ export function registerKafkaCommands(program: Command): void {
         heapMb: opts.heapMb,
         readyTimeoutMs: opts.timeout * 1000,
         onProgress: (line) => process.stderr.write(`${line}\n`),
+        ...(saslSsl ? { saslSsl } : {}),
       });
+      if (saslSsl && !info.saslSsl) {
+        process.stderr.write(`the broker already running on ${info.dataDir} has no SASL_SSL listener; stop it first to start one with --sasl-ssl\n`);
+        process.exitCode = 2;
+      }
+      if (info.saslSsl) process.stderr.write(`SASL_SSL ${info.saslSsl.mechanism} at ${info.saslSsl.bootstrap}, CA ${info.saslSsl.caFile}, client settings ${info.saslSsl.clientProperties}\n`);
       process.stderr.write(
         reused
           ? `a broker already runs on ${info.dataDir} (pid ${info.pid}); reusing it\n`

@@ -129,7 +129,7 @@ describe('OnexProducer.emit', () => {
     expect(sent.length).toBeLessThan(260);
     for (const m of fake.messages) expect(decode(m.value).sample_rate).toBe(0.5);
     const out = await metric(registry, 'onex_events_sampled_out_total');
-    expect(out[0]!.value).toBe(400 - sent.length);
+    expect(out).toEqual([{ labels: { event_type: 'NODE_START', schema_version: '1.3.0' }, value: 400 - sent.length }]);
     // A failure of a sampled type is kept whatever its flow's fate, at rate 1.
     const failures = await Promise.all(Array.from({ length: 50 }, (_, i) => p.emit({ node_id: 'n-1', event_type: 'NODE_FAILURE', correlation_id: `flow-${i}`, metadata: { input_state: {}, error: 'boom' } })));
     expect(failures.every((r) => r.status === 'sent' && r.sampleRate === 1)).toBe(true);
@@ -150,13 +150,21 @@ describe('OnexProducer.emit', () => {
     const { p, registry } = make(fake);
     await Promise.all([p.emit(start()), p.emit(start()), p.emit(start({ event_type: 'STRUCTURED_LOG', metadata: { message: 'm' } }))]);
     const emitted = await metric(registry, 'onex_events_emitted_total');
-    expect(emitted).toEqual(expect.arrayContaining([
-      { labels: { event_type: 'NODE_START' }, value: 2 },
-      { labels: { event_type: 'STRUCTURED_LOG' }, value: 1 },
-    ]));
+    // Labelled by the schema version this producer writes (the default, 1.3.0), so dashboards can split by version.
+    expect(emitted).toEqual([
+      { labels: { event_type: 'NODE_START', schema_version: '1.3.0' }, value: 2 },
+      { labels: { event_type: 'STRUCTURED_LOG', schema_version: '1.3.0' }, value: 1 },
+    ]);
     const size = await metric(registry, 'onex_event_size_bytes');
     expect(size.find((v) => (v as { metricName?: string }).metricName === 'onex_event_size_bytes_count' && v.labels.compression === 'none')?.value).toBe(3);
     expect((await metric(registry, 'onex_producer_buffered_bytes'))[0]!.value).toBe(0);
+  });
+
+  it('labels emitted counts with the schema version the producer was built to write', async () => {
+    const fake = new FakeKafka();
+    const { p, registry } = make(fake, { schemaVersion: '1.2.0' });
+    await p.emit(start());
+    expect(await metric(registry, 'onex_events_emitted_total')).toEqual([{ labels: { event_type: 'NODE_START', schema_version: '1.2.0' }, value: 1 }]);
   });
 });
 
@@ -237,6 +245,15 @@ describe('OnexProducer overflow, flush and close', () => {
     expect(err.code).toBe('ONEX_EVENT_609');
   });
 
+  it('readiness(): running only between start() and close()', async () => {
+    const { p } = make(new FakeKafka());
+    expect(p.readiness()).toEqual({ running: { ok: false, detail: 'not started' } });
+    await p.start();
+    expect(p.readiness()).toEqual({ running: { ok: true } });
+    await p.close();
+    expect(p.readiness()).toEqual({ running: { ok: false, detail: 'draining' } });
+  });
+
   it('retries a failing send and fails the batch with ONEX_EVENT_612 at the delivery timeout, with a fresh producer id after', async () => {
     const fake = new FakeKafka();
     fake.failWith = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSConnectionError', retriable: true });
@@ -246,6 +263,21 @@ describe('OnexProducer overflow, flush and close', () => {
     expect(err.message).toMatch(/within the delivery timeout of 400 ms.*ECONNREFUSED/);
     expect(fake.attempts).toBeGreaterThan(1);
     fake.failWith = undefined;
+    expect((await p.emit(start())).status).toBe('sent');
+    expect(fake.producersMade).toBe(2);
+  });
+
+  it('fails a batch at the delivery timeout even when its send() never answers (kafkajs reconnecting to a cluster that is gone)', async () => {
+    const fake = new FakeKafka();
+    let release!: () => void;
+    fake.hold = new Promise<void>((r) => (release = r));
+    const { p } = make(fake, { deliveryTimeoutMs: 300 });
+    const err = (await p.emit(start()).catch((e: unknown) => e)) as OnexError;
+    expect(err.code).toBe('ONEX_EVENT_612');
+    expect(err.message).toMatch(/within the delivery timeout of 300 ms.*no answer from Kafka before the delivery deadline/);
+    // The abandoned send is left to finish; the next event goes through a new producer (a new producer id).
+    fake.hold = undefined;
+    release();
     expect((await p.emit(start())).status).toBe('sent');
     expect(fake.producersMade).toBe(2);
   });
