@@ -15,8 +15,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // promtool for the rule and dashboard tests, installed when missing (test/support/prometheus.ts).
-          globalSetup: ['test/support/prometheus-setup.ts'],
+          // promtool for the rule and dashboard tests, installed when missing (test/support/prometheus.ts);
+          // kustomize and kubernetes-validate for the manifest test (test/support/k8s.ts).
+          globalSetup: ['test/support/prometheus-setup.ts', 'test/support/k8s-setup.ts'],
           testTimeout: 20_000,
           // Unit tests run first (group 0): a logic failure shows before the slower broker-backed tests start.
           sequence: { groupOrder: 0 },

@@ -10,7 +10,8 @@
  * producer reports (value, key, headers). The two modes alternate inside every round so that a noisy neighbour hurts
  * both; medians over the rounds, and the ratio is the median of per-round ratios to `off`.
  *
- *   node --import tsx bench/cloudevents.ts   (KAFKA_BROKERS, else a local broker; BENCH_EVENTS, BENCH_ROUNDS)
+ *   node --import tsx bench/cloudevents.ts   (KAFKA_BROKERS, else a local broker; BENCH_EVENTS, BENCH_ROUNDS;
+ *   BENCH_LZ4=0 sends every batch uncompressed, to see how much of the cost is compressing the extra bytes)
  */
 import { cpus, loadavg } from 'node:os';
 import { InMemoryProvider } from '@openfeature/server-sdk';
@@ -25,6 +26,7 @@ import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PARTITIONS = 3;
+const LZ4 = process.env.BENCH_LZ4 !== '0';
 const say = (line: string) => process.stderr.write(`[bench/cloudevents] ${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -49,7 +51,7 @@ async function flagsFor(mode: Mode): Promise<FlagSet> {
 }
 
 async function produceRound(topic: string, list: Array<Record<string, unknown>>, flags: FlagSet): Promise<{ cpuUs: number; bytes: number }> {
-  const producer = new OnexProducer({ kafka: { brokers, clientId: 'bench-cloudevents' }, registry: registryUrl, topic, flags, metricsRegistry: new Registry(), sampling: { enabled: false } });
+  const producer = new OnexProducer({ kafka: { brokers, clientId: 'bench-cloudevents' }, registry: registryUrl, topic, flags, metricsRegistry: new Registry(), sampling: { enabled: false }, compression: { enabled: LZ4 } });
   await producer.start();
   const cpu0 = process.cpuUsage();
   const bytes = await emitAll(producer, list, 10_000);
@@ -85,7 +87,7 @@ try {
   const bytesOn = median(results.on.bytes);
   if (!(bytesOn > bytesOff)) throw new Error(`with the flag on the records are not larger (${bytesOn} vs ${bytesOff} bytes): the headers are missing`);
   const lines = [
-    `${EVENTS} events of 1 KB (1.3.0, correlation and trace ids) per mode and round, ${ROUNDS} rounds, modes interleaved; CPU µs per event (process user + system, emit to last ack), medians; ratio and added µs = medians of per-round figures against flag off; record bytes = value + key + headers as the producer counts them; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (end), broker ${brokers}`,
+    `${EVENTS} events of 1 KB (1.3.0, correlation and trace ids) per mode and round, ${ROUNDS} rounds, LZ4 ${LZ4 ? 'on (the default: batches over 10 KB)' : 'off'}, modes interleaved; CPU µs per event (process user + system, emit to last ack), medians; ratio and added µs = medians of per-round figures against flag off; record bytes = value + key + headers as the producer counts them; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (end), broker ${brokers}`,
     '',
     '| onex.producer.cloudevents | producer µs/event | vs off | record bytes/event |',
     '|---|---|---|---|',

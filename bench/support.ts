@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { nowTimestamp } from '../src/event/index.js';
 import { SyntheticEvents } from '../src/dev/index.js';
 import type { OnexProducer } from '../src/producer/index.js';
+import { generateEvent, rng } from '../test/fixtures/events/generate.js';
 
 /** `n` synthetic 1 KB 1.3.0 events with fresh ids and timestamps (the same stream for the same seed). */
 export function makeEvents(n: number, seed: number): Array<Record<string, unknown>> {
@@ -26,4 +27,62 @@ export async function emitAll(producer: OnexProducer, list: ReadonlyArray<Record
   await Promise.all(pending);
   await producer.flush();
   return bytes;
+}
+
+/**
+ * Offers `total` events at `rate` per second from a 1 ms tick, counted from `start` (a performance.now() instant):
+ * `emit(i, at)` for each event due by then (`at`: the instant it is offered), then `tick(now)` once per tick (a
+ * linger-based sender checks its batch there). Resolves on the first tick after the last offer where `settled()`.
+ */
+export function offerAtRate(o: {
+  rate: number;
+  total: number;
+  start: number;
+  emit: (i: number, at: number) => void;
+  tick?: (now: number) => void;
+  settled: () => boolean;
+}): Promise<void> {
+  let offered = 0;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const due = Math.min(o.total, Math.floor(((now - o.start) / 1000) * o.rate));
+      for (; offered < due; offered++) o.emit(offered, performance.now());
+      o.tick?.(now);
+      if (offered >= o.total && o.settled()) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+}
+
+/**
+ * One offered event: to OnexProducer (its ack time, from `at`, into `acks`; a failed emit to `onFailed`) or, when
+ * there is none, to `queue` with a fresh event_id and timestamp, as OnexProducer would stamp it, for a plain producer.
+ */
+export function offerEvent(
+  onex: OnexProducer | undefined,
+  template: Record<string, unknown>,
+  at: number,
+  acks: number[],
+  onFailed: () => void,
+  queue: (event: Record<string, unknown>) => void,
+): void {
+  if (onex) {
+    onex.emit({ ...template }).then(() => acks.push(performance.now() - at), onFailed);
+  } else {
+    queue({ ...template, event_id: randomUUID(), timestamp: nowTimestamp() });
+  }
+}
+
+/** 1,000 generated 1 KB 1.3.0 events without event_id and timestamp (the producer stamps those), seed 7. */
+export function ackTemplates(): Array<Record<string, unknown>> {
+  const r = rng(7);
+  return Array.from({ length: 1000 }, () => {
+    const e = generateEvent(r, '1.3.0', { targetBytes: 1024 });
+    delete e.timestamp;
+    delete e.event_id;
+    return e;
+  });
 }

@@ -25,13 +25,14 @@ import { fileURLToPath } from 'node:url';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { OnexEventCodec, registryFromUrl } from '../src/codec/index.js';
-import { nowTimestamp, parseTimestamp } from '../src/event/index.js';
+import { parseTimestamp } from '../src/event/index.js';
 import { startEphemeralBroker } from '../src/dev/index.js';
 import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { createWorker } from '../src/worker/index.js';
 import { generateEvent, rng } from '../test/fixtures/events/generate.js';
+import { ackTemplates, offerAtRate, offerEvent } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -262,13 +263,7 @@ async function benchLatency(mode: 'worker' | 'raw', producerKind: 'onex' | 'plai
   const ready = new Promise<void>((resolve) => lines.once('line', () => resolve()));
   const result = new Promise<string>((resolve) => lines.on('line', (l) => l.startsWith('{') && resolve(l)));
   await ready;
-  const r = rng(7);
-  const templates = Array.from({ length: 1000 }, () => {
-    const e = generateEvent(r, '1.3.0', { targetBytes: 1024 });
-    delete e.timestamp;
-    delete e.event_id;
-    return e;
-  });
+  const templates = ackTemplates();
   const onex = producerKind === 'onex' ? new OnexProducer({ kafka, codec, topic, metricsRegistry: new Registry() }) : undefined;
   const plain = producerKind === 'plain' ? kafka.producer({ idempotent: true, maxInFlightRequests: 1 }) : undefined;
   if (mode === 'worker') await codec.prepare('1.3.0');
@@ -299,31 +294,21 @@ async function benchLatency(mode: 'worker' | 'raw', producerKind: 'onex' | 'plai
       )
       .finally(() => (inFlight = undefined));
   };
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - start) / 1000) * RATE));
-      while (emitted < due) {
-        const event = { ...templates[emitted % templates.length]! };
-        const at = performance.now();
-        if (onex) {
-          onex.emit(event).then(
-            () => acks.push(performance.now() - at),
-            () => failed++,
-          );
-        } else {
-          const e: Record<string, unknown> = { ...event, event_id: randomUUID(), timestamp: nowTimestamp() };
-          const value = mode === 'raw' ? Buffer.from(JSON.stringify(e)) : codec.encode(e, '1.3.0');
-          pending.push({ key: String(e.correlation_id ?? e.event_id), value, at });
-        }
-        emitted++;
-      }
+  await offerAtRate({
+    rate: RATE,
+    total,
+    start,
+    emit: (i, at) => {
+      offerEvent(onex, templates[i % templates.length]!, at, acks, () => failed++, (e) => {
+        const value = mode === 'raw' ? Buffer.from(JSON.stringify(e)) : codec.encode(e, '1.3.0');
+        pending.push({ key: String(e.correlation_id ?? e.event_id), value, at });
+      });
+      emitted++;
+    },
+    tick: (now) => {
       if (plain && pending.length > 0 && !inFlight && now - lastSend >= PRODUCER_DEFAULTS.batch.lingerMs) sendPending();
-      if (emitted >= total && pending.length === 0 && !inFlight) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 1);
+    },
+    settled: () => pending.length === 0 && !inFlight,
   });
   const achievedRate = emitted / ((performance.now() - start) / 1000);
   await onex?.close();

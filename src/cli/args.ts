@@ -57,4 +57,10 @@ export const parsePort = wholeNumberIn(1, 65535, 'a port is a whole number from 
 /** A port to listen on, where 0 asks for any free port. */
 export const parseListenPort = wholeNumberIn(0, 65535, 'a port is a whole number from 0 (any free port) to 65535');
 export const parsePositiveInt = wholeNumberIn(1, Number.MAX_SAFE_INTEGER, 'expected a whole number above 0');
+/** A fraction above 0 and at most 1 (a share of calls measured). */
+export function parseFraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a fraction above 0 and at most 1, e.g. 0.1');
+  return n;
+}
 export const parseCount = wholeNumberIn(0, Number.MAX_SAFE_INTEGER, 'expected a whole number, 0 or more');

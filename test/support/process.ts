@@ -28,6 +28,12 @@ export function runProcess(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    // A child that exits without reading its stdin (git rev-parse, under load) closes the pipe first: that EPIPE is
+    // not the run's failure (its exit code says how it went), and unhandled it would be an uncaught exception.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
+    if (options.input === undefined) child.stdin.end();
+    else child.stdin.end(options.input);
   });
 }

@@ -4,16 +4,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * A Python virtual environment in .venv under the repository (gitignored) with Confluent's Python client installed
- * from PyPI. Made once and kept between runs: a marker file names what was installed, and a lock directory keeps
+ * A Python virtual environment in .venv under the repository (gitignored) with the PyPI packages the tests use:
+ * Confluent's Python client (the registry compatibility test) and kubernetes-validate (the manifest test). Made
+ * once and kept between runs: a marker file per requirement names what was installed, and a lock directory keeps
  * two test files of one run from installing at the same time.
  */
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const VENV = join(REPO, '.venv');
-/** What the tests need: the client with its schema-registry and Avro extras. */
-const REQUIREMENT = 'confluent-kafka[avro,schemaregistry]==2.15.1';
-const MARKER = join(VENV, `.onex-installed-${REQUIREMENT.replace(/[^A-Za-z0-9.=-]+/g, '_')}`);
+/** The Python client with its schema-registry and Avro extras. */
+const CONFLUENT_KAFKA = 'confluent-kafka[avro,schemaregistry]==2.15.1';
 const LOCK = join(VENV, '.install.lock');
 
 export function venvPython(): string {
@@ -50,17 +50,23 @@ async function withLock<T>(fn: () => T, timeoutMs: number): Promise<T> {
   }
 }
 
-/** Returns the venv's python, creating the venv and installing confluent-kafka the first time. */
-export async function ensureConfluentKafkaPython(): Promise<string> {
-  if (existsSync(MARKER)) return venvPython();
+/** Returns the venv's python, creating the venv and installing `requirement` (pinned, pip syntax) the first time. */
+export async function ensureVenvRequirement(requirement: string): Promise<string> {
+  const marker = join(VENV, `.onex-installed-${requirement.replace(/[^A-Za-z0-9.=-]+/g, '_')}`);
+  if (existsSync(marker)) return venvPython();
   return withLock(() => {
-    if (existsSync(MARKER)) return venvPython();
+    if (existsSync(marker)) return venvPython();
     if (!existsSync(venvPython())) execFileSync(findPython(), ['-m', 'venv', VENV], { stdio: 'inherit' });
-    execFileSync(venvPython(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', REQUIREMENT], {
+    execFileSync(venvPython(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', requirement], {
       stdio: 'inherit',
       timeout: 900_000,
     });
-    writeFileSync(MARKER, `${new Date().toISOString()}\n`);
+    writeFileSync(marker, `${new Date().toISOString()}\n`);
     return venvPython();
   }, 900_000);
+}
+
+/** Returns the venv's python, creating the venv and installing confluent-kafka the first time. */
+export async function ensureConfluentKafkaPython(): Promise<string> {
+  return ensureVenvRequirement(CONFLUENT_KAFKA);
 }

@@ -3,11 +3,11 @@ import { onexError } from '../../errors/index.js';
 import { SCHEMA_VERSIONS } from '../../event/index.js';
 import { setLogLevel } from '../../telemetry/index.js';
 import { DevSession, type DevOptions } from '../dev/session.js';
-import { createDevView } from '../dev/view.js';
+import { alertsLine, createDevView } from '../dev/view.js';
 import { addOtlpOption } from '../tracing.js';
-import { parseCount, parseListenPort, parsePositiveInt } from '../args.js';
+import { addBootstrapServerOption, parseCount, parseListenPort, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
-type DevFlags = Omit<DevOptions, 'say'> & { duration?: number };
+type DevFlags = Omit<DevOptions, 'say' | 'bootstrapServer'> & BootstrapFlags & { duration?: number };
 
 /**
  * `onex dev`: the whole pipeline on embedded defaults, with a live view. Ctrl-C (or --duration) stops everything in
@@ -15,8 +15,9 @@ type DevFlags = Omit<DevOptions, 'say'> & { duration?: number };
  * (consumed = produced - sampled out) and every poison record was dead-lettered.
  */
 export function registerDevCommands(program: Command): void {
-  addOtlpOption(program.command('dev'), 'onex-dev')
-    .description('run the whole pipeline on embedded defaults: local broker, registry, worker, demo load, live view')
+  // -b / KAFKA_BROKERS: an existing cluster instead of the local broker, as every other command that talks to Kafka.
+  addBootstrapServerOption(addOtlpOption(program.command('dev'), 'onex-dev'))
+    .description('run the whole pipeline on embedded defaults: local broker (or -b / KAFKA_BROKERS), registry, worker, demo load, live view')
     .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)', parsePositiveInt)
     .option('--rate <events-per-second>', 'demo load, all schema versions together', parsePositiveInt, 2_000)
     .option('--registry-port <port>', 'schema registry port (0: any free port)', parseListenPort, 8081)
@@ -26,6 +27,8 @@ export function registerDevCommands(program: Command): void {
     .option('--profile-topic <topic>', 'profile the pipeline and emit PERFORMANCE_PROFILE events to this topic (see onex profile)')
     .option('--profile-window <ms>', 'profiling window', parsePositiveInt, 10_000)
     .option('--inspect-port <port>', 'index the demo topic and serve the inspect page (flows as waterfalls) on this port (0: any free port)', parseListenPort)
+    .option('--no-alerts', 'run no alert rules on the demo topic (by default the shipped alerts/dev-rules.yaml runs)')
+    .option('--alert-rules <file>', 'run these alert rules on the demo topic instead of the shipped ones')
     .option('--poison-every <n>', 'one raw poison record per n events, to show the dead-letter path; 0 for none', parseCount, 5_000)
     .action(async (flags: DevFlags) => {
       // The live frame owns a terminal: a log line between redraws would tear it, and the frame already counts what
@@ -33,7 +36,8 @@ export function registerDevCommands(program: Command): void {
       setLogLevel(process.env.ONEX_LOG_LEVEL ?? (process.stderr.isTTY ? 'error' : 'warn'));
       const view = createDevView(process.stderr);
       const say = (line: string) => process.stderr.write(`${line}\n`);
-      const session = new DevSession({ ...flags, say });
+      const { bootstrapServer, brokers, kafka, ...rest } = flags;
+      const session = new DevSession({ ...rest, say, bootstrapServer: bootstrapServer ?? brokers ?? kafka });
 
       let stopping: Promise<void> | undefined;
       let resolveStop!: () => void;
@@ -77,6 +81,7 @@ export function registerDevCommands(program: Command): void {
       say(
         `produced ${s.produced} (sampled out ${s.sampled_out}), consumed ${s.consumed}, dead-lettered ${s.dead_lettered} of ${s.poison_injected} poison records, rejected ${s.rejected}`,
       );
+      if (s.alerts) say(`alerts (${s.alerts.topic}): ${alertsLine(s.alerts)}`);
       if (!s.balanced) {
         throw onexError(
           'ONEX_EVENT_600',

@@ -2,11 +2,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isOnexError, onexError, type OnexError } from '../../errors/index.js';
 import { ALL_EVENT_TYPES, isSchemaVersion, versionAtLeast, type OnexEventType, type SchemaVersion } from '../../event/index.js';
 import { brokerAnswers, SyntheticEvents } from '../../dev/index.js';
-import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv } from '../../kafka/index.js';
+import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv, transportFailure } from '../../kafka/index.js';
 import { OnexProducer, type EmitResult } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { registryFromEnv, type RegistryOption } from '../../codec/index.js';
+import { combineChecks, Health, registryCheck } from '../../health/index.js';
 import { addBootstrapServerOption, addRegistryOption, bootstrapServerOf, registryOf, parsePositiveInt, type BootstrapFlags } from '../args.js';
+import { addHealthServerOptions, serveHealth, type HealthServerFlags } from '../health.js';
 
 function parseVersions(value: string): SchemaVersion[] {
   const list = value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -34,7 +36,7 @@ function parseSampleRate(value: string): number {
   return n;
 }
 
-interface ProduceOptions extends BootstrapFlags {
+interface ProduceOptions extends BootstrapFlags, HealthServerFlags {
   topic: string;
   count: number;
   rate?: number;
@@ -65,6 +67,10 @@ const WINDOW = 20_000;
 /**
  * `onex produce`: a load generator of valid synthetic ONEX events (every event type, realistic metadata, flows that
  * share correlation ids) through OnexProducer. Prints one JSON summary line on stdout.
+ *
+ * Long-running use (a demo producer in compose, `--count` large with `--rate`): `--metrics-port` serves the
+ * producers' /metrics with /healthz and /readyz, like `onex worker`; the first SIGTERM / SIGINT stops emitting,
+ * waits for what is in flight and prints the summary (exit 0).
  */
 export function registerProduceCommands(program: Command): void {
   const produceCmd = program
@@ -84,7 +90,7 @@ export function registerProduceCommands(program: Command): void {
     .option('--sample-rate <rate>', 'sample every event type at this rate (failures are always kept; needs 1.2.0 or later)', parseSampleRate)
     .option('--seed <n>', 'seed of the synthetic events', parsePositiveInt, 1);
   addRegistryOption(produceCmd, 'an embedded registry stored in Kafka');
-  addBootstrapServerOption(produceCmd)
+  addHealthServerOptions(addBootstrapServerOption(produceCmd))
     .action(async (opts: ProduceOptions) => {
       const summary = await produce(opts);
       process.stdout.write(`${JSON.stringify(summary.summary)}\n`);
@@ -106,22 +112,58 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
   if (!config.ssl && !config.sasl && !(await brokerAnswers(config.brokers[0]!, 5_000))) {
     throw onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer; start it (onex kafka start) or point --bootstrap-server / KAFKA_BROKERS at a running cluster`);
   }
+  // Stop asked for (SIGTERM / SIGINT): no more emits; what is in flight is delivered, the summary printed.
+  let stopAsked = false;
+  let wakeSleep: (() => void) | undefined;
+  const stop = () => {
+    stopAsked = true;
+    wakeSleep?.();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // Not ready until the topic exists, the registry is known and every producer has started (both replaced below).
+  const notYet = () => ({ ok: false, detail: 'not started' });
+  const health = new Health().add('producer', notYet).add('registry', notYet);
+  const healthServer = await serveHealth(opts, health);
+  try {
+    return await produceWith(opts, config, health, () => stopAsked, (wake) => (wakeSleep = wake));
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    await healthServer?.close();
+  }
+}
+
+async function produceWith(
+  opts: ProduceOptions,
+  config: ReturnType<typeof kafkaConfigFromEnv>,
+  health: Health,
+  stopped: () => boolean,
+  onSleep: (wake: (() => void) | undefined) => void,
+): Promise<{ summary: ProduceSummary; firstError: OnexError | undefined }> {
   const kafka = createKafka(config);
   const admin = kafka.admin();
   try {
     await admin.connect();
     await ensureTopics(admin, [{ topic: opts.topic, partitions: opts.partitions, ...checkReplication(opts, 'produce') }]);
   } catch (err) {
-    throw isOnexError(err) ? err : onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer: ${(err as Error).message}`, { cause: err });
+    throw isOnexError(err)
+      ? err
+      : (transportFailure(err, config.brokers.join(',')) ?? onexError('ONEX_EVENT_600', `Kafka at ${config.brokers.join(',')} does not answer: ${(err as Error).message}`, { cause: err }));
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 
   let embedded: RunningRegistry | undefined;
-  let registry: RegistryOption | undefined = registryFromEnv(process.env, registryOf(opts));
-  if (!registry) {
+  const external = registryFromEnv(process.env, registryOf(opts));
+  let registry: RegistryOption;
+  if (external) {
+    registry = external;
+    health.add('registry', registryCheck(external));
+  } else {
     embedded = await startRegistry({ port: 0, host: '127.0.0.1', store: { kind: 'kafka', brokers: config.brokers } });
     registry = embedded.url;
+    health.add('registry', registryCheck({ url: embedded.url }));
   }
 
   const producers = new Map<SchemaVersion, OnexProducer>();
@@ -130,6 +172,8 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
       const sampling = opts.sampleRate === undefined ? undefined : { defaultRate: opts.sampleRate };
       producers.set(version, new OnexProducer({ kafka: config, registry, topic: opts.topic, schemaVersion: version, sampling }));
     }
+    // Ready: every producer has registered its writer schema and connected to Kafka, and the registry answers.
+    health.add('producer', () => combineChecks(Object.fromEntries([...producers].map(([v, p]) => [v, p.readiness().running]))));
     await Promise.all([...producers.values()].map((p) => p.start()));
     const synthetic = new SyntheticEvents({ versions: opts.versions, eventTypes: opts.eventTypes, sizeBytes: opts.size, seed: opts.seed });
 
@@ -162,11 +206,21 @@ async function produce(opts: ProduceOptions): Promise<{ summary: ProduceSummary;
     };
 
     const t0 = performance.now();
-    for (let i = 0; i < opts.count; i++) {
+    for (let i = 0; i < opts.count && !stopped(); i++) {
       if (opts.rate !== undefined) {
         const due = t0 + (i / opts.rate) * 1000;
         const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 1) {
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, wait);
+            onSleep(() => {
+              clearTimeout(timer);
+              r();
+            });
+          });
+          onSleep(undefined);
+          if (stopped()) break;
+        }
       }
       if (outstanding >= WINDOW) await new Promise<void>((r) => (wake = r));
       const { event, version } = synthetic.next();

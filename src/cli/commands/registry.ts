@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { DEFAULT_SCHEMAS_TOPIC, startRegistry, type BasicAuthOptions } from '../../registry/index.js';
-import { addBootstrapServerOption, bootstrapServerOf, parseListenPort, parsePositiveInt, type BootstrapFlags } from '../args.js';
+import { addBootstrapServerOption, bootstrapServerOf, parseCount, parseListenPort, parsePositiveInt, type BootstrapFlags } from '../args.js';
 
 function parseUsers(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const colon = value.indexOf(':');
@@ -19,6 +20,23 @@ interface ServeOptions extends BootstrapFlags {
   user?: Record<string, string>;
   authScope: BasicAuthOptions['scope'];
   bodyLimit: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  shutdownDelay: number;
+}
+
+/** --tls-cert / --tls-key: both or neither; the files read once here (ONEX_RT_444 when one cannot be read). */
+function tlsOf(opts: ServeOptions): { cert: string; key: string } | undefined {
+  if (!opts.tlsCert && !opts.tlsKey) return undefined;
+  if (!opts.tlsCert || !opts.tlsKey) throw onexError('ONEX_CLI_301', 'HTTPS needs both --tls-cert <file> and --tls-key <file>');
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw onexError('ONEX_RT_444', `${flag} ${file} cannot be read`, { cause });
+    }
+  };
+  return { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) };
 }
 
 /** `onex registry serve`: the Confluent-compatible schema registry server. */
@@ -36,7 +54,10 @@ export function registerRegistryCommands(program: Command): void {
     .option('--min-insync-replicas <n>', 'its min.insync.replicas (default 2 on 3+ brokers, else 1)', parsePositiveInt)
     .option('--user <user:password>', 'require HTTP basic auth with this user (repeatable; default: ONEX_REGISTRY_USERS)', parseUsers)
     .addOption(new Option('--auth-scope <scope>', 'which requests need credentials').choices(['all', 'writes']).default('all'))
-    .option('--body-limit <bytes>', 'largest request body accepted', parsePositiveInt, 1024 * 1024);
+    .option('--body-limit <bytes>', 'largest request body accepted', parsePositiveInt, 1024 * 1024)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM, the chain after it); needs --tls-key')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--shutdown-delay <ms>', 'on SIGTERM, answer /readyz 503 but keep serving this long before closing (load balancers move off)', parseCount, 0);
   addBootstrapServerOption(serve, ['memory'])
     .action(async (opts: ServeOptions) => {
       const brokers = opts.memory ? undefined : bootstrapServerOf(opts);
@@ -47,7 +68,9 @@ export function registerRegistryCommands(program: Command): void {
       if (!users && process.env.ONEX_REGISTRY_USERS) {
         users = process.env.ONEX_REGISTRY_USERS.split(',').reduce<Record<string, string>>((acc, u) => parseUsers(u.trim(), acc), {});
       }
+      const tls = tlsOf(opts);
       const running = await startRegistry({
+        ...(tls ? { tls } : {}),
         port: opts.port,
         host: opts.host,
         store: brokers ? { kind: 'kafka', brokers, topic: opts.topic, replicationFactor: opts.replicationFactor, minInsyncReplicas: opts.minInsyncReplicas } : { kind: 'memory' },
@@ -60,7 +83,8 @@ export function registerRegistryCommands(program: Command): void {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          running.close().finally(resolve);
+          running.health.drain();
+          setTimeout(() => void running.close().finally(resolve), opts.shutdownDelay);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -1,13 +1,18 @@
-import { createServer, type Server } from 'node:http';
 import { Command, Option } from 'commander';
-import client from 'prom-client';
+import { registryFromEnv, type OnexEventCodec } from '../../codec/index.js';
 import type { SchemaVersion } from '../../event/index.js';
+import type { Kafka } from 'kafkajs';
+import { ensureTopics } from '../../kafka/index.js';
+import { OnexProducer } from '../../producer/index.js';
+import { startProfiler } from '../../telemetry/index.js';
 import { createWorker, loadHandlerModule } from '../../worker/index.js';
-import { parsePort, parsePositiveInt } from '../args.js';
+import { Health, registryCheck } from '../../health/index.js';
+import { parseFraction, parsePositiveInt, registryOf } from '../args.js';
+import { addHealthServerOptions, serveHealth, type HealthServerFlags } from '../health.js';
 import { addOtlpOption } from '../tracing.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, parseSchemaVersion, runUntilStopped, type ConnectionFlags } from './consume.js';
 
-interface WorkerCliOptions extends ConnectionFlags {
+interface WorkerCliOptions extends ConnectionFlags, HealthServerFlags {
   topic: string[];
   group: string;
   handlers: string;
@@ -18,34 +23,43 @@ interface WorkerCliOptions extends ConnectionFlags {
   maxAttempts: number;
   validation: 'strict' | 'non-strict' | 'off';
   deprecated?: SchemaVersion[];
-  metricsPort?: number;
   sessionTimeout: number;
+  profileTopic?: string;
+  profileWindow: number;
+  profileSampleRate: number;
+}
+
+/**
+ * `--profile-topic`: the process's profiler (src/telemetry/profiler.ts) measures every handler call (`handle
+ * <event_type>`) and the profile producer's own sends, and emits one 1.3.0 PERFORMANCE_PROFILE per operation and window
+ * to the topic (created with one partition when missing). Returns what stops it: the last window is emitted before
+ * the producer closes.
+ */
+async function startProfiling(kafka: Kafka, codec: OnexEventCodec, opts: WorkerCliOptions, topic: string): Promise<() => Promise<void>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [{ topic, partitions: 1 }]);
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = new OnexProducer({ kafka, topic, schemaVersion: '1.3.0', codec, sampling: { enabled: false } });
+  await producer.start();
+  const profiler = startProfiler({ emit: (e) => producer.emit(e), nodeId: `onex_worker-${process.pid}`, windowMs: opts.profileWindow, sampleRate: opts.profileSampleRate });
+  process.stderr.write(`profiling to ${topic} every ${profiler.windowMs / 1000} s as node onex_worker-${process.pid} (watch it with: onex profile --topic ${topic})\n`);
+  return async () => {
+    await profiler.close();
+    await producer.close();
+  };
 }
 
 function collect<T>(parse: (v: string) => T) {
   return (value: string, previous: T[] = []) => [...previous, ...value.split(',').filter(Boolean).map((v) => parse(v.trim()))];
 }
 
-function serveMetrics(port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    client.register.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': client.register.contentType }).end(text),
-      (e: unknown) => res.writeHead(500).end(String(e)),
-    );
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
 /** `onex worker`: a stream worker running the handlers of a module until SIGTERM / SIGINT. */
 export function registerWorkerCommands(program: Command): void {
-  addConnectionOptions(
+  const cmd = addConnectionOptions(
     addOtlpOption(program.command('worker'), 'onex-worker')
       .description('run the handlers of a module on a topic: decode, upcast, validate, handle, retry, dead-letter')
       .requiredOption('--topic <topic>', 'topic to consume (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -58,9 +72,12 @@ export function registerWorkerCommands(program: Command): void {
       .option('--max-attempts <n>', 'attempts per record for retriable failures, the first included', parsePositiveInt, 3)
       .addOption(new Option('--validation <mode>', 'what an invalid event is').choices(['strict', 'non-strict', 'off']).default('strict'))
       .option('--deprecated <versions>', 'writer versions to count and warn about (comma separated)', collect(parseSchemaVersion))
-      .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics', parsePort)
-      .option('--session-timeout <ms>', 'a member silent this long leaves the group (its partitions move on)', parsePositiveInt, 30_000),
-  ).action(async (opts: WorkerCliOptions) => {
+      .option('--session-timeout <ms>', 'a member silent this long leaves the group (its partitions move on)', parsePositiveInt, 30_000)
+      .option('--profile-topic <topic>', 'profile the handlers and emit PERFORMANCE_PROFILE events (1.3.0) to this topic, one per operation and window (see onex profile)')
+      .option('--profile-window <ms>', 'profiling window', parsePositiveInt, 10_000)
+      .option('--profile-sample-rate <fraction>', 'share of calls the profiler measures (counts are scaled back)', parseFraction, 1),
+  );
+  addHealthServerOptions(cmd).action(async (opts: WorkerCliOptions) => {
     const kafka = kafkaFrom(opts);
     const decoder = decoderFrom(opts);
     const mod = await loadHandlerModule(opts.handlers);
@@ -79,14 +96,18 @@ export function registerWorkerCommands(program: Command): void {
       deprecatedVersions: opts.deprecated ?? [],
       consumer: { sessionTimeoutMs: opts.sessionTimeout, heartbeatIntervalMs: Math.min(3_000, Math.floor(opts.sessionTimeout / 3)) },
     });
-    const metricsServer = opts.metricsPort ? await serveMetrics(opts.metricsPort) : undefined;
+    // Ready: connected, in the group with partitions assigned, the registry answering, not draining.
+    const health = new Health().addAll('worker', () => worker.readiness()).add('registry', registryCheck(registryFromEnv(process.env, registryOf(opts))!));
+    const metricsServer = await serveHealth(opts, health);
+    const stopProfiling = opts.profileTopic ? await startProfiling(kafka, decoder as OnexEventCodec, opts, opts.profileTopic) : undefined;
     try {
       await runUntilStopped(worker, () => {
         const parts = Object.entries(worker.assignment()).map(([t, ps]) => `${t}[${ps.join(',')}]`).join(' ');
         process.stderr.write(`worker ready: group ${opts.group}, target ${worker.targetVersion}, partitions ${parts || 'none yet'}\n`);
       });
     } finally {
-      metricsServer?.close();
+      await metricsServer?.close();
+      await stopProfiling?.();
     }
     const s = worker.stats();
     process.stderr.write(`worker stopped: ${s.handled} handled, ${s.unhandled} without a handler, ${s.deadLettered} dead-lettered\n`);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import client from 'prom-client';
 import { OnexEventCodec, registryFromUrl } from '../../codec/index.js';
@@ -10,8 +11,10 @@ import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { startMetricsServer, startProfiler, type MetricsServer } from '../../telemetry/index.js';
 import { startInspectServer } from '../../inspect/index.js';
 import { createCorrelationIndex } from '../../processors/correlation/index.js';
+import { createAlertProcessor, loadRules, readRuleFile, type AlertTransition } from '../../processors/alerting/index.js';
+import { flags as featureFlags } from '../../flags/index.js';
 import { createWorker, type Worker } from '../../worker/index.js';
-import type { DevSnapshot } from './view.js';
+import type { DevAlerts, DevSnapshot } from './view.js';
 
 export interface DevOptions {
   /** Events per second the demo load aims at (all versions together). */
@@ -30,9 +33,19 @@ export interface DevOptions {
   profileWindow?: number;
   /** When set, the session indexes its topic (correlation index) and serves the inspect page on this port (0: free). */
   inspectPort?: number;
+  /** An existing cluster named on the command line (-b); else KAFKA_BROKERS; else the session starts a local broker. */
+  bootstrapServer?: string;
+  /** Run alert rules on the demo topic (default true); off with --no-alerts or the flag onex.alerts.enabled. */
+  alerts?: boolean;
+  /** The rule file; default the shipped alerts/dev-rules.yaml (DEV_RULES_FILE). */
+  alertRules?: string;
   say: (line: string) => void;
 }
 
+/** The default rules of `onex dev`, a file shipped in the package (alerts/dev-rules.yaml at its root). */
+export const DEV_RULES_FILE = fileURLToPath(new URL('../../../alerts/dev-rules.yaml', import.meta.url));
+
+/** The demo's alerts: transitions so far, and the alerts firing now. */
 /** Per-type sampling of the demo: chatty types are sampled, failures never are (the producer always keeps them). */
 export const DEMO_SAMPLING: Partial<Record<OnexEventType, number>> = {
   STRUCTURED_LOG: 0.5,
@@ -56,6 +69,8 @@ export interface DevSummary {
   dead_lettered_by_code: Record<string, number>;
   /** consumed === produced - sampled_out, and dead_lettered === poison_injected. */
   balanced: boolean;
+  /** The alert rules' transitions and what fired last; null when alerts were off. */
+  alerts: DevAlerts | null;
 }
 
 const inc = (m: Record<string, number>, k: string, by = 1) => {
@@ -93,6 +108,7 @@ export class DevSession {
     deadByCode: {} as Record<string, number>,
   };
   private firstRejection?: OnexError;
+  private alertState?: { groupId: string; rules: number; topic: string; transitions: DevAlerts['transitions']; firing: Map<string, DevAlerts['firing'][number] & { fingerprint: string }> };
 
   constructor(private readonly options: DevOptions) {}
 
@@ -169,6 +185,7 @@ export class DevSession {
     }
     if (this.options.profileTopic) await this.startProfiling(this.options.profileTopic, codec, metricsRegistry);
     if (this.options.inspectPort !== undefined) await this.startInspect(this.options.inspectPort, codec, metricsRegistry);
+    if (this.options.alerts !== false && featureFlags.isEnabled('onex.alerts.enabled', true)) await this.startAlerts(codec, metricsRegistry);
     this.raw = this.kafka.producer();
     await this.raw.connect();
     this.stops.push(['poison producer', () => this.raw!.disconnect()]);
@@ -200,12 +217,53 @@ export class DevSession {
     this.options.say(`inspect page at ${server.url}/flows/<correlation-id> (index ${indexTopic})`);
   }
 
+  /**
+   * The alert processor on the demo topic (docs/alerting.md): ALERT events to a topic of the run's own, the onex_alerts
+   * gauge on /metrics, and the firing alerts in the live view and the summary.
+   */
+  private async startAlerts(codec: OnexEventCodec, metricsRegistry: client.Registry): Promise<void> {
+    const file = this.options.alertRules ?? DEV_RULES_FILE;
+    const { rules } = loadRules(readRuleFile(file), file);
+    const topic = `${this.topic}.alerts`;
+    await ensureTopics(this.admin!, [{ topic, partitions: 1 }]);
+    await codec.prepare('2.0.0');
+    const state = { groupId: `${this.topic}.alerts`, rules: rules.length, topic, transitions: {} as DevAlerts['transitions'], firing: new Map<string, DevAlerts['firing'][number] & { fingerprint: string }>() };
+    this.alertState = state;
+    const onTransition = (t: AlertTransition) => {
+      const counts = (state.transitions[t.rule] ??= { pending: 0, firing: 0, resolved: 0 });
+      counts[t.state]++;
+      if (t.state === 'firing') state.firing.set(t.alertId, { rule: t.rule, key: t.key, since: new Date(t.at).toISOString(), fingerprint: t.fingerprint });
+      if (t.state === 'resolved') state.firing.delete(t.alertId);
+    };
+    const proc = createAlertProcessor({
+      kafka: this.kafka!, groupId: state.groupId, topic: this.topic, decoder: codec, rules, alertsTopic: topic,
+      encode: (e) => codec.encode(e, '2.0.0'), fromBeginning: true, metricsRegistry, onTransition,
+      // Its own dead-letter topic: the demo's poison records stay dead-lettered once, by the demo worker.
+      deadLetterTopic: `${topic}.dlq`,
+    });
+    await proc.start();
+    this.stops.push(['alerts', () => proc.stop()]);
+    this.options.say(`alerts: ${rules.length} rules from ${file} on ${this.topic}, ALERT events to ${topic}`);
+  }
+
+  private alertsNow(): DevAlerts | null {
+    const a = this.alertState;
+    if (!a) return null;
+    // Rules are evaluated per input partition, so one rule and key can fire in several partitions: shown once.
+    const firing = new Map<string, DevAlerts['firing'][number]>();
+    for (const { fingerprint, ...f } of a.firing.values()) if (!firing.has(fingerprint)) firing.set(fingerprint, f);
+    return { rules: a.rules, topic: a.topic, transitions: structuredClone(a.transitions), firing: [...firing.values()] };
+  }
+
   private async startBroker(): Promise<void> {
     const { say } = this.options;
-    if (process.env.KAFKA_BROKERS) {
-      this.brokers = process.env.KAFKA_BROKERS;
+    const named = this.options.bootstrapServer;
+    if (named !== undefined || process.env.KAFKA_BROKERS) {
+      this.brokers = named ?? process.env.KAFKA_BROKERS!;
       if (!(await brokerAnswers(splitBrokers(this.brokers)[0]!, 5_000))) {
-        throw onexError('ONEX_EVENT_600', `KAFKA_BROKERS=${this.brokers} does not answer; start that cluster, or unset KAFKA_BROKERS to run a local broker`);
+        throw named !== undefined
+          ? onexError('ONEX_EVENT_600', `--bootstrap-server ${this.brokers} does not answer; start that cluster, or leave out --bootstrap-server to run a local broker`)
+          : onexError('ONEX_EVENT_600', `KAFKA_BROKERS=${this.brokers} does not answer; start that cluster, or unset KAFKA_BROKERS to run a local broker`);
       }
       say(`using the Kafka cluster at ${this.brokers}`);
       return;
@@ -279,6 +337,20 @@ export class DevSession {
     }
   }
 
+  /** Whether a group has committed every partition of the demo topic up to its end. */
+  private async caughtUp(groupId: string): Promise<boolean> {
+    try {
+      const [ends, committed] = await Promise.all([
+        this.admin!.fetchTopicOffsets(this.topic),
+        this.admin!.fetchOffsets({ groupId, topics: [this.topic] }),
+      ]);
+      const done = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      return ends.every((p) => (done.get(p.partition) ?? -1n) >= BigInt(p.high));
+    } catch {
+      return false;
+    }
+  }
+
   private get deadLettered(): number {
     return Object.values(this.counts.deadByCode).reduce((a, b) => a + b, 0);
   }
@@ -296,6 +368,7 @@ export class DevSession {
       brokers: this.brokers,
       registryUrl: this.registry?.url ?? '-',
       metricsUrl: this.metrics?.url ?? '-',
+      alerts: this.alertsNow(),
     };
   }
 
@@ -313,6 +386,12 @@ export class DevSession {
     const expected = () => this.counts.produced - this.counts.sampledOut + this.counts.poison;
     while (this.counts.consumed + this.deadLettered < expected() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
+    }
+    // The alert rules see the same records: the summary's transitions count once the alert processor has committed
+    // the whole demo topic too (on a new broker its group joins seconds after the worker's).
+    if (this.alertState) {
+      say('waiting for the alert rules to evaluate everything delivered...');
+      while (!(await this.caughtUp(this.alertState.groupId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     }
     const summary = this.summary();
     await this.close();
@@ -345,6 +424,7 @@ export class DevSession {
       consumed_by_version: { ...this.counts.consumedByVersion },
       dead_lettered_by_code: { ...this.counts.deadByCode },
       balanced: s.consumed === s.produced - s.sampledOut && s.deadLettered === this.counts.poison,
+      alerts: s.alerts,
     };
   }
 

@@ -2,6 +2,14 @@ import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
 
 /** What `onex dev` shows, sampled once per tick. Counts are totals since start. */
+/** What the dev view shows of the alert processor onex dev runs (the session fills it). */
+export interface DevAlerts {
+  rules: number;
+  topic: string;
+  transitions: Record<string, { pending: number; firing: number; resolved: number }>;
+  firing: Array<{ rule: string; key: Record<string, string>; since: string }>;
+}
+
 export interface DevSnapshot {
   elapsedMs: number;
   produced: number;
@@ -15,6 +23,8 @@ export interface DevSnapshot {
   brokers: string;
   registryUrl: string;
   metricsUrl: string;
+  /** null when the session runs no alert rules. */
+  alerts: DevAlerts | null;
 }
 
 export interface Rates {
@@ -42,6 +52,15 @@ function versionLine(byVersion: Record<string, number>): string {
   return parts.length ? parts.join('  ') : 'none yet';
 }
 
+/** `firing 2: operation-error-rate, deprecated-schema{node_id=stamper_node-001} +5 more`, or `none firing`. */
+export function alertsLine(a: DevAlerts | null, max = 4): string {
+  if (!a) return 'off';
+  const keyText = (k: Record<string, string>) => (Object.keys(k).length ? `{${Object.entries(k).map(([n, v]) => `${n}=${v}`).join(',')}}` : '');
+  const shown = a.firing.slice(0, max).map((f) => `${f.rule}${keyText(f.key)}`);
+  const more = a.firing.length > max ? ` +${a.firing.length - max} more` : '';
+  return a.firing.length ? `firing ${a.firing.length}: ${shown.join(', ')}${more}` : `none firing (${a.rules} rules)`;
+}
+
 /** The multi-line frame for a terminal. */
 export function renderFrame(s: DevSnapshot, r: Rates, color = true): string {
   const c = color ? pc : { bold: (x: string) => x, dim: (x: string) => x, green: (x: string) => x, yellow: (x: string) => x, red: (x: string) => x, cyan: (x: string) => x };
@@ -51,6 +70,7 @@ export function renderFrame(s: DevSnapshot, r: Rates, color = true): string {
     `  produced   ${c.green(num(s.produced).padStart(10))}  ${num(r.producedPerSec).padStart(8)} ev/s   sampled out ${num(s.sampledOut)}   rejected ${num(s.rejected)}`,
     `  consumed   ${c.green(num(s.consumed).padStart(10))}  ${num(r.consumedPerSec).padStart(8)} ev/s   dead letters ${dl}   lag ${num(s.lag)}`,
     `  versions   ${versionLine(s.byVersion)}`,
+    `  alerts     ${s.alerts?.firing.length ? c.red(alertsLine(s.alerts)) : alertsLine(s.alerts)}`,
     `  ${c.dim(`kafka ${s.brokers}   registry ${s.registryUrl}   metrics ${s.metricsUrl}`)}`,
   ].join('\n');
 }
@@ -63,7 +83,7 @@ export function renderLine(s: DevSnapshot, r: Rates): string {
     `versions=${Object.keys(s.byVersion)
       .sort()
       .map((v) => `${v}:${s.byVersion[v]}`)
-      .join(',')}`
+      .join(',')} alerts_firing=${s.alerts ? s.alerts.firing.length : 'off'}`
   );
 }
 

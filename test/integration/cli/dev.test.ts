@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSIONS } from '../../../src/schema/index.js';
-import { runOnex } from '../../support/cli.js';
+import { createKafka } from '../../../src/kafka/index.js';
+import { runOnex, spawnOnex } from '../../support/cli.js';
 import { kafkaBrokers } from '../../support/kafka.js';
 
 /** Pids of processes whose command line mentions `needle` (the broker and its watchdog carry their data dir). */
@@ -26,6 +27,33 @@ function withoutKafkaBrokers(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env.KAFKA_BROKERS;
   return env;
+}
+
+/** The first `count` records of a topic with where they are, read with a throw-away group. */
+async function firstRecords(brokers: string, topic: string, count: number, timeoutMs = 60_000): Promise<Array<{ key: string; partition: number; offset: string }>> {
+  const consumer = createKafka({ brokers, clientId: 'dev-test' }).consumer({ groupId: `${topic}.test.${process.pid}` });
+  const seen: Array<{ key: string; partition: number; offset: string }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${count} records of ${topic} within ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) seen.push({ key: m.key?.toString() ?? '', partition: batch.partition, offset: m.offset });
+            if (seen.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
 }
 
 describe('onex dev', () => {
@@ -69,11 +97,68 @@ describe('onex dev', () => {
     expect(processesMentioning(scratch)).toEqual([]);
   });
 
+  it('--inspect-port indexes the demo topic and serves the page and the API for a flow the demo produced; Ctrl-C balances', async () => {
+    const brokers = kafkaBrokers().join(',');
+    const { child, stdout, stderr, exited } = spawnOnex(['dev', '--rate', '200', '--registry-port', '0', '--metrics-port', '0', '--inspect-port', '0', '--poison-every', '0'], {
+      env: { ...process.env, KAFKA_BROKERS: brokers, ONEX_LOG_LEVEL: 'error' },
+    });
+    try {
+      const deadline = Date.now() + 90_000;
+      let printed: RegExpMatchArray | null = null;
+      while (!(printed = /inspect page at (http:\/\/\S+)\/flows\/<correlation-id> \(index (\S+)\.correlations\)/.exec(stderr())) || !stderr().includes('running;')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`onex dev did not print the page address: ${stderr().slice(-1500)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [, url, topic] = printed;
+
+      // A flow of the demo: the key the most of its first records share (the producer keys by correlation id).
+      const records = await firstRecords(brokers, topic!, 60);
+      const byKey = new Map<string, typeof records>();
+      for (const r of records) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+      const [id, mine] = [...byKey.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+      expect(mine.length, 'a flow of several events').toBeGreaterThan(1);
+
+      const page = await fetch(`${url}/flows/${id}`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      let api: { status: number; body: any } = { status: 0, body: null };
+      for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+        const r = await fetch(`${url}/api/correlations/${encodeURIComponent(id)}`);
+        api = { status: r.status, body: await r.json() };
+        if (api.status === 200) break;
+      }
+      expect(api.status, JSON.stringify(api.body)).toBe(200);
+      const flow = api.body.roots.find((n: { correlation_id: string }) => n.correlation_id === id);
+      expect(flow, 'the flow is a root of its tree').toBeDefined();
+      const where = new Set<string>(flow.nodes.flatMap((n: { events: Array<{ partition: number; offset: string }> }) => n.events.map((e) => `${e.partition}/${e.offset}`)));
+      for (const r of mine) expect(where.has(`${r.partition}/${r.offset}`), `record ${r.partition}/${r.offset} of the flow is in its tree`).toBe(true);
+
+      child.kill('SIGINT');
+      expect(await exited, stderr().slice(-1500)).toBe(0);
+      const summary = JSON.parse(stdout().trim().split('\n').at(-1)!) as Record<string, any>;
+      expect(summary).toMatchObject({ balanced: true, rejected: 0, poison_injected: 0, dead_lettered: 0 });
+      expect(summary.produced).toBeGreaterThan(0);
+      expect(summary.consumed).toBe(summary.produced - summary.sampled_out);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('says clearly when KAFKA_BROKERS does not answer', async () => {
     const run = await runOnex(['dev', '--duration', '1'], { env: { ...process.env, KAFKA_BROKERS: '127.0.0.1:1' } });
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n').at(-1)).toBe(
       'ONEX_EVENT_600: KAFKA_BROKERS=127.0.0.1:1 does not answer; start that cluster, or unset KAFKA_BROKERS to run a local broker',
+    );
+  });
+
+  it('takes the cluster from -b / --bootstrap-server like every command that talks to Kafka, over KAFKA_BROKERS', async () => {
+    // KAFKA_BROKERS names the shared broker, which answers; the flag names a port nothing listens on, so only a session
+    // that took the flag fails, and it says which setting it used.
+    const run = await runOnex(['dev', '--duration', '1', '-b', '127.0.0.1:1'], { env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(',') } });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      'ONEX_EVENT_600: --bootstrap-server 127.0.0.1:1 does not answer; start that cluster, or leave out --bootstrap-server to run a local broker',
     );
   });
 

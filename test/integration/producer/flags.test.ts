@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FileFlagProvider, FlagSet } from '../../../src/flags/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { OnexProducer } from '../../../src/producer/index.js';
+import { writeFlags } from '../../support/flags.js';
 import { kafkaBrokers } from '../../support/kafka.js';
 import { fetchRecordBatchHeaders } from '../../support/record-batches.js';
 import { newTopic, useTestRegistry } from './helpers.js';
@@ -16,12 +17,6 @@ const bulky = (tag: string) => ({
   correlation_id: tag,
   metadata: { input_state: { tag, text: 'node state handler metadata stamp trace value '.repeat(400) } },
 });
-
-/** Writes the flags file the way an operator's tooling does: a new file renamed over the old one. */
-function writeFlags(file: string, content: object): void {
-  writeFileSync(`${file}.tmp`, JSON.stringify(content));
-  renameSync(`${file}.tmp`, file);
-}
 
 describe('a running producer follows the LZ4 feature flag', () => {
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'producer-flags' });

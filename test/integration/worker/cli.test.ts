@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onexError } from '../../../src/event/index.js';
 import { freePort } from '../../../src/dev/index.js';
-import { buildDeadLetter } from '../../../src/worker/index.js';
+import { buildDeadLetter, DLQ_HEADERS } from '../../../src/worker/index.js';
+import { writeFlags } from '../../support/flags.js';
 import { REPO_ROOT, runOnex } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
-import { committedTotal, createTopic, encoded, produce, produceEvents, startPipeline, waitFor, type Pipeline } from './pipeline.js';
+import { committedTotal, createTopic, encoded, eventOf, produce, produceEvents, startPipeline, waitFor, type Pipeline } from './pipeline.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const RECORDER = fileURLToPath(new URL('../../fixtures/handlers/record-events.mjs', import.meta.url));
@@ -174,6 +175,74 @@ describe('onex worker', () => {
     expect(new Set(recorded.map((l) => l[0])).size).toBe(recorded.length);
     expect(await committedTotal(p, group, topic)).toBe(recorded.length);
     expect(w.stderr()).toContain(`worker stopped: ${recorded.length} handled`);
+  });
+});
+
+describe('onex worker and the onex.worker.cloudevents feature flag', () => {
+  it('picks up a change of the flags file while running: structured CloudEvents are dead-lettered (ONEX_EVENT_604) once the flag is off and handled again once it is on, with no restart', async () => {
+    const topic = uniqueTopic('cli-flag');
+    await createTopic(p, topic);
+    await createTopic(p, `${topic}.dlq`);
+    const flagsFile = join(dir, `${topic}.flags.json`);
+    const recordFile = join(dir, `${topic}.log`);
+    writeFlags(flagsFile, { 'onex.worker.cloudevents': true });
+    const w = startWorker(['--topic', topic, '--group', `g-${topic}`, '--from-beginning'], { ONEX_TEST_RECORD_FILE: recordFile, ONEX_FLAGS_FILE: flagsFile });
+
+    // The dead letters as they arrive, read by one consumer for the whole test.
+    const letters: Array<{ value: string; code: string | undefined }> = [];
+    const dlq = p.kafka.consumer({ groupId: `reader-${topic}`, maxWaitTimeInMs: 100 });
+    await dlq.connect();
+    await dlq.subscribe({ topics: [`${topic}.dlq`], fromBeginning: true });
+    void dlq.run({ eachMessage: async ({ message }) => void letters.push({ value: message.value!.toString(), code: message.headers?.[DLQ_HEADERS.errorCode]?.toString() }) });
+    try {
+      const handled = () => new Set(lines(recordFile).map((l) => l[0]));
+      /** A structured-mode CloudEvent (application/cloudevents+json) carrying a 1.3.0 ONEX event, as a foreign producer writes it. */
+      const structured = () => {
+        const data = eventOf('1.3.0');
+        const value = JSON.stringify({ specversion: '1.0', id: data.event_id, source: 'urn:test:flag', type: 'onex.NODE_START', datacontenttype: 'application/json', data });
+        return { id: data.event_id as string, value, input: { key: null, value: Buffer.from(value), headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8' } } };
+      };
+      /** Sends one structured event and waits until the worker has handled it or dead-lettered it. */
+      const send = async (): Promise<{ outcome: 'handled' | 'dead-lettered'; code?: string }> => {
+        const e = structured();
+        await produce(p, topic, [e.input]);
+        let letter: (typeof letters)[number] | undefined;
+        await waitFor(`structured event ${e.id} handled or dead-lettered`, () => handled().has(e.id) || (letter = letters.find((l) => l.value === e.value)) !== undefined, 30_000, 50);
+        return letter ? { outcome: 'dead-lettered', code: letter.code } : { outcome: 'handled' };
+      };
+      /** Sends structured events one at a time until one has `outcome` (the worker saw the flag change); the outcomes in order. */
+      const sendUntil = async (outcome: 'handled' | 'dead-lettered') => {
+        const seen: Array<Awaited<ReturnType<typeof send>>> = [];
+        while (seen.at(-1)?.outcome !== outcome) {
+          expect(seen.length, `no structured event was ${outcome} after ${seen.length} tries`).toBeLessThan(20);
+          seen.push(await send());
+        }
+        return seen;
+      };
+
+      expect(await send()).toEqual({ outcome: 'handled' });
+      writeFlags(flagsFile, { 'onex.worker.cloudevents': false });
+      const whileOff = await sendUntil('dead-lettered');
+      // Before the worker saw the change it handled them; after it, it dead-letters as an Avro record that is not one.
+      expect(whileOff.slice(0, -1).every((s) => s.outcome === 'handled')).toBe(true);
+      expect(whileOff.at(-1)).toEqual({ outcome: 'dead-lettered', code: 'ONEX_EVENT_604' });
+      expect(await send()).toEqual({ outcome: 'dead-lettered', code: 'ONEX_EVENT_604' });
+      // ONEX's own records are not what the flag switches: still handled while it is off.
+      const [binary] = await produceEvents(p, topic, 1, '1.3.0');
+      await waitFor('an ONEX Avro record handled while the flag is off', () => handled().has(binary!), 30_000, 50);
+
+      writeFlags(flagsFile, { 'onex.worker.cloudevents': true });
+      const whileOn = await sendUntil('handled');
+      expect(whileOn.slice(0, -1).every((s) => s.outcome === 'dead-lettered' && s.code === 'ONEX_EVENT_604')).toBe(true);
+      expect(await send()).toEqual({ outcome: 'handled' });
+
+      // One process did all of it: it never exited, and it stops cleanly now.
+      expect(w.child.exitCode).toBeNull();
+      w.child.kill('SIGTERM');
+      expect(await w.exit, w.stderr()).toBe(0);
+    } finally {
+      await dlq.disconnect();
+    }
   });
 });
 

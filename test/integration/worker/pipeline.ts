@@ -25,10 +25,10 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(): Promise<Pipeline> {
-  const brokers = kafkaBrokers();
+/** Kafka client, registry, codec, producer and admin on the run's broker, or on `brokers` (the faults cluster). */
+export async function startPipeline(brokers: string[] = kafkaBrokers()): Promise<Pipeline> {
   const kafka = createKafka({ brokers });
-  const registry = await retryWhileRetriable(() => startTestRegistry());
+  const registry = await retryWhileRetriable(() => startTestRegistry(brokers));
   const codec = new OnexEventCodec({ registry: registryFromUrl(registry.url) });
   for (const v of SCHEMA_VERSIONS) await codec.prepare(v);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

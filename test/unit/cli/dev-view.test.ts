@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createDevView, ratesBetween, renderFrame, renderLine, type DevSnapshot } from '../../../src/cli/dev/view.js';
+import { alertsLine, createDevView, ratesBetween, renderFrame, renderLine, type DevSnapshot } from '../../../src/cli/dev/view.js';
 
 const snap = (over: Partial<DevSnapshot>): DevSnapshot => ({
   elapsedMs: 0,
@@ -14,6 +14,7 @@ const snap = (over: Partial<DevSnapshot>): DevSnapshot => ({
   brokers: '127.0.0.1:9092',
   registryUrl: 'http://127.0.0.1:8081',
   metricsUrl: 'http://127.0.0.1:9464/metrics',
+  alerts: null,
   ...over,
 });
 
@@ -37,7 +38,7 @@ describe('onex dev view', () => {
     expect(frame).toContain('registry http://127.0.0.1:8081');
     expect(frame).toContain('metrics http://127.0.0.1:9464/metrics');
     expect(renderLine(s, { producedPerSec: 1234.4, consumedPerSec: 1200 })).toBe(
-      '[10s] produced=12345 (1234/s) sampled_out=45 rejected=0 consumed=12000 (1200/s) dead_letters=3 lag=300 versions=1.0.0:250,2.0.0:750',
+      '[10s] produced=12345 (1234/s) sampled_out=45 rejected=0 consumed=12000 (1200/s) dead_letters=3 lag=300 versions=1.0.0:250,2.0.0:750 alerts_firing=off',
     );
   });
 
@@ -49,5 +50,17 @@ describe('onex dev view', () => {
     view.done();
     expect(lines.map((l) => l.slice(0, l.indexOf(']') + 1))).toEqual(['[0s]', '[5s]', '[10s]']);
     expect(lines.every((l) => !l.includes('\u001b['))).toBe(true);
+  });
+
+  it('shows the firing alerts (rule and key), a count past the first few, and off when no rules run', () => {
+    const firing = (rule: string, key: Record<string, string> = {}) => ({ rule, key, since: '2026-01-01T00:00:00.000Z' });
+    const alerts = { rules: 3, topic: 't.alerts', transitions: {}, firing: [firing('operation-error-rate'), firing('deprecated-schema', { node_id: 'n1' })] };
+    expect(alertsLine(alerts)).toBe('firing 2: operation-error-rate, deprecated-schema{node_id=n1}');
+    expect(alertsLine({ ...alerts, firing: Array.from({ length: 6 }, (_, i) => firing(`r${i}`)) }, 4)).toBe('firing 6: r0, r1, r2, r3 +2 more');
+    expect(alertsLine({ ...alerts, firing: [] })).toBe('none firing (3 rules)');
+    expect(alertsLine(null)).toBe('off');
+    expect(renderFrame(snap({ alerts }), { producedPerSec: 0, consumedPerSec: 0 }, false)).toContain('  alerts     firing 2: operation-error-rate');
+    expect(renderLine(snap({ alerts }), { producedPerSec: 0, consumedPerSec: 0 })).toMatch(/ alerts_firing=2$/);
+    expect(renderLine(snap({}), { producedPerSec: 0, consumedPerSec: 0 })).toMatch(/ alerts_firing=off$/);
   });
 });

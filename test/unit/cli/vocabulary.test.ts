@@ -14,13 +14,22 @@ function commands(cmd: Command, prefix = ''): Map<string, Command> {
   return found;
 }
 
-// The commands that talk to Kafka (onex dev and onex kafka run their own broker, or use KAFKA_BROKERS).
-const TALK_TO_KAFKA = ['produce', 'consume', 'worker', 'dlq redrive', 'registry serve'];
-// The commands that talk to a schema registry (registry serve is one; dlq redrive copies bytes and decodes nothing).
-const TALK_TO_REGISTRY = ['produce', 'consume', 'worker'];
+// Every command is in one of these two lists, so a new command has to say whether it talks to Kafka.
+// onex dev talks to Kafka: its local broker, or an existing cluster named by -b / KAFKA_BROKERS.
+const TALK_TO_KAFKA = ['produce', 'consume', 'worker', 'dlq redrive', 'registry serve', 'dev', 'alerts run', 'profile', 'replay', 'trace', 'correlations run', 'inspect serve'];
+// onex kafka runs (and finds) its own broker by data dir; the rest read files or the keyring only.
+const NO_KAFKA = ['kafka', 'kafka start', 'kafka stop', 'kafka status', 'schema', 'schema check', 'schema compat', 'schema list', 'alerts', 'alerts check', 'alerts test', 'keys', 'keys list', 'keys rotate', 'dlq', 'registry', 'correlations', 'inspect'];
+// The commands that decode events through a schema registry (registry serve is one; dlq redrive copies bytes and
+// decodes nothing; onex dev serves its own, on --registry-port).
+const TALK_TO_REGISTRY = ['produce', 'consume', 'worker', 'alerts run', 'profile', 'replay', 'trace', 'correlations run', 'inspect serve'];
 
 describe('one CLI vocabulary for Kafka', () => {
   const all = commands(buildProgram());
+
+  it('every command is listed as talking to Kafka or not, and only those that do take the flag', () => {
+    expect([...all.keys()].sort()).toEqual([...TALK_TO_KAFKA, ...NO_KAFKA].sort());
+    for (const path of NO_KAFKA) expect(all.get(path)!.options.some((o) => o.long === '--bootstrap-server'), `onex ${path}`).toBe(false);
+  });
 
   it.each(TALK_TO_KAFKA)('%s takes -b / --bootstrap-server, and the older --brokers / --kafka hidden', (path) => {
     const cmd = all.get(path);
