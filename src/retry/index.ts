@@ -1,7 +1,8 @@
 /**
  * One backoff for every retry loop of the pipeline: the producer's batch sends, the registry client's HTTP calls,
  * the registry store's fenced writes, the worker's record attempts and dead-letter writes, the processor runtime's
- * start-up steps. Each loop names its own numbers (a Backoff); the shape of the delay is decided here only.
+ * start-up steps, the alert webhook. Each loop names its own numbers (a Backoff); the shape of the delay is decided
+ * here only.
  *
  * The delay before retry n (1 = the first retry) is min(maxMs, initialMs * multiplier^(n-1)), shortened at random
  * by up to `jitter` of itself: jitter 0 waits exactly, 1 is "full jitter" (anywhere from 0 to the delay), which is
@@ -41,6 +42,8 @@ export const BACKOFFS = Object.freeze({
   registryStoreWrite: Object.freeze({ initialMs: 50, multiplier: 2, maxMs: 1_000, jitter: 1 }),
   /** A dead letter that could not be written: retried until it is, since the record must not be lost. */
   deadLetterWrite: Object.freeze({ initialMs: 200, multiplier: 2, maxMs: 10_000, jitter: 0.2 }),
+  /** An alert posted to an Alertmanager webhook (connection failures, 5xx, 429), a few attempts. */
+  alertWebhook: Object.freeze({ initialMs: 200, multiplier: 2, maxMs: 5_000, jitter: 0.3 }),
   /** A start-up step (topic creation, metadata) on a broker that is still settling. */
   startup: Object.freeze({ initialMs: 500, multiplier: 2, maxMs: 4_000, jitter: 0.2 }),
 } satisfies Record<string, Backoff>);

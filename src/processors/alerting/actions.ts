@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
 import { onexError } from '../../errors/index.js';
 import { formatTimestamp } from '../../event/index.js';
-import { backoffDelay, sleep, type Backoff } from '../../retry/index.js';
+import { BACKOFFS, backoffDelay, sleep, type Backoff } from '../../retry/index.js';
 import { traceOutputEvent } from '../../telemetry/producer-span.js';
 import { ATTR } from '../../telemetry/span-attributes.js';
 import { parseTraceparent } from '../../telemetry/trace-context.js';
@@ -81,8 +81,6 @@ export interface WebhookOptions {
   fetchImpl?: typeof fetch;
 }
 
-const WEBHOOK_BACKOFF: Backoff = Object.freeze({ initialMs: 200, multiplier: 2, maxMs: 5_000, jitter: 0.3 });
-
 /**
  * Posts `[alert]` (the Alertmanager v2 body) for a firing or resolved transition, retrying connection failures and
  * 5xx / 429 answers with backoff; the last failure is ONEX_EVENT_620. Alertmanager dedupes by labels, so a body
@@ -103,7 +101,7 @@ export async function postAlert(t: AlertTransition, o: WebhookOptions): Promise<
     } catch (e) {
       last = (e as Error).message;
     }
-    if (attempt < attempts) await sleep(backoffDelay(o.backoff ?? WEBHOOK_BACKOFF, attempt));
+    if (attempt < attempts) await sleep(backoffDelay(o.backoff ?? BACKOFFS.alertWebhook, attempt));
   }
   throw onexError('ONEX_EVENT_620', `alert webhook ${o.url} did not take alert ${t.rule} ${t.state} (${last})`, { details: { rule: t.rule, alertId: t.alertId } });
 }
