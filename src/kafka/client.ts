@@ -1,15 +1,13 @@
 import kafkajs, { type Kafka, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
 import { logger } from '../telemetry/logger.js';
-import { parseKafkaConfig, type KafkaConfig, type KafkaConfigInput } from './config.js';
+import { kafkajsDebugLog, parseKafkaConfig, silenceKafkajsPartitionerNotice, type KafkaConfig, type KafkaConfigInput } from './config.js';
 import { registerLz4Codec } from './lz4.js';
 import { installFetchDecoder } from './fetch-decoder.js';
 import { withCertificateCheck } from './tls-preflight.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
-// kafkajs prints a one-time notice about its v2 partitioner change to every process; our producers choose their
-// partitioner explicitly, so the notice only adds noise.
-process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+silenceKafkajsPartitionerNotice();
 
 /**
  * kafkajs log lines go to our logger. kafkajs logs every error answer of the broker ("Response Produce(...)": the
@@ -40,7 +38,7 @@ export function toKafkaJsConfig(config: KafkaConfig): KafkaJsConfig {
       initialRetryTime: config.retry.initialRetryTimeMs,
       maxRetryTime: config.retry.maxRetryTimeMs,
     },
-    logLevel: process.env.ONEX_KAFKAJS_LOG === 'debug' ? logLevel.DEBUG : logLevel.WARN,
+    logLevel: kafkajsDebugLog() ? logLevel.DEBUG : logLevel.WARN,
     logCreator,
   };
 }

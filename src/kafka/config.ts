@@ -53,6 +53,22 @@ export function parseKafkaConfig(input: KafkaConfigInput | (Omit<KafkaConfigInpu
   return result.data;
 }
 
+/**
+ * Process-wide kafkajs settings that only the environment sets (they are for an operator debugging a process, not
+ * options of one client): ONEX_KAFKAJS_LOG=debug passes kafkajs's own debug lines to our logger.
+ */
+export function kafkajsDebugLog(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.ONEX_KAFKAJS_LOG === 'debug';
+}
+
+/**
+ * kafkajs prints a one-time notice about its v2 partitioner change to every process unless its environment variable
+ * says not to; our producers choose their partitioner explicitly, so the notice only adds noise.
+ */
+export function silenceKafkajsPartitionerNotice(env: NodeJS.ProcessEnv = process.env): void {
+  env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+}
+
 export function splitBrokers(list: string): string[] {
   return list
     .split(',')

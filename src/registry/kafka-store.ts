@@ -90,11 +90,12 @@ export class KafkaStore implements RegistryStore {
     this.topic = options.topic ?? DEFAULT_SCHEMAS_TOPIC;
     checkReplication(options, 'registry store');
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    // TLS and SASL settings come from the environment (ONEX_KAFKA_SSL*, ONEX_KAFKA_SASL_*), like every component.
+    // TLS and SASL settings come from the environment (ONEX_KAFKA_SSL*, ONEX_KAFKA_SASL_*), like every component;
+    // the configuration layer (kafkaConfigFromEnv) reads it.
     this.kafka =
       options.kafka ??
       createKafka(
-        kafkaConfigFromEnv(process.env, {
+        kafkaConfigFromEnv(undefined, {
           brokers: Array.isArray(options.brokers) ? options.brokers.join(',') : options.brokers,
           clientId: options.clientId ?? 'onex-schema-registry',
         }),

@@ -107,8 +107,8 @@ export class LocalKeyringProvider implements KeyProvider {
   }
 
   /** Reads the keyring from an environment variable holding its JSON (or that JSON in base64). */
-  static fromEnv(name = 'ONEX_KEYRING', options?: { id?: string; rotationWindowMs?: number }): LocalKeyringProvider {
-    const raw = process.env[name];
+  static fromEnv(name = 'ONEX_KEYRING', options?: { id?: string; rotationWindowMs?: number }, env: NodeJS.ProcessEnv = process.env): LocalKeyringProvider {
+    const raw = env[name];
     if (raw === undefined || raw.trim() === '') throw invalid(`environment variable ${name} holds no keyring.`);
     const text = raw.trim().startsWith('{') ? raw : Buffer.from(raw, 'base64').toString('utf8');
     return new LocalKeyringProvider(parseKeyring(text, `environment variable ${name}`), options);
