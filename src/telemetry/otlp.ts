@@ -114,8 +114,11 @@ export async function startOtlpTracing(options: OtlpTracingOptions): Promise<Otl
   };
 }
 
+/** The counter of spans the exporter could not deliver (a command serving a registry of its own adds it there too). */
+export const TRACE_EXPORT_FAILURES = 'onex_trace_export_failures_total';
+
 function exportFailures(registry: client.Registry): client.Counter {
-  const name = 'onex_trace_export_failures_total';
+  const name = TRACE_EXPORT_FAILURES;
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as client.Counter;
   return new client.Counter({ name, help: 'Spans the OTLP exporter could not deliver (the pipeline goes on without them).', registers: [registry] });

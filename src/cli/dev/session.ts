@@ -9,6 +9,7 @@ import { createKafka, ensureTopics, splitBrokers } from '../../kafka/index.js';
 import { OnexProducer } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { startMetricsServer, startProfiler, type MetricsServer } from '../../telemetry/index.js';
+import { TRACE_EXPORT_FAILURES } from '../../telemetry/otlp.js';
 import { startInspectServer } from '../../inspect/index.js';
 import { createCorrelationIndex } from '../../processors/correlation/index.js';
 import { createAlertProcessor, loadRules, readRuleFile, type AlertTransition } from '../../processors/alerting/index.js';
@@ -132,6 +133,10 @@ export class DevSession {
     say(`schema registry at ${this.registry.url} (${this.registry.store})`);
 
     const metricsRegistry = new client.Registry();
+    // --otlp-endpoint started the SDK before this session, counting export failures in the global registry; the
+    // session serves a registry of its own, so the counter is registered there as well.
+    const exportFailures = client.register.getSingleMetric(TRACE_EXPORT_FAILURES);
+    if (exportFailures) metricsRegistry.registerMetric(exportFailures);
     this.metrics = await startMetricsServer({ port: this.options.metricsPort, registries: [metricsRegistry] }).catch((err: OnexError) => {
       throw err.code === 'ONEX_RT_406'
         ? onexError('ONEX_RT_406', `port ${this.options.metricsPort} is in use, so /metrics cannot listen there; pass --metrics-port 0 for a free port`)
