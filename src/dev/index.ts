@@ -3,22 +3,11 @@
  * global setup, the benchmarks) and the synthetic event load (`onex produce`, `onex dev`, tests, benchmarks). The
  * package root does not export this module; the CLI, test/ and bench/ import it directly.
  */
-export {
-  DEFAULT_DATA_DIR,
-  brokerAnswers,
-  cacheDir,
-  checkJava,
-  freePort,
-  kafkaVersionOf,
-  localBrokerStatus,
-  portIsFree,
-  readBrokerState,
-  resolveKafkaClasspath,
-  startEphemeralBroker,
-  startLocalBroker,
-  stopLocalBroker,
-} from './local-broker.js';
-export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, SaslSslInfo, StartResult, StatusResult, StopResult } from './local-broker.js';
+export { DEFAULT_DATA_DIR, localBrokerStatus, startEphemeralBroker, startLocalBroker, stopLocalBroker } from './local-broker.js';
+export { cacheDir, checkJava, kafkaVersionOf, resolveKafkaClasspath } from './kafka-install.js';
+export { readBrokerState } from './kafka-node.js';
+export { brokerAnswers, freePort, portIsFree } from './processes.js';
+export type { EphemeralBroker, LocalBrokerInfo, LocalBrokerOptions, SaslSslInfo, StartResult, StatusResult, StopResult } from './types.js';
 export { ensureBrokerTls } from './broker-tls.js';
 export type { BrokerTlsMaterial, SaslMechanism, SaslSslListenerOptions } from './broker-tls.js';
 export {

@@ -3,31 +3,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultReplication } from '../kafka/topics.js';
 import { onexError } from '../errors/index.js';
-import {
-  abandonNode,
-  acquireStartLock,
-  brokerAnswers,
-  brokersAnswer,
-  checkJava,
-  freePort,
-  isAlive,
-  isBrokerProcess,
-  killAndWait,
-  killQuietly,
-  launchNode,
-  newClusterId,
-  portIsFree,
-  readBrokerState,
-  readJson,
-  resolveKafkaClasspath,
-  STATE_FILE_NAME,
-  type LocalBrokerInfo,
-  type LocalBrokerOptions,
-} from './local-broker.js';
+import { checkJava, resolveKafkaClasspath } from './kafka-install.js';
+import { abandonNode, launchNode, newClusterId, readBrokerState, readJson, STATE_FILE_NAME } from './kafka-node.js';
+import { acquireStartLock } from './local-broker.js';
+import { brokerAnswers, brokersAnswer, freePort, isAlive, isBrokerProcess, killAndWait, killQuietly, portIsFree } from './processes.js';
+import type { LocalBrokerInfo, LocalBrokerOptions } from './types.js';
 
 /**
  * A local Apache Kafka cluster of N KRaft nodes on 127.0.0.1, each a child `java` process of the same jars as the
- * single broker (local-broker.ts), each in its own data dir `<dataDir>/node-<id>`.
+ * single broker (kafka-node.ts: one node, as local-broker.ts runs it), each in its own data dir `<dataDir>/node-<id>`.
  *
  * Every node is both broker and controller ("combined mode"), so the controller quorum is the N nodes: three nodes
  * keep a metadata majority and two data replicas when any one of them dies or hangs, with three JVMs. One controller

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync, closeSync, rmSync, writeSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalBroker, stopLocalBroker, type LocalBrokerInfo } from '../../src/dev/index.js';
-import { isAlive } from '../../src/dev/local-broker.js';
+import { isAlive } from '../../src/dev/processes.js';
 import { createKafka } from '../../src/kafka/index.js';
 import { startRegistry, type RunningRegistry } from '../../src/registry/index.js';
 import { createFaultTopic, faultTopic, printFigures, runLoad, workerReader } from './load.js';
