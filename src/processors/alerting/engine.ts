@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AnyOnexEvent } from '../../event/index.js';
 import type { OutputRecord, ProcessorDefinition, RecordContext, TaskContext } from '../types.js';
 import { activeSpanContext, formatTraceparent } from '../../telemetry/trace-context.js';
+import { LiveEntry, readEntry, type Alert, type GroupEntry, type Slot, type Win } from './entry.js';
 import { renderTemplate, type AlertRule, type Predicate } from './rules.js';
 
 /**
@@ -80,31 +81,6 @@ const MAX_CAUSES = 20;
 const MAX_WINDOW_EVENTS = 10_000;
 const SEP = '\u001f';
 
-interface Alert {
-  state: 'pending' | 'firing';
-  activeAt: number;
-  /** When the condition turned false while firing (keep_firing_for runs from here). */
-  falseSince?: number;
-  count: number;
-  value: number;
-  corr: string[];
-  /** The traceparent of the latest event's processing span (see AlertTransition.traceparent). */
-  tp?: string;
-}
-
-/** Window state of one rule and key; which fields are used depends on the kind. */
-interface Win {
-  /** threshold / deprecated_schema: matching times; ratio: `of` times; sequence: match times; absence: [last]. */
-  t: number[];
-  /** ratio: whether each `of` event also matched. */
-  hit?: boolean[];
-  /** sequence: pending `first` times. */
-  starts?: number[];
-  corr: string[];
-  /** The traceparent of the latest matching event's processing span, when traced. */
-  tp?: string;
-}
-
 function fieldOf(event: Record<string, unknown>, path: readonly string[]): string | undefined {
   let v: unknown = event;
   for (const p of path) {
@@ -123,19 +99,6 @@ function pushCause(list: string[], id: string | undefined): void {
   if (id === undefined || list.includes(id)) return;
   list.push(id);
   if (list.length > MAX_CAUSES) list.shift();
-}
-
-/** One rule's state for one key: its window, its alert (if any) and the time of its next deadline (if any). */
-interface Slot {
-  w: Win;
-  a?: Alert | undefined;
-  d?: number | undefined;
-}
-
-/** One key of a rule group: the group-by values once, and a slot per rule of the group that has state for the key. */
-interface GroupEntry {
-  k: Record<string, string>;
-  r: Record<string, Slot | undefined>;
 }
 
 /** The rules that share `by` fields, their store and how the key is read. */
@@ -362,12 +325,13 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     let deadline: number | undefined = c.next;
     if (c.on) {
       if (!a) {
-        a = { state: 'pending', activeAt: now, count: c.count, value: c.value, corr: [...w.corr], ...(w.tp ? { tp: w.tp } : {}) };
+        a = { state: 'pending', activeAt: now, count: c.count, value: c.value, corr: w.corr, ...(w.tp ? { tp: w.tp } : {}) };
         transition(ctx, r, key, a, 'pending', now);
       }
       a.count = c.count;
       a.value = c.value;
-      a.corr = [...w.corr];
+      // Shared, not copied: a stored list is never changed in place (ownSlot copies the window before an event changes it).
+      a.corr = w.corr;
       if (w.tp) a.tp = w.tp;
       delete a.falseSince;
       if (a.state === 'pending') {
@@ -395,13 +359,13 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   }
 
   /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
-  function copyEntry(g: RuleGroup, e: GroupEntry): GroupEntry {
+  function copyEntry(g: RuleGroup, e: GroupEntry): LiveEntry {
     const r: Record<string, Slot | undefined> = {};
     for (const rule of g.rules) {
       const s = e.r[rule.name];
       if (s) r[rule.name] = s;
     }
-    return { k: e.k, r };
+    return new LiveEntry(e.k, r);
   }
 
   /** A rule's slot in the entry copy, itself a copy (its window copied) the caller may change. */
@@ -515,7 +479,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
 
   /** Evaluates the group's rules whose deadline the timer reached, at that deadline. */
   function due(ctx: TaskContext, g: RuleGroup, id: string, at: number, only?: AlertRule): void {
-    const stored = ctx.store<GroupEntry>(g.store).get(id);
+    const stored = readEntry(ctx.store(g.store).get(id));
     if (!stored) return;
     const e = copyEntry(g, stored);
     for (const r of only ? [only] : g.rules) {
@@ -556,8 +520,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         const d = ctx.timer(timerId);
         let e = entries.get(id);
         if (!e) {
-          const current = ctx.store<GroupEntry>(g.store).get(id);
-          e = current ? copyEntry(g, current) : { k: key ?? {}, r: {} };
+          const current = readEntry(ctx.store(g.store).get(id));
+          e = current ? copyEntry(g, current) : new LiveEntry(key ?? {}, {});
           entries.set(id, e);
         }
         e.r[r.name] = { w, a, d };
@@ -599,8 +563,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
           if (key === null) {
             key = keyOf(plan.g, ev);
             if (key === undefined) break;
-            const stored = ctx.store<GroupEntry>(plan.g.store).get(key.id);
-            e = stored ? copyEntry(plan.g, stored) : { k: key.values, r: {} };
+            const stored = readEntry(ctx.store(plan.g.store).get(key.id));
+            e = stored ? copyEntry(plan.g, stored) : new LiveEntry(key.values, {});
           }
           if (observe(r, what, e!, ctx, corr)) changed = true;
         }

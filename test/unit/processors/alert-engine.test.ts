@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnyOnexEvent } from '../../../src/event/index.js';
 import { PartitionRunner, PartitionState, runLocally } from '../../../src/processors/index.js';
 import { createAlertEngine, loadRules, type AlertTransition } from '../../../src/processors/alerting/index.js';
+import { readEntry } from '../../../src/processors/alerting/entry.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
@@ -159,6 +160,43 @@ describe('alert engine state layout (one entry per rule group and key)', () => {
     whole.runner.advanceTo(T0 + 100_000);
     expect(a.seen.concat(b.seen)).toEqual(whole.seen);
     expect(whole.seen.some((s) => s.startsWith('fails:n1:firing@4:'))).toBe(true);
+  });
+
+  it('the changelog holds an entry in its compact form (each correlation id and list once), and so does a restore', () => {
+    const a = fresh();
+    a.feed(events.slice(0, 4));
+    a.runner.endBatch();
+    const entry = a.state.pendingChanges().find((c) => c.store.startsWith('g#') && c.key === '["n1"]')!.entry!;
+    const wire = JSON.parse(JSON.stringify(entry)) as { v: { f: number; c: string[]; x: string[] } };
+    expect(wire.v.f).toBe(3);
+    // burst and fails saw the same three events: one list of times, the ids c1 c2 c4 once.
+    expect(wire.v.c).toEqual(['c1', 'c2', 'c4']);
+    expect(wire.v.x).toContain('0,1000,2000');
+    // Decoded, it is the entry the engine holds.
+    const b = fresh();
+    b.state.apply({ store: 'g#["node_id"]', key: '["n1"]', entry: wire as never });
+    expect(JSON.parse(JSON.stringify(b.state.store('g#["node_id"]').get('["n1"]')))).toEqual(wire.v);
+    expect(readEntry(b.state.store('g#["node_id"]').get('["n1"]'))).toEqual(readEntry(entry.v));
+  });
+
+  it('an entry written before the compact form (plain JSON of the group entry) restores and goes on the same', () => {
+    const a = fresh();
+    a.feed(events.slice(0, 2));
+    a.runner.endBatch();
+    const changes = a.state.pendingChanges().map((c) => {
+      if (!c.store.startsWith('g#') || !c.entry) return JSON.parse(JSON.stringify(c));
+      const e = c.entry.v as { k: unknown; r: unknown };
+      return { ...c, entry: { t: c.entry.t, v: JSON.parse(JSON.stringify({ k: e.k, r: e.r })) } };
+    });
+    expect(changes.some((c) => c.store.startsWith('g#') && c.entry.v.f === undefined && c.entry.v.r.burst)).toBe(true);
+    const b = fresh();
+    for (const c of changes) b.state.apply(c);
+    b.feed(events.slice(2));
+    b.runner.advanceTo(T0 + 100_000);
+    const whole = fresh();
+    whole.feed(events);
+    whole.runner.advanceTo(T0 + 100_000);
+    expect(a.seen.concat(b.seen)).toEqual(whole.seen);
   });
 
   it('state written as a store per rule (before rule groups) is moved into the groups and goes on as if never moved', () => {
