@@ -1,6 +1,6 @@
 import { EventError } from '../errors/index.js';
 import { majorOf, type SchemaVersion } from '../event/versions.js';
-import { type CiphertextEnvelope, envelopeToText, type FieldCipher, readEnvelope } from './field-encryption.js';
+import { type CiphertextEnvelope, type FieldCipher, isCiphertextEnvelope, readEnvelope } from './field-encryption.js';
 
 /**
  * Field encryption on whole events (event form). Paths name metadata fields: `metadata.input_state.card_number`.
@@ -25,30 +25,111 @@ export function checkFieldPath(path: string): string[] {
   return parts.slice(1);
 }
 
+/** checkFieldPath, parsed once per path: a policy names a handful, asked for on every event. */
+const pathParts = new Map<string, readonly string[]>();
+function partsOf(path: string): readonly string[] {
+  let parts = pathParts.get(path);
+  if (parts === undefined) {
+    parts = checkFieldPath(path);
+    if (pathParts.size >= 1024) pathParts.clear();
+    pathParts.set(path, parts);
+  }
+  return parts;
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
  * A shallow copy of `root` in which every object on `parts` (but the last) is a copy too, made once per object even
- * when several paths share it (`copied`): the caller's event is never changed, and nothing off the paths is copied.
- * Undefined when the path runs into a value that is not an object.
+ * when several paths share it (`copied`, a list: a few objects at most): the caller's event is never changed, and
+ * nothing off the paths is copied. Undefined when the path runs into a value that is not an object.
  */
-function parentOnCopy(root: Record<string, unknown>, parts: readonly string[], copied: Set<object>): Record<string, unknown> | undefined {
+function parentOnCopy(root: Record<string, unknown>, parts: readonly string[], copied: object[]): Record<string, unknown> | undefined {
   let parent = root;
   for (let i = 0; i < parts.length - 1; i++) {
     const part = parts[i] as string;
     const next = parent[part];
     if (!isObject(next)) return undefined;
-    if (copied.has(next)) parent = next;
+    if (copied.includes(next)) parent = next;
     else {
       const copy = { ...next };
-      copied.add(copy);
+      copied.push(copy);
       parent[part] = copy;
       parent = copy;
     }
   }
   return parent;
+}
+
+/** One event's encryption in progress (a class, not closures: nothing is allocated per event but what it holds). */
+class FieldSealing<E extends EventLike> {
+  readonly metadata: Record<string, unknown>;
+  readonly copied: object[];
+  readonly done: string[] = [];
+  keyId: string | undefined;
+  constructor(
+    readonly event: E,
+    readonly paths: readonly string[],
+    readonly cipher: FieldCipher,
+    readonly schemaVersion: SchemaVersion,
+    readonly v2: boolean,
+  ) {
+    this.metadata = { ...(event.metadata as Record<string, unknown>) };
+    this.copied = [this.metadata];
+  }
+
+  /** Seals the paths from `first` on: the event, or a promise when a field must wait for a data key. */
+  from(first: number): E | Promise<E> {
+    const { event, paths, cipher, schemaVersion, v2 } = this;
+    for (let i = first; i < paths.length; i++) {
+      const path = paths[i] as string;
+      const parts = partsOf(path);
+      const parent = parentOnCopy(this.metadata, parts, this.copied);
+      const leaf = parts[parts.length - 1] as string;
+      const value = parent?.[leaf];
+      if (parent === undefined || value === undefined || value === null) continue;
+      const binding = { eventId: event.event_id, eventType: event.event_type, path, schemaVersion };
+      // Text where the schema holds a string (every 2.0.0 field, 1.x string fields), else the envelope object.
+      if (v2 || typeof value === 'string') {
+        const text = cipher.encryptTextSync(value, binding);
+        if (text === undefined) return cipher.encryptText(value, binding).then((made) => this.#put(parent, leaf, path, made, i));
+        parent[leaf] = text;
+        this.keyId = cipher.sealingKeyId;
+      } else {
+        const envelope = cipher.encryptSync(value, binding);
+        if (envelope === undefined) return cipher.encrypt(value, binding).then((made) => this.#put(parent, leaf, path, made, i));
+        parent[leaf] = envelope;
+        this.keyId = envelope.kid;
+      }
+      this.done.push(path);
+    }
+    return this.#result();
+  }
+
+  #put(parent: Record<string, unknown>, leaf: string, path: string, sealed: string | CiphertextEnvelope, i: number): E | Promise<E> {
+    parent[leaf] = sealed;
+    this.keyId = typeof sealed === 'string' ? readEnvelope(sealed)?.kid : sealed.kid;
+    this.done.push(path);
+    return this.from(i + 1);
+  }
+
+  #result(): E {
+    const { event, done } = this;
+    if (done.length === 0) return event;
+    const out = { ...event, metadata: this.metadata } as unknown as Record<string, unknown>;
+    if (this.v2) {
+      const security = isObject(event.security) ? event.security : undefined;
+      out.security = {
+        key_id: security?.key_id ?? this.keyId,
+        algorithm: security?.algorithm ?? 'aes-256-gcm',
+        signature: security?.signature ?? null,
+        encrypted_fields: done,
+      };
+    }
+    return out as unknown as E;
+  }
 }
 
 /**
@@ -57,47 +138,7 @@ function parentOnCopy(root: Record<string, unknown>, parts: readonly string[], c
  */
 export function encryptEventFieldsNow<E extends EventLike>(event: E, paths: readonly string[], cipher: FieldCipher, schemaVersion: SchemaVersion): E | Promise<E> {
   if (paths.length === 0 || !isObject(event.metadata)) return event;
-  const v2 = majorOf(schemaVersion) >= 2;
-  const metadata: Record<string, unknown> = { ...event.metadata };
-  const copied = new Set<object>([metadata]);
-  const done: string[] = [];
-  let keyId: string | undefined;
-  const put = (parent: Record<string, unknown>, leaf: string, path: string, envelope: CiphertextEnvelope): void => {
-    parent[leaf] = v2 || typeof parent[leaf] === 'string' ? envelopeToText(envelope) : envelope;
-    done.push(path);
-    keyId = envelope.kid;
-  };
-  const from = (first: number): E | Promise<E> => {
-    for (let i = first; i < paths.length; i++) {
-      const path = paths[i] as string;
-      const parts = checkFieldPath(path);
-      const parent = parentOnCopy(metadata, parts, copied);
-      const leaf = parts[parts.length - 1] as string;
-      if (parent === undefined || parent[leaf] === undefined || parent[leaf] === null) continue;
-      const binding = { eventId: event.event_id, eventType: event.event_type, path, schemaVersion };
-      const envelope = cipher.encryptSync(parent[leaf], binding);
-      if (envelope === undefined) {
-        return cipher.encrypt(parent[leaf], binding).then((made) => {
-          put(parent, leaf, path, made);
-          return from(i + 1);
-        });
-      }
-      put(parent, leaf, path, envelope);
-    }
-    if (done.length === 0) return event;
-    const out = { ...event, metadata } as unknown as Record<string, unknown>;
-    if (v2) {
-      const security = isObject(event.security) ? event.security : undefined;
-      out.security = {
-        key_id: security?.key_id ?? keyId,
-        algorithm: security?.algorithm ?? 'aes-256-gcm',
-        signature: security?.signature ?? null,
-        encrypted_fields: done,
-      };
-    }
-    return out as unknown as E;
-  };
-  return from(0);
+  return new FieldSealing(event, paths, cipher, schemaVersion, majorOf(schemaVersion) >= 2).from(0);
 }
 
 /** encryptEventFieldsNow, always as a promise. */
@@ -111,20 +152,93 @@ function untypedBranch(metadata: unknown): unknown {
   return metadata;
 }
 
+interface FoundEnvelope {
+  path: string;
+  /** The path's field names under metadata (the union branch of untyped metadata left out). */
+  parts: string[];
+  envelope: CiphertextEnvelope;
+}
+
+/** Walks an object for envelopes, building a path only where one is found. */
+function walk(value: Record<string, unknown>, parts: string[], found: FoundEnvelope[]): void {
+  for (const key of Object.keys(value)) {
+    const child = value[key];
+    let envelope: CiphertextEnvelope | undefined;
+    if (typeof child === 'string') {
+      if (child.startsWith('onex-enc:')) envelope = readEnvelope(child);
+    } else if (isObject(child)) {
+      if (isCiphertextEnvelope(child)) envelope = child;
+      else {
+        parts.push(key);
+        walk(child, parts, found);
+        parts.pop();
+        continue;
+      }
+    }
+    if (envelope !== undefined) {
+      const at = [...parts, key];
+      found.push({ path: `metadata.${at.join('.')}`, parts: at, envelope });
+    }
+  }
+}
+
+function envelopesOf(event: EventLike): FoundEnvelope[] {
+  const found: FoundEnvelope[] = [];
+  const metadata = untypedBranch(event.metadata);
+  if (isObject(metadata)) walk(metadata, [], found);
+  return found;
+}
+
 /** Every ciphertext envelope in the event's metadata, with its path. */
 export function findEnvelopes(event: EventLike): { path: string; envelope: CiphertextEnvelope }[] {
-  const found: { path: string; envelope: CiphertextEnvelope }[] = [];
-  const walk = (value: unknown, path: string): void => {
-    const envelope = readEnvelope(value);
-    if (envelope !== undefined) {
-      found.push({ path, envelope });
-      return;
+  return envelopesOf(event).map(({ path, envelope }) => ({ path, envelope }));
+}
+
+/** One event's decryption in progress (as FieldSealing). */
+class FieldOpening<E extends EventLike> {
+  readonly whole: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+  readonly copied: object[];
+  constructor(
+    readonly event: E,
+    readonly found: readonly FoundEnvelope[],
+    readonly cipher: FieldCipher,
+  ) {
+    this.whole = { ...(event.metadata as Record<string, unknown>) };
+    this.metadata = this.whole;
+    this.copied = [this.whole];
+    if (untypedBranch(event.metadata) !== event.metadata) {
+      this.metadata = { ...(this.whole.untyped as Record<string, unknown>) };
+      this.copied.push(this.metadata);
+      this.whole.untyped = this.metadata;
     }
-    if (isObject(value)) for (const [key, child] of Object.entries(value)) walk(child, `${path}.${key}`);
-  };
-  const metadata = untypedBranch(event.metadata);
-  if (isObject(metadata)) walk(metadata, 'metadata');
-  return found;
+  }
+
+  from(first: number): E | Promise<E> {
+    const { event, found, cipher } = this;
+    for (let i = first; i < found.length; i++) {
+      const { path, parts, envelope } = found[i]!;
+      const binding = { eventId: event.event_id, eventType: event.event_type, path };
+      const opened = cipher.decryptSync(envelope, binding);
+      if (opened === undefined) {
+        return cipher.decrypt(envelope, binding).then((value) => {
+          this.#put(parts, value);
+          return this.from(i + 1);
+        });
+      }
+      this.#put(parts, opened.value);
+    }
+    const out = { ...event, metadata: this.whole } as unknown as Record<string, unknown>;
+    if (isObject(event.security) && Array.isArray(event.security.encrypted_fields)) {
+      out.security = { ...event.security, encrypted_fields: [] };
+    }
+    return out as unknown as E;
+  }
+
+  #put(parts: readonly string[], value: unknown): void {
+    const parent = parentOnCopy(this.metadata, parts, this.copied) as Record<string, unknown>;
+    parent[parts[parts.length - 1] as string] = value;
+  }
 }
 
 /**
@@ -133,41 +247,8 @@ export function findEnvelopes(event: EventLike): { path: string; envelope: Ciphe
  * Synchronous while the key's facts and the data key are cached (FieldCipher.decryptSync), else a promise.
  */
 export function decryptEventFieldsNow<E extends EventLike>(event: E, cipher: FieldCipher): E | Promise<E> {
-  const found = findEnvelopes(event);
-  if (found.length === 0) return event;
-  const whole: Record<string, unknown> = { ...(event.metadata as Record<string, unknown>) };
-  const copied = new Set<object>([whole]);
-  let metadata = whole;
-  if (untypedBranch(event.metadata) !== event.metadata) {
-    metadata = { ...(whole.untyped as Record<string, unknown>) };
-    copied.add(metadata);
-    whole.untyped = metadata;
-  }
-  const put = (path: string, value: unknown): void => {
-    const parts = path.split('.').slice(1);
-    const parent = parentOnCopy(metadata, parts, copied) as Record<string, unknown>;
-    parent[parts[parts.length - 1] as string] = value;
-  };
-  const from = (first: number): E | Promise<E> => {
-    for (let i = first; i < found.length; i++) {
-      const { path, envelope } = found[i]!;
-      const binding = { eventId: event.event_id, eventType: event.event_type, path };
-      const opened = cipher.decryptSync(envelope, binding);
-      if (opened === undefined) {
-        return cipher.decrypt(envelope, binding).then((value) => {
-          put(path, value);
-          return from(i + 1);
-        });
-      }
-      put(path, opened.value);
-    }
-    const out = { ...event, metadata: whole } as unknown as Record<string, unknown>;
-    if (isObject(event.security) && Array.isArray(event.security.encrypted_fields)) {
-      out.security = { ...event.security, encrypted_fields: [] };
-    }
-    return out as unknown as E;
-  };
-  return from(0);
+  const found = envelopesOf(event);
+  return found.length === 0 ? event : new FieldOpening(event, found, cipher).from(0);
 }
 
 /** decryptEventFieldsNow, always as a promise. */

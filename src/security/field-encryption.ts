@@ -64,28 +64,64 @@ interface DataKey {
    */
   readonly ivPrefix: Buffer;
   counter: number;
-  readonly slot: string;
+  /** The compact text up to the nonce (`onex-enc:2:<pid>:<kid>:<sv>:<dk>:`), per schema version. */
+  readonly textHeads: Map<string, string>;
+  readonly slot: number;
   readonly expires: number;
 }
 
 /**
  * The associated data: the JSON array ["onex-field-1", eventId, eventType, path, schemaVersion, pid, kid]. Everything
- * but the event id repeats from event to event, so the text around it is cached (same bytes as JSON.stringify).
+ * but the event id repeats from event to event, so the bytes around it are cached (same bytes as JSON.stringify) per
+ * (event type, path, schema version, key), looked up without building a key string per field.
  */
-const adParts = new Map<string, { head: string; tail: string }>();
+interface AdParts {
+  readonly eventType: string;
+  readonly schemaVersion: string;
+  readonly pid: string;
+  readonly kid: string;
+  readonly head: Buffer;
+  readonly tail: Buffer;
+}
+const adParts = new Map<string, AdParts[]>();
 const PLAIN_ID = /^[A-Za-z0-9._:-]*$/;
-function associatedData(binding: FieldBinding, pid: string, kid: string): Buffer {
-  const slot = `${binding.eventType}\u0000${binding.path}\u0000${binding.schemaVersion}\u0000${pid}\u0000${kid}`;
-  let parts = adParts.get(slot);
-  if (parts === undefined) {
-    const whole = JSON.stringify(['onex-field-1', '\u0000', binding.eventType, binding.path, binding.schemaVersion, pid, kid]);
-    const at = whole.indexOf('"\\u0000"');
-    parts = { head: whole.slice(0, at), tail: whole.slice(at + '"\\u0000"'.length) };
+function adPartsOf(binding: FieldBinding, pid: string, kid: string): AdParts {
+  let list = adParts.get(binding.path);
+  if (list !== undefined) {
+    for (const parts of list) {
+      if (parts.eventType === binding.eventType && parts.schemaVersion === binding.schemaVersion && parts.kid === kid && parts.pid === pid) return parts;
+    }
+  } else {
     if (adParts.size >= 1024) adParts.clear();
-    adParts.set(slot, parts);
+    adParts.set(binding.path, (list = []));
   }
-  const id = PLAIN_ID.test(binding.eventId) ? `"${binding.eventId}"` : JSON.stringify(binding.eventId);
-  return Buffer.from(parts.head + id + parts.tail, 'utf8');
+  const whole = JSON.stringify(['onex-field-1', '\u0000', binding.eventType, binding.path, binding.schemaVersion, pid, kid]);
+  const at = whole.indexOf('"\\u0000"');
+  const parts: AdParts = {
+    eventType: binding.eventType,
+    schemaVersion: binding.schemaVersion,
+    pid,
+    kid,
+    head: Buffer.from(whole.slice(0, at), 'utf8'),
+    tail: Buffer.from(whole.slice(at + '"\\u0000"'.length), 'utf8'),
+  };
+  if (list.length >= 16) list.length = 0;
+  list.push(parts);
+  return parts;
+}
+function associatedData(binding: FieldBinding, pid: string, kid: string): Buffer {
+  const { head, tail } = adPartsOf(binding, pid, kid);
+  const id = binding.eventId;
+  if (!PLAIN_ID.test(id)) return Buffer.concat([head, Buffer.from(JSON.stringify(id), 'utf8'), tail]);
+  // A plain id is ASCII: its JSON is the id in quotes, one byte per character.
+  const out = Buffer.allocUnsafe(head.length + id.length + 2 + tail.length);
+  head.copy(out, 0);
+  let at = head.length;
+  out[at++] = 0x22;
+  at += out.write(id, at, 'latin1');
+  out[at++] = 0x22;
+  tail.copy(out, at);
+  return out;
 }
 
 export function isCiphertextEnvelope(value: unknown): value is CiphertextEnvelope {
@@ -98,7 +134,11 @@ export function isCiphertextEnvelope(value: unknown): value is CiphertextEnvelop
  */
 export function envelopeToText(envelope: CiphertextEnvelope, compact = processFlags.isEnabled('onex.security.compact-envelope', true)): string {
   if (!compact) return ENVELOPE_TEXT_PREFIX + Buffer.from(JSON.stringify(envelope)).toString('base64url');
-  return `${COMPACT_ENVELOPE_PREFIX}${encodeURIComponent(envelope.pid)}:${encodeURIComponent(envelope.kid)}:${encodeURIComponent(envelope.sv)}:${envelope.dk}:${envelope.iv}:${envelope.ct}:${envelope.tag}`;
+  return `${compactHead(envelope.pid, envelope.kid, envelope.sv, envelope.dk)}${envelope.iv}:${envelope.ct}:${envelope.tag}`;
+}
+
+function compactHead(pid: string, kid: string, sv: string, dk: string): string {
+  return `${COMPACT_ENVELOPE_PREFIX}${encodeURIComponent(pid)}:${encodeURIComponent(kid)}:${encodeURIComponent(sv)}:${dk}:`;
 }
 
 function unreadable(): never {
@@ -109,7 +149,8 @@ function compactEnvelope(value: string): CiphertextEnvelope {
   const f = value.slice(COMPACT_ENVELOPE_PREFIX.length).split(':');
   if (f.length !== 7 || f.some((part) => part === '')) unreadable();
   try {
-    return { onex_enc: 1, alg: 'aes-256-gcm', pid: decodeURIComponent(f[0]!), kid: decodeURIComponent(f[1]!), sv: decodeURIComponent(f[2]!), dk: f[3]!, iv: f[4]!, ct: f[5]!, tag: f[6]! };
+    const [pid, kid, sv] = value.includes('%') ? [decodeURIComponent(f[0]!), decodeURIComponent(f[1]!), decodeURIComponent(f[2]!)] : f;
+    return { onex_enc: 1, alg: 'aes-256-gcm', pid: pid!, kid: kid!, sv: sv!, dk: f[3]!, iv: f[4]!, ct: f[5]!, tag: f[6]! };
   } catch {
     return unreadable();
   }
@@ -143,6 +184,7 @@ export class FieldCipher {
   readonly #decryptKeys: TtlCache<Promise<KeyObject>>;
   /** Unwrapped data keys, for decryption without a promise when cached. */
   readonly #opened: TtlCache<KeyObject>;
+  #lastOpened: { readonly kid: string; readonly dk: string; readonly key: KeyObject; readonly expires: number } | undefined;
   readonly #keys: KeyInfoCache;
 
   constructor(options: FieldCipherOptions) {
@@ -161,19 +203,54 @@ export class FieldCipher {
 
   /** Encrypts the JSON value of one field. */
   async encrypt(value: unknown, binding: FieldBinding): Promise<CiphertextEnvelope> {
-    return this.encryptSync(value, binding) ?? this.#seal(await this.#makeDataKey(), value, binding);
+    return this.encryptSync(value, binding) ?? this.#envelope(await this.#makeDataKey(), value, binding);
   }
 
   /** encrypt() without a promise when the period's data key is made already; undefined when it is not. */
   encryptSync(value: unknown, binding: FieldBinding): CiphertextEnvelope | undefined {
+    const fresh = this.#freshNow();
+    return fresh === undefined ? undefined : this.#envelope(fresh, value, binding);
+  }
+
+  /**
+   * The envelope's text form (envelopeToText) without a promise when the period's data key is made already; undefined
+   * when it is not. The compact text is written straight from the ciphertext: no envelope object, and the part before
+   * the nonce (ids, schema version, wrapped data key) made once per data key and schema version.
+   */
+  encryptTextSync(value: unknown, binding: FieldBinding, compact = processFlags.isEnabled('onex.security.compact-envelope', true)): string | undefined {
+    const fresh = this.#freshNow();
+    if (fresh === undefined) return undefined;
+    if (!compact) return envelopeToText(this.#envelope(fresh, value, binding), false);
+    const s = this.#seal(fresh, value, binding);
+    let head = fresh.textHeads.get(binding.schemaVersion);
+    if (head === undefined) fresh.textHeads.set(binding.schemaVersion, (head = compactHead(this.#provider.id, fresh.kid, binding.schemaVersion, fresh.wrapped)));
+    return `${head}${s.iv}:${s.ct}:${s.tag}`;
+  }
+
+  /** encryptTextSync, as a promise when the data key must be made first. */
+  async encryptText(value: unknown, binding: FieldBinding, compact = processFlags.isEnabled('onex.security.compact-envelope', true)): Promise<string> {
+    return this.encryptTextSync(value, binding, compact) ?? envelopeToText(this.#envelope(await this.#makeDataKey(), value, binding), compact);
+  }
+
+  /** The key id of the data key encryptSync and encryptTextSync seal under now (undefined before the first). */
+  get sealingKeyId(): string | undefined {
+    return this.#fresh?.kid;
+  }
+
+  #freshNow(): DataKey | undefined {
     const fresh = this.#fresh;
     if (fresh === undefined) return undefined;
     const now = this.#clock();
-    if (now >= fresh.expires || String(Math.floor(now / this.#periodMs)) !== fresh.slot) return undefined;
-    return this.#seal(fresh, value, binding);
+    return now >= fresh.expires || Math.floor(now / this.#periodMs) !== fresh.slot ? undefined : fresh;
   }
 
-  #seal(dataKey: DataKey, value: unknown, binding: FieldBinding): CiphertextEnvelope {
+  #envelope(dataKey: DataKey, value: unknown, binding: FieldBinding): CiphertextEnvelope {
+    const s = this.#seal(dataKey, value, binding);
+    return { onex_enc: 1, alg: 'aes-256-gcm', pid: this.#provider.id, kid: dataKey.kid, sv: binding.schemaVersion, dk: dataKey.wrapped, iv: s.iv, ct: s.ct, tag: s.tag };
+  }
+
+  /** Nonce, ciphertext and tag of one field, base64. */
+  #seal(dataKey: DataKey, value: unknown, binding: FieldBinding): { iv: string; ct: string; tag: string } {
     const iv = Buffer.allocUnsafe(12);
     dataKey.ivPrefix.copy(iv, 0);
     const n = dataKey.counter++;
@@ -184,17 +261,7 @@ export class FieldCipher {
     // GCM is a stream mode: update() returns every ciphertext byte and final() none, so no concat is needed.
     const ct = cipher.update(JSON.stringify(value) ?? 'null', 'utf8');
     cipher.final();
-    return {
-      onex_enc: 1,
-      alg: 'aes-256-gcm',
-      pid: this.#provider.id,
-      kid: dataKey.kid,
-      sv: binding.schemaVersion,
-      dk: dataKey.wrapped,
-      iv: iv.toString('base64'),
-      ct: ct.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
-    };
+    return { iv: iv.toString('base64'), ct: ct.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
   }
 
   /**
@@ -204,7 +271,7 @@ export class FieldCipher {
   async decrypt(envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): Promise<unknown> {
     this.#checkEnvelope(envelope, binding);
     if (this.#keys.usableSync(envelope.kid) === undefined) await this.#keys.usable(envelope.kid);
-    const key = this.#opened.get(`${envelope.kid}|${envelope.dk}`) ?? (await this.#unwrapped(envelope.kid, envelope.dk));
+    const key = this.#openedKey(envelope) ?? (await this.#unwrapped(envelope.kid, envelope.dk));
     return this.#open(key, envelope, binding);
   }
 
@@ -212,8 +279,22 @@ export class FieldCipher {
   decryptSync(envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): { value: unknown } | undefined {
     this.#checkEnvelope(envelope, binding);
     if (this.#keys.usableSync(envelope.kid) === undefined) return undefined;
-    const key = this.#opened.get(`${envelope.kid}|${envelope.dk}`);
+    const key = this.#openedKey(envelope);
     return key === undefined ? undefined : { value: this.#open(key, envelope, binding) };
+  }
+
+  /**
+   * The unwrapped data key of an envelope, if cached. The last one found is kept beside the cache (until the cache's
+   * entry would expire): nearly every field of a stream is under the data key of the field before it, and comparing
+   * two strings is cheaper than building and hashing the cache key.
+   */
+  #openedKey(envelope: CiphertextEnvelope): KeyObject | undefined {
+    const last = this.#lastOpened;
+    if (last !== undefined && last.dk === envelope.dk && last.kid === envelope.kid && this.#clock() < last.expires) return last.key;
+    const entry = this.#opened.entry(`${envelope.kid}|${envelope.dk}`);
+    if (entry === undefined) return undefined;
+    this.#lastOpened = { kid: envelope.kid, dk: envelope.dk, key: entry.value, expires: entry.expires };
+    return entry.value;
   }
 
   #checkEnvelope(envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): void {
@@ -230,7 +311,7 @@ export class FieldCipher {
   #open(key: KeyObject, envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): unknown {
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
-      decipher.setAAD(associatedData({ ...binding, schemaVersion: envelope.sv }, envelope.pid, envelope.kid));
+      decipher.setAAD(associatedData({ eventId: binding.eventId, eventType: binding.eventType, path: binding.path, schemaVersion: envelope.sv }, envelope.pid, envelope.kid));
       decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
       const plain = decipher.update(Buffer.from(envelope.ct, 'base64'));
       decipher.final();
@@ -252,7 +333,7 @@ export class FieldCipher {
       const key = createSecretKey(raw);
       raw.fill(0);
       this.#opened.set(`${kek.id}|${wrapped}`, key);
-      const dataKey: DataKey = { key, wrapped, kid: kek.id, ivPrefix: randomBytes(4), counter: 0, slot: String(Math.floor(now / this.#periodMs)), expires: now + this.#ttlMs };
+      const dataKey: DataKey = { key, wrapped, kid: kek.id, ivPrefix: randomBytes(4), counter: 0, textHeads: new Map(), slot: Math.floor(now / this.#periodMs), expires: now + this.#ttlMs };
       this.#fresh = dataKey;
       return dataKey;
     })().finally(() => {

@@ -18,6 +18,17 @@ export class TtlCache<V> {
     return entry.value;
   }
 
+  /** The live value of `key` with the time it expires at, or undefined. */
+  entry(key: string): { readonly value: V; readonly expires: number } | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (this.clock() >= entry.expires) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
   /** Whether `key` holds a live entry (its value may be undefined). */
   has(key: string): boolean {
     const entry = this.#entries.get(key);
