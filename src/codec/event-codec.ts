@@ -45,6 +45,8 @@ export class OnexEventCodec implements EventDecoder {
   private readonly writers = new Map<number, Promise<WriterInfo>>();
   /** By writer schema id, then target version. */
   private readonly decoders = new Map<number, Map<SchemaVersion, DecoderEntry>>();
+  /** Per schema id, the decoder to the version it was written in (decodeWritten), once the writer is known. */
+  private readonly writtenDecoders = new Map<number, DecoderEntry>();
 
   constructor(options: EventCodecOptions) {
     this.registry = options.registry;
@@ -115,11 +117,23 @@ export class OnexEventCodec implements EventDecoder {
     return entry ? this.decodeWith(entry, schemaId, body) : undefined;
   }
 
+  /** decodeWritten() without a promise when the writer schema is known already; undefined when it is not. */
+  decodeWrittenSync<E = Record<string, unknown>>(value: Buffer | null | undefined): DecodedEvent<E> | undefined {
+    const { schemaId, body } = readWireFormat(value);
+    const entry = this.writtenDecoders.get(schemaId);
+    return entry ? this.decodeWith(entry, schemaId, body) : undefined;
+  }
+
   /** Wire format -> event in the version it was written in; fails as decode() does. */
   async decodeWritten<E = Record<string, unknown>>(value: Buffer | null | undefined): Promise<DecodedEvent<E>> {
     const { schemaId, body } = readWireFormat(value);
-    const writer = await this.writerOf(schemaId);
-    return this.decodeWith(this.decoderFor(schemaId, writer.version, writer), schemaId, body);
+    let entry = this.writtenDecoders.get(schemaId);
+    if (!entry) {
+      const writer = await this.writerOf(schemaId);
+      entry = this.decoderFor(schemaId, writer.version, writer);
+      this.writtenDecoders.set(schemaId, entry);
+    }
+    return this.decodeWith(entry, schemaId, body);
   }
 
   private decoderFor(schemaId: number, targetVersion: SchemaVersion, writer: WriterInfo): DecoderEntry {

@@ -28,6 +28,8 @@ export interface EventDecoder {
    * cannot be downcast to 1.x until they are decrypted (OnexEventCodec has it).
    */
   decodeWritten?(value: Buffer): Promise<DecodedEvent<object>>;
+  /** Optional: decodeWritten() without a promise when it needs no I/O, else undefined (OnexEventCodec has it). */
+  decodeWrittenSync?(value: Buffer): DecodedEvent<object> | undefined;
 }
 
 /**

@@ -56,8 +56,11 @@ export interface PreparedRecord {
   readonly sampleRate: number;
   /** Violations a non-strict producer lets through. */
   readonly issues: readonly Issue[] | undefined;
-  /** The signature headers, when the producer's security policy signed the record. */
-  readonly securityHeaders?: Readonly<Record<string, string>>;
+  /**
+   * The signature headers, when the producer's security policy signed the record. Always present (undefined when
+   * unsigned), so the security stage's copy with them set keeps the record's shape.
+   */
+  readonly securityHeaders: Readonly<Record<string, string>> | undefined;
 }
 
 export interface PreparedSampledOut {
@@ -185,7 +188,7 @@ export class EventPreparer {
     const lane: Lane = this.lz4On && value.length > this.config.compression.thresholdBytes ? 'lz4' : 'plain';
     const nodeId = String(event.node_id);
     const timestamp = typeof event.timestamp === 'string' ? event.timestamp : undefined;
-    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, tracestate, size, lane, sampleRate: begun.sampleRate, issues: begun.issues };
+    return { kind: 'record', eventId, eventType, typeLabel, keyText, nodeId, correlationId, timestamp, value, traceparent, tracestate, size, lane, sampleRate: begun.sampleRate, issues: begun.issues, securityHeaders: undefined };
   }
 
   /** ONEX_EVENT_602 when an event's record (value, key and headers) is over maxEventBytes. */

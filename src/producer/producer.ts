@@ -21,9 +21,12 @@ import { type Begun, EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HE
 import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
 import { murmur2 } from './partitioner.js';
-import { encryptEventFields } from '../security/event-fields.js';
+import { encryptEventFieldsNow } from '../security/event-fields.js';
 import { type SecurityPlan, type SecurityPolicy, securityPolicy } from '../security/policy.js';
-import { signatureHeaders } from '../security/record-security.js';
+import { SECURITY_HEADERS, signatureHeadersOf } from '../security/record-security.js';
+import type { EventSignature } from '../security/signing.js';
+
+const SIGNATURE_HEADER_NAME_BYTES = SECURITY_HEADERS.signature.length + SECURITY_HEADERS.keyId.length + SECURITY_HEADERS.algorithm.length;
 
 export type EmitResult =
   /** Kafka acknowledged the event (acks=all). */
@@ -350,17 +353,55 @@ export class OnexProducer {
     this.securing = next;
   }
 
-  /** The security stage of one event: encrypt the fields the plan names, encode, sign the record value. Never rejects. */
-  private async secure(begun: Begun, plan: SecurityPlan, policy: SecurityPolicy): Promise<Prepared | OnexError> {
+  /**
+   * The security stage of one event: encrypt the fields the plan names, encode, sign the record value. Synchronous
+   * while the cipher has its data key and the signer its current key (FieldCipher.encryptTextSync,
+   * EventSigner.signSync); a promise only when one of them must ask the key provider. Never throws or rejects.
+   */
+  private secure(begun: Begun, plan: SecurityPlan, policy: SecurityPolicy): Prepared | OnexError | Promise<Prepared | OnexError> {
     try {
       if (plan.encrypt !== undefined) {
-        begun.event = await encryptEventFields(begun.event as Record<string, unknown> & { event_id: string; event_type: string }, plan.encrypt, policy.cipher!, this.version);
+        const sealed = encryptEventFieldsNow(begun.event as Record<string, unknown> & { event_id: string; event_type: string }, plan.encrypt, policy.cipher!, this.version);
+        if (sealed instanceof Promise) {
+          return sealed.then(
+            (event) => {
+              begun.event = event;
+              return this.signed(begun, plan, policy);
+            },
+            (err: unknown) => asOnexError(err, 'ONEX_EVENT_603'),
+          );
+        }
+        begun.event = sealed;
       }
+      return this.signed(begun, plan, policy);
+    } catch (err) {
+      return asOnexError(err, 'ONEX_EVENT_603');
+    }
+  }
+
+  /** secure()'s second half: encode, then sign when the plan says so. */
+  private signed(begun: Begun, plan: SecurityPlan, policy: SecurityPolicy): Prepared | OnexError | Promise<Prepared | OnexError> {
+    try {
       const record = this.preparer.finish(begun);
       if (!plan.sign) return record;
-      const securityHeaders = await signatureHeaders(policy.signer!, record.value, { eventType: record.eventType, schemaVersion: this.version });
-      let size = record.size;
-      for (const [name, value] of Object.entries(securityHeaders)) size += name.length + value.length;
+      const facts = { eventType: record.eventType, schemaVersion: this.version };
+      const signature = policy.signer!.signSync(record.value, facts);
+      if (signature === undefined) {
+        return policy.signer!.sign(record.value, facts).then(
+          (made) => this.withSignature(record, made),
+          (err: unknown) => asOnexError(err, 'ONEX_EVENT_603'),
+        );
+      }
+      return this.withSignature(record, signature);
+    } catch (err) {
+      return asOnexError(err, 'ONEX_EVENT_603');
+    }
+  }
+
+  private withSignature(record: PreparedRecord, signature: EventSignature): PreparedRecord | OnexError {
+    try {
+      const securityHeaders = signatureHeadersOf(signature);
+      const size = record.size + SIGNATURE_HEADER_NAME_BYTES + signature.signature.length + signature.keyId.length + signature.algorithm.length;
       this.preparer.checkSize(record.eventId, size, record.typeLabel);
       return { ...record, size, securityHeaders };
     } catch (err) {

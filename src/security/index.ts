@@ -35,5 +35,6 @@ export {
   type RecordSecurityOptions,
   SECURITY_HEADERS,
   signatureHeaders,
+  signatureHeadersOf,
 } from './record-security.js';
 export { type SecurityPlan, SecurityPolicy, type SecurityPolicyOptions, securityPolicy, type SignPolicy } from './policy.js';

@@ -30,8 +30,12 @@ export async function signatureHeaders(
   value: Uint8Array,
   event: { eventType: string; schemaVersion: string },
 ): Promise<Record<string, string>> {
-  const sig = await signer.sign(value, event);
-  return { [SECURITY_HEADERS.signature]: sig.signature, [SECURITY_HEADERS.keyId]: sig.keyId, [SECURITY_HEADERS.algorithm]: sig.algorithm };
+  return signatureHeadersOf(await signer.sign(value, event));
+}
+
+/** The headers that carry `signature`. */
+export function signatureHeadersOf(signature: EventSignature): Record<string, string> {
+  return { [SECURITY_HEADERS.signature]: signature.signature, [SECURITY_HEADERS.keyId]: signature.keyId, [SECURITY_HEADERS.algorithm]: signature.algorithm };
 }
 
 /** The signature a record's headers carry, or undefined when it has none. */

@@ -200,6 +200,8 @@ export class RecordProcessor {
       return this.decoded(r, structuredEvent(ce, o.targetVersion), false);
     }
     if (o.security !== undefined && o.decoder.decodeWritten !== undefined) {
+      const written = o.decoder.decodeWrittenSync?.(value);
+      if (written) return this.decoded(r, written, true);
       return o.decoder.decodeWritten(value).then((d) => this.decoded(r, d, true));
     }
     const known = o.decoder.decodeSync?.(value, o.targetVersion);
@@ -214,10 +216,19 @@ export class RecordProcessor {
     this.noteWriterVersion(decoded.writerVersion);
   }
 
-  /** Signature and encrypted fields checked at the writer's version; then the event is taken to the target version. */
-  private async verify(r: InFlight, security: RecordSecurity): Promise<void> {
+  /**
+   * Signature and encrypted fields checked at the writer's version; then the event is taken to the target version.
+   * Synchronous while the keys it needs are cached (RecordSecurity.checkNow), so a secured record keeps the
+   * worker's path without a promise.
+   */
+  private verify(r: InFlight, security: RecordSecurity): void | Promise<void> {
+    const checked = security.checkNow(r.record.value!, r.record.headers, r.decoded!.event as AnyOnexEvent, r.decoded!.writerVersion);
+    if (checked instanceof Promise) return checked.then((event) => this.verified(r, event));
+    this.verified(r, checked);
+  }
+
+  private verified(r: InFlight, checked: AnyOnexEvent): void {
     const d = r.decoded!;
-    const checked = await security.check(r.record.value!, r.record.headers, d.event as AnyOnexEvent, d.writerVersion);
     r.failAs = 'decode';
     const event = r.written && d.writerVersion !== this.o.targetVersion ? transformEvent(checked, this.o.targetVersion) : checked;
     r.decoded = { ...d, event };
