@@ -69,28 +69,32 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     expect(run.stderr).toContain(`tracing to ${jaeger.otlpEndpoint}/v1/traces`);
 
-    // main() flushed the SDK before exit and Jaeger's batch processor writes within 200 ms; poll briefly anyway.
-    let traces: JaegerTrace[] = [];
-    for (let i = 0; i < 25 && traces.length === 0; i++) {
-      const answer = await jaeger.query<{ data: JaegerTrace[] | null }>('/api/traces?service=onex-dev&limit=200&lookback=1h');
-      traces = answer.data ?? [];
-      if (traces.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(traces.length, jaeger.log().slice(-2000)).toBeGreaterThan(0);
+    // main() flushed the SDK before exit, but Jaeger's own batch processor writes what it received within 200 ms, so
+    // the spans exported last (the final profile window, a late ALERT) may not be queryable yet when the first query
+    // lands. Each finding below is therefore polled for until it holds (or 20 s pass), never judged on one answer.
+    const childOf = (c: JaegerSpan, parent: JaegerSpan) => c.references.some((r) => r.refType === 'CHILD_OF' && r.spanID === parent.spanID);
+    const tracesOf = async (operation?: string) =>
+      (await jaeger.query<{ data: JaegerTrace[] | null }>(`/api/traces?service=onex-dev${operation ? `&operation=${encodeURIComponent(operation)}` : ''}&limit=1000&lookback=1h`)).data ?? [];
+    const isWorkerSpan = (s: JaegerSpan, topic: string) => s.operationName === `process ${topic}` && tag(s, 'messaging.consumer.group.name') === `${topic}.worker`;
 
     // Pick the pair by what it is, not by order: a trace of onex dev also holds a profile's `send <profiles>` span, an
     // ALERT's send and the alert and correlation processors' own process spans. The pair is the send of a dev event
     // (`send onex.dev.<run>`) and the worker's (group `<topic>.worker`) process span whose parent it is.
-    const pairs = traces.flatMap((t) =>
-      t.spans
-        .filter((s) => s.operationName.startsWith('send onex.dev.'))
-        .flatMap((s) => {
-          const topic = s.operationName.slice('send '.length);
-          return t.spans
-            .filter((c) => c.operationName === `process ${topic}` && tag(c, 'messaging.consumer.group.name') === `${topic}.worker` && c.references.some((r) => r.refType === 'CHILD_OF' && r.spanID === s.spanID))
-            .map((c) => ({ trace: t, send: s, processSpan: c, topic }));
-        }),
-    );
+    let traces: JaegerTrace[] = [];
+    let pairs: { trace: JaegerTrace; send: JaegerSpan; processSpan: JaegerSpan; topic: string }[] = [];
+    await waitFor('a dev event\'s send and its worker span in Jaeger', async () => {
+      traces = await tracesOf();
+      pairs = traces.flatMap((t) =>
+        t.spans
+          .filter((s) => s.operationName.startsWith('send onex.dev.') && !s.operationName.endsWith('.alerts'))
+          .flatMap((s) => {
+            const topic = s.operationName.slice('send '.length);
+            return t.spans.filter((c) => isWorkerSpan(c, topic) && childOf(c, s)).map((c) => ({ trace: t, send: s, processSpan: c, topic }));
+          }),
+      );
+      return pairs.length > 0;
+    }, 20_000, 250).catch(() => undefined);
+    expect(traces.length, jaeger.log().slice(-2000)).toBeGreaterThan(0);
     expect(pairs.length, `no trace holds a dev event's send span and the worker's process span that is its child; operations seen: ${[...new Set(traces.flatMap((t) => t.spans.map((s) => s.operationName)))].join(', ')}`).toBeGreaterThan(0);
     const { trace: whole, send, processSpan, topic } = pairs[0]!;
     expect(whole.processes[send.processID]!.serviceName).toBe('onex-dev');
@@ -110,29 +114,33 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
     // a profile's send span whose parent is the worker's process span of that record. (The alert and correlation
     // processors in the same process profile their work under their own names, so the `handle ...` exemplar is a
     // worker span.)
-    const profileTraces = (await jaeger.query<{ data: JaegerTrace[] | null }>(`/api/traces?service=onex-dev&operation=${encodeURIComponent(`send ${profiles}`)}&limit=50&lookback=1h`)).data ?? [];
-    const withProfile = profileTraces.find((t) =>
-      t.spans.some((s) => s.operationName === `send ${profiles}` && t.spans.some((p) => p.operationName === `process ${topic}` && tag(p, 'messaging.consumer.group.name') === `${topic}.worker` && s.references.some((r) => r.refType === 'CHILD_OF' && r.spanID === p.spanID))),
-    );
-    const parents = profileTraces.flatMap((t) => t.spans.filter((s) => s.operationName === `send ${profiles}`).map((s) => {
-      const parent = t.spans.find((x) => s.references.some((r) => r.refType === 'CHILD_OF' && r.spanID === x.spanID));
-      return parent ? `${parent.operationName} (${String(tag(parent, 'messaging.consumer.group.name') ?? '')})` : 'none';
-    }));
-    expect(withProfile, `no trace holds a profile whose send span is the child of a worker's process span; parents of profile sends: ${parents.join(', ')}`).toBeDefined();
+    let parents: string[] = [];
+    const profiled = await waitFor('a profile whose send is the child of a worker span', async () => {
+      const profileTraces = await tracesOf(`send ${profiles}`);
+      parents = profileTraces.flatMap((t) => t.spans.filter((s) => s.operationName === `send ${profiles}`).map((s) => {
+        const parent = t.spans.find((x) => childOf(s, x));
+        return parent ? `${parent.operationName} (${String(tag(parent, 'messaging.consumer.group.name') ?? '')})` : 'none';
+      }));
+      return profileTraces.some((t) => t.spans.some((s) => s.operationName === `send ${profiles}` && t.spans.some((w) => isWorkerSpan(w, topic) && childOf(s, w))));
+    }, 20_000, 250).then(() => true, () => false);
+    expect(profiled, `no trace holds a profile whose send span is the child of a worker's process span; parents of profile sends: ${parents.join(', ')}`).toBe(true);
 
     // onex dev runs its default alert rules (deprecated-schema fires within seconds on the demo load): some trace runs
     // from a dev event's send to the worker's process span (the handler) and, from the same send, to the alert
     // processor's process span and the ALERT's send under it.
     const alertsTopic = `${topic}.alerts`;
-    const alertTraces = (await jaeger.query<{ data: JaegerTrace[] | null }>(`/api/traces?service=onex-dev&operation=${encodeURIComponent(`send ${alertsTopic}`)}&limit=50&lookback=1h`)).data ?? [];
-    const childOf = (c: JaegerSpan, parent: JaegerSpan) => c.references.some((r) => r.refType === 'CHILD_OF' && r.spanID === parent.spanID);
-    const withAlert = alertTraces.find((t) =>
-      t.spans.some((raised) => raised.operationName === `send ${alertsTopic}` && t.spans.some((byAlerts) =>
-        byAlerts.operationName === `process ${topic}` && tag(byAlerts, 'messaging.consumer.group.name') === `${topic}.alerts` && childOf(raised, byAlerts) &&
-        t.spans.some((sent) => sent.operationName === `send ${topic}` && childOf(byAlerts, sent) && t.spans.some((byWorker) =>
-          byWorker.operationName === `process ${topic}` && tag(byWorker, 'messaging.consumer.group.name') === `${topic}.worker` && childOf(byWorker, sent) && logNames(byWorker).includes('handler'))))),
-    );
-    expect(withAlert, `no trace runs from a dev event's send to both the worker's handler and an ALERT; ${alertTraces.length} traces hold a send ${alertsTopic} span`).toBeDefined();
+    let withAlertSend = 0;
+    const alerted = await waitFor('a trace from a dev event to both its handler and an ALERT', async () => {
+      const alertTraces = await tracesOf(`send ${alertsTopic}`);
+      withAlertSend = alertTraces.length;
+      return alertTraces.some((t) =>
+        t.spans.some((raised) => raised.operationName === `send ${alertsTopic}` && t.spans.some((byAlerts) =>
+          byAlerts.operationName === `process ${topic}` && tag(byAlerts, 'messaging.consumer.group.name') === `${topic}.alerts` && childOf(raised, byAlerts) &&
+          t.spans.some((sent) => sent.operationName === `send ${topic}` && childOf(byAlerts, sent) && t.spans.some((byWorker) =>
+            isWorkerSpan(byWorker, topic) && childOf(byWorker, sent) && logNames(byWorker).includes('handler'))))),
+      );
+    }, 20_000, 250).then(() => true, () => false);
+    expect(alerted, `no trace runs from a dev event's send to both the worker's handler and an ALERT; ${withAlertSend} traces hold a send ${alertsTopic} span`).toBe(true);
   });
 
   it('onex worker and onex alerts run --otlp-endpoint: one trace holds the producer\'s sends, the worker\'s process spans, the alert processor\'s and the ALERT it raised', async () => {
