@@ -1,14 +1,31 @@
 import { onexError, type OnexCode, type ValidationError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, EVENT_TYPES, UNKNOWN_EVENT_TYPE } from './event-types.js';
-import { DEFAULT_LIMITS, inspectJson, jsonByteSize, type EventLimits } from './limits.js';
-import { isPlainObject, matchesKind, metadataRuleOf, type MetadataRule } from './metadata-rules.js';
-import { parseTimestamp } from './timestamp.js';
+import { DEFAULT_LIMITS, type EventLimits } from './limits.js';
+import { isPlainObject } from './metadata-rules.js';
 import { FIELDS_SINCE, FIELDS_UNTIL } from './generated/schema-tables.js';
 import { DEFAULT_EVENT_VERSION, majorOf, readVersion, SCHEMA_VERSIONS, versionAtLeast, type SchemaVersion } from './versions.js';
+import {
+  checkErrorInfo,
+  checkReplay,
+  checkSampleRate,
+  checkSecurity,
+  checkTimestamp,
+  checkTrace,
+  optionalErrorCode,
+  optionalString,
+  requireUuid,
+} from './validate-envelope.js';
+import { checkMetadataV1, checkMetadataV2 } from './validate-metadata.js';
+import { Issues, typeName, type ValidationIssue } from './validation-issues.js';
+
+export { isUuid } from './validate-envelope.js';
+export type { ValidationIssue } from './validation-issues.js';
 
 /**
  * Event validation. Strict mode throws the first violation as a ValidationError (every violation is in its
- * details); non-strict mode returns them all so that the caller counts and logs them while the event goes on.
+ * details); non-strict mode returns them all so that the caller counts and logs them while the event goes on. This
+ * file holds the entry points, the modes and the version an event is checked against; the checks are by concern in
+ * validate-envelope.ts (the envelope fields) and validate-metadata.ts (metadata, its limits and standards).
  */
 export type ValidationMode = 'strict' | 'non-strict';
 
@@ -16,13 +33,6 @@ export interface ValidateOptions {
   /** Default strict. */
   mode?: ValidationMode;
   limits?: Partial<EventLimits>;
-}
-
-export interface ValidationIssue {
-  readonly code: OnexCode;
-  /** Where in the event: "node_id", "metadata.input_state". */
-  readonly path: string;
-  readonly message: string;
 }
 
 export interface ValidationResult {
@@ -33,30 +43,8 @@ export interface ValidationResult {
   readonly errors: readonly ValidationError[];
 }
 
-const HEX_DIGIT = new Uint8Array(128);
-for (const c of '0123456789abcdefABCDEF') HEX_DIGIT[c.charCodeAt(0)] = 1;
-/** Where a UUID's hex digits are: everywhere but the four dashes of 8-4-4-4-12. */
-const UUID_DIGITS = Uint8Array.from({ length: 36 }, (_, i) => i).filter((i) => i !== 8 && i !== 13 && i !== 18 && i !== 23);
-
-/**
- * 8-4-4-4-12 hex digits, either case. By hand rather than a regular expression: every event id goes through here,
- * and this costs half of what the /i expression did.
- */
-export function isUuid(s: string): boolean {
-  if (s.length !== 36 || s.charCodeAt(8) !== 45 || s.charCodeAt(13) !== 45 || s.charCodeAt(18) !== 45 || s.charCodeAt(23) !== 45) return false;
-  for (let i = 0; i < 32; i++) {
-    const c = s.charCodeAt(UUID_DIGITS[i]!);
-    if (c > 127 || HEX_DIGIT[c] === 0) return false;
-  }
-  return true;
-}
-const ONEX_CODE = /^ONEX_[A-Z]+_\d{3}$/;
-
 // Which version introduced and which removed each top-level field: generated from avro/ (src/event/generated/).
 export { FIELDS_SINCE, FIELDS_UNTIL };
-
-const SEVERITIES = ['CRITICAL', 'ERROR', 'WARNING', 'INFO'];
-const RECOVERABILITIES = ['No', 'Yes', 'Retry'];
 
 /** What one version has, worked out once: validation runs per event, and comparing version strings there added up. */
 interface VersionFacts {
@@ -78,15 +66,6 @@ const FACTS = new Map<SchemaVersion, VersionFacts>(
 );
 
 const KNOWN_TYPES = new Set<unknown>(ALL_EVENT_TYPES);
-
-/** The violations found so far; the list is made on the first one, since nearly every event has none. */
-class Issues {
-  list: ValidationIssue[] | undefined = undefined;
-  constructor(readonly limits: EventLimits) {}
-  add(code: OnexCode, path: string, message: string): void {
-    (this.list ??= []).push({ code, path, message });
-  }
-}
 
 const limitsOf = (options: ValidateOptions): EventLimits => (options.limits ? { ...DEFAULT_LIMITS, ...options.limits } : DEFAULT_LIMITS);
 
@@ -262,334 +241,3 @@ function checkEvent(event: unknown, issues: Issues, decodedAs: SchemaVersion | u
   return version;
 }
 
-// ---- metadata ----
-
-function checkMetadataV1(eventType: string | undefined, metadata: unknown, issues: Issues, base = 'metadata'): void {
-  const rule = eventType === undefined ? undefined : metadataRuleOf(eventType);
-  if (metadata === undefined || metadata === null) {
-    if (rule) for (const key of Object.keys(rule.required)) issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key}, and the event has no metadata.`);
-    return;
-  }
-  if (!isPlainObject(metadata)) {
-    issues.add('ONEX_VALID_104', base, `metadata must be a JSON object, got ${typeName(metadata)}.`);
-    return;
-  }
-  if (!checkLimits(metadata, issues, base)) return;
-  if (rule) checkRule(eventType!, rule, metadata, issues, base);
-}
-
-/** Depth, JSON-ness and sizes; false when the metadata cannot be looked at further. */
-function checkLimits(metadata: Record<string, unknown>, issues: Issues, base: string): boolean {
-  const limits = issues.limits;
-  const bound = plainJsonBound(metadata, limits.maxDepth);
-  // Nearly every event's metadata is plain JSON well within the limits: then nothing more needs to be known.
-  if (bound >= 0 && bound <= limits.maxValueBytes && bound < limits.maxMetadataBytes) return true;
-  const shape = inspectJson(metadata, limits.maxDepth, base);
-  if (shape.depth > limits.maxDepth) {
-    issues.add('ONEX_VALID_105', base, `metadata is nested deeper than ${limits.maxDepth} levels.`);
-    return false;
-  }
-  if (shape.problem) {
-    issues.add('ONEX_VALID_104', shape.problem.path, `metadata is not JSON-serialisable: ${shape.problem.reason} at ${shape.problem.path}.`);
-    return false;
-  }
-  // The bound is under the per-value limit for nearly every event: then neither limit can be crossed, and the
-  // metadata need not be serialised here at all.
-  if (shape.maxJsonBytes <= limits.maxValueBytes && shape.maxJsonBytes < limits.maxMetadataBytes) return true;
-  const total = jsonByteSize(metadata);
-  if (total === undefined) {
-    issues.add('ONEX_VALID_104', base, `${base} is not JSON-serialisable.`);
-    return false;
-  }
-  if (total >= limits.maxMetadataBytes) {
-    issues.add('ONEX_VALID_105', base, `metadata is ${kb(total)} serialised; it must stay under ${kb(limits.maxMetadataBytes)}.`);
-  }
-  // No single value can be over the per-value limit when the whole metadata is not: one serialisation suffices.
-  if (total > limits.maxValueBytes) {
-    for (const [key, value] of Object.entries(metadata)) {
-      const size = value === undefined ? 0 : (jsonByteSize(value) ?? 0);
-      if (size > limits.maxValueBytes) {
-        issues.add('ONEX_VALID_105', `${base}.${key}`, `${base}.${key} is ${kb(size)} serialised, over the ${kb(limits.maxValueBytes)} limit.`);
-      }
-    }
-  }
-  return true;
-}
-
-/**
- * An upper bound of the UTF-8 size of a value's JSON text when the value is plain JSON no deeper than `depthLeft`
- * levels, else -1 (then inspectJson says what is wrong and where). The common case in one walk that allocates nothing;
- * the bound per item is inspectJson's.
- */
-function plainJsonBound(v: unknown, depthLeft: number): number {
-  switch (typeof v) {
-    case 'string':
-      return 6 * v.length + 2;
-    case 'number':
-      return v - v === 0 ? 25 : -1; // NaN and the infinities are not JSON
-    case 'boolean':
-      return 5;
-    case 'object':
-      break;
-    default:
-      return -1;
-  }
-  if (v === null) return 4;
-  if (depthLeft === 0) return -1;
-  let bytes = 2;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto === Array.prototype) {
-    const items = v as unknown[];
-    for (let i = 0; i < items.length; i++) {
-      const item = plainJsonBound(items[i], depthLeft - 1); // undefined in an array: -1, as JSON has no place for it
-      if (item < 0) return -1;
-      bytes += item + 1;
-    }
-    return bytes;
-  }
-  // JSON.parse and the decoders make Object.prototype objects; anything else is asked the long way.
-  if (proto !== Object.prototype && !isPlainObject(v)) return -1;
-  for (const key in v) {
-    const child = (v as Record<string, unknown>)[key];
-    if (child === undefined) continue;
-    const item = plainJsonBound(child, depthLeft - 1);
-    if (item < 0) return -1;
-    bytes += 6 * key.length + 4 + item;
-  }
-  return bytes;
-}
-
-/** `extra`: the metadata is a 2.0.0 typed record, and a standard field it leaves null may come from its extra. */
-function checkRule(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, issues: Issues, base: string, extra?: Record<string, unknown>): void {
-  for (const key in rule.required) {
-    const value = extra ? typedOrExtra(metadata, extra, key) : metadata[key];
-    if (value === undefined || value === null) {
-      issues.add('ONEX_VALID_103', `${base}.${key}`, `${eventType} events need metadata.${key} (${rule.required[key]!.kind}).`);
-    } else checkField(eventType, key, rule.required[key]!, value, issues, base);
-  }
-  for (const key in rule.optional) {
-    const value = extra ? typedOrExtra(metadata, extra, key) : metadata[key];
-    if (value !== undefined && value !== null) checkField(eventType, key, rule.optional[key]!, value, issues, base);
-  }
-}
-
-function checkField(
-  eventType: string,
-  key: string,
-  field: { kind: string; literal?: boolean },
-  value: unknown,
-  issues: Issues,
-  base: string,
-): void {
-  if (!matchesKind(value, field.kind as never)) {
-    issues.add('ONEX_VALID_104', `${base}.${key}`, `metadata.${key} of ${eventType} events must be ${article(field.kind)}, got ${typeName(value)}.`);
-  } else if (field.literal !== undefined && value !== field.literal) {
-    issues.add('ONEX_VALID_105', `${base}.${key}`, `metadata.${key} of ${eventType} events must be ${field.literal}.`);
-  }
-}
-
-function checkMetadataV2(eventType: string | undefined, metadata: unknown, issues: Issues): void {
-  const rule = eventType === undefined ? undefined : metadataRuleOf(eventType);
-  if (metadata === undefined || metadata === null) {
-    checkMetadataV1(eventType, metadata, issues);
-    return;
-  }
-  if (!isPlainObject(metadata)) {
-    issues.add('ONEX_VALID_104', 'metadata', `metadata must be a metadata record, got ${typeName(metadata)}.`);
-    return;
-  }
-  if ('untyped' in metadata) {
-    // Carried as it is: the standard of its type, if any, still applies.
-    checkMetadataV1(eventType, metadata.untyped, issues, 'metadata.untyped');
-    return;
-  }
-  if (!rule) {
-    if (eventType !== undefined) issues.add('ONEX_VALID_104', 'metadata', `${eventType} events have no typed metadata in 2.0.0; wrap it as { untyped: {...} }.`);
-    return;
-  }
-  const extra = metadata.extra;
-  if (typedWithinLimits(eventType!, rule, metadata, extra, issues)) return;
-  const flat: Record<string, unknown> = {};
-  for (const key of Object.keys(metadata)) {
-    if (key === 'extra') continue;
-    const value = metadata[key];
-    if (!Object.hasOwn(rule.required, key) && !Object.hasOwn(rule.optional, key)) {
-      if (value !== undefined && value !== null) issues.add('ONEX_VALID_105', `metadata.${key}`, `${key} is not a field of ${eventType} metadata; put it in metadata.extra.`);
-      continue;
-    }
-    if (value !== null) flat[key] = value;
-  }
-  if (extra !== undefined && extra !== null) {
-    if (!isPlainObject(extra)) issues.add('ONEX_VALID_104', 'metadata.extra', `metadata.extra must be a JSON object, got ${typeName(extra)}.`);
-    else for (const key of Object.keys(extra)) if (!Object.hasOwn(flat, key)) flat[key] = extra[key];
-  }
-  checkMetadataV1(eventType, flat, issues);
-}
-
-/**
- * The usual typed record, checked without merging it and its extra into one object first: true when it has only the
- * standard's fields and an extra object, and both together are plain JSON within the limits; then the standard is
- * checked here. False (nothing reported): the caller merges and checks the long way, which says what is wrong.
- */
-function typedWithinLimits(eventType: string, rule: MetadataRule, metadata: Record<string, unknown>, extra: unknown, issues: Issues): boolean {
-  const extraObject = extra === undefined || extra === null ? undefined : isPlainObject(extra) ? extra : null;
-  if (extraObject === null) return false;
-  const { maxDepth, maxValueBytes, maxMetadataBytes } = issues.limits;
-  let bytes = 2;
-  for (const key in metadata) {
-    if (key === 'extra') continue;
-    const value = metadata[key];
-    if (!Object.hasOwn(rule.required, key) && !Object.hasOwn(rule.optional, key)) {
-      if (value !== undefined && value !== null) return false;
-    } else if (value !== null) {
-      const b = value === undefined ? -1 : plainJsonBound(value, maxDepth - 1);
-      if (b < 0) return false;
-      bytes += 6 * key.length + 4 + b;
-    }
-  }
-  if (extraObject) {
-    for (const key in extraObject) {
-      const value = extraObject[key];
-      if (value === undefined || (Object.hasOwn(metadata, key) && metadata[key] !== null && (Object.hasOwn(rule.required, key) || Object.hasOwn(rule.optional, key)))) continue;
-      const b = plainJsonBound(value, maxDepth - 1);
-      if (b < 0) return false;
-      bytes += 6 * key.length + 4 + b;
-    }
-  }
-  if (bytes > maxValueBytes || bytes >= maxMetadataBytes) return false;
-  checkRule(eventType, rule, metadata, issues, 'metadata', extraObject);
-  return true;
-}
-
-/** A standard field as the merged metadata would have it: the typed value unless null, else extra's. */
-function typedOrExtra(metadata: Record<string, unknown>, extra: Record<string, unknown>, key: string): unknown {
-  const typed = metadata[key];
-  if (typed !== null && Object.hasOwn(metadata, key)) return typed;
-  return Object.hasOwn(extra, key) ? extra[key] : undefined;
-}
-
-// ---- envelope fields ----
-
-function requireUuid(event: Record<string, unknown>, key: string, issues: Issues): void {
-  const value = event[key];
-  if (value === undefined || value === null) issues.add('ONEX_VALID_103', key, `${key} is missing.`);
-  else if (typeof value !== 'string') issues.add('ONEX_VALID_104', key, `${key} must be a UUID string, got ${typeName(value)}.`);
-  else if (!isUuid(value)) issues.add('ONEX_VALID_105', key, `${key} "${clip(value)}" is not a UUID.`);
-}
-
-function checkTimestamp(value: unknown, path: string, issues: Issues): void {
-  if (typeof value !== 'string') {
-    issues.add('ONEX_VALID_104', path, `${path} must be an ISO-8601 string, got ${typeName(value)}.`);
-    return;
-  }
-  const parsed = parseTimestamp(value);
-  if (!parsed) issues.add('ONEX_VALID_105', path, `${path} "${clip(value)}" is not a valid ISO-8601 date-time.`);
-  else if (!parsed.utc) issues.add('ONEX_VALID_105', path, `${path} "${clip(value)}" is not in UTC (end it with Z).`);
-}
-
-function optionalString(event: Record<string, unknown>, key: string, issues: Issues, base = ''): void {
-  const value = event[key];
-  if (value !== undefined && value !== null && typeof value !== 'string') {
-    issues.add('ONEX_VALID_104', base + key, `${base}${key} must be a string, got ${typeName(value)}.`);
-  }
-}
-
-function optionalErrorCode(value: unknown, path: string, issues: Issues): void {
-  if (value === undefined || value === null) return;
-  if (typeof value !== 'string') issues.add('ONEX_VALID_104', path, `${path} must be a string, got ${typeName(value)}.`);
-  else if (!ONEX_CODE.test(value)) issues.add('ONEX_VALID_105', path, `${path} "${clip(value)}" is not an ONEX code like ONEX_EVENT_602.`);
-}
-
-function checkSampleRate(value: unknown, issues: Issues): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value)) issues.add('ONEX_VALID_104', 'sample_rate', `sample_rate must be a number, got ${typeName(value)}.`);
-  else if (value <= 0 || value > 1) issues.add('ONEX_VALID_105', 'sample_rate', `sample_rate ${value} is outside (0, 1].`);
-}
-
-function checkReplay(value: unknown, issues: Issues): void {
-  if (value === undefined || value === null) return;
-  if (!isPlainObject(value)) {
-    issues.add('ONEX_VALID_104', 'replay', `replay must be a record, got ${typeName(value)}.`);
-    return;
-  }
-  const id = value.original_event_id;
-  if (id === undefined || id === null) issues.add('ONEX_VALID_103', 'replay.original_event_id', 'replay.original_event_id is missing.');
-  else if (typeof id !== 'string' || !isUuid(id)) issues.add('ONEX_VALID_105', 'replay.original_event_id', 'replay.original_event_id must be a UUID.');
-  if (value.replayed_at === undefined || value.replayed_at === null) issues.add('ONEX_VALID_103', 'replay.replayed_at', 'replay.replayed_at is missing.');
-  else checkTimestamp(value.replayed_at, 'replay.replayed_at', issues);
-  const speed = value.speed;
-  if (speed !== undefined && (typeof speed !== 'number' || !(speed > 0) || !Number.isFinite(speed))) {
-    issues.add('ONEX_VALID_105', 'replay.speed', 'replay.speed must be a positive number.');
-  }
-  optionalString(value, 'replay_id', issues, 'replay.');
-}
-
-function checkTrace(value: unknown, issues: Issues): void {
-  if (value === undefined || value === null) return;
-  if (!isPlainObject(value)) {
-    issues.add('ONEX_VALID_104', 'trace', `trace must be a record, got ${typeName(value)}.`);
-    return;
-  }
-  if (typeof value.trace_id !== 'string' || value.trace_id === '') issues.add('ONEX_VALID_103', 'trace.trace_id', 'trace.trace_id must be a non-empty string.');
-  optionalString(value, 'span_id', issues, 'trace.');
-  const flags = value.trace_flags;
-  if (flags !== undefined && (!Number.isInteger(flags) || (flags as number) < 0 || (flags as number) > 255)) {
-    issues.add('ONEX_VALID_105', 'trace.trace_flags', 'trace.trace_flags must be an integer from 0 to 255.');
-  }
-}
-
-function checkErrorInfo(value: unknown, issues: Issues): void {
-  if (value === undefined || value === null) return;
-  if (!isPlainObject(value)) {
-    issues.add('ONEX_VALID_104', 'error', `error must be a record, got ${typeName(value)}.`);
-    return;
-  }
-  if (value.code === undefined || value.code === null) issues.add('ONEX_VALID_103', 'error.code', 'error.code is missing.');
-  else optionalErrorCode(value.code, 'error.code', issues);
-  if (value.severity != null && !SEVERITIES.includes(value.severity as string)) {
-    issues.add('ONEX_VALID_106', 'error.severity', `error.severity must be one of ${SEVERITIES.join(', ')}.`);
-  }
-  if (value.recoverable != null && !RECOVERABILITIES.includes(value.recoverable as string)) {
-    issues.add('ONEX_VALID_106', 'error.recoverable', `error.recoverable must be one of ${RECOVERABILITIES.join(', ')}.`);
-  }
-}
-
-function checkSecurity(value: unknown, issues: Issues): void {
-  if (value === undefined || value === null) return;
-  if (!isPlainObject(value)) {
-    issues.add('ONEX_VALID_104', 'security', `security must be a record, got ${typeName(value)}.`);
-    return;
-  }
-  for (const key of ['key_id', 'algorithm']) {
-    if (typeof value[key] !== 'string' || value[key] === '') issues.add('ONEX_VALID_103', `security.${key}`, `security.${key} must be a non-empty string.`);
-  }
-  optionalString(value, 'signature', issues, 'security.');
-  const fields = value.encrypted_fields;
-  if (fields !== undefined && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string'))) {
-    issues.add('ONEX_VALID_104', 'security.encrypted_fields', 'security.encrypted_fields must be a list of strings.');
-  }
-}
-
-// ---- wording ----
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  return `${article(typeof value)}`;
-}
-
-function article(kind: string): string {
-  if (kind === 'string[]') return 'a list of strings';
-  if (kind === 'int' || kind === 'long') return 'an integer';
-  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
-}
-
-function kb(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
