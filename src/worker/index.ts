@@ -17,7 +17,7 @@
  *   await worker.done;
  */
 export { createWorker } from './worker.js';
-export type { Worker, WorkerFromEnvOptions, WorkerStats } from './worker.js';
+export type { Worker, WorkerFromEnvOptions } from './worker.js';
 export type { ConsumerTuning, DeadLetterOptions, WorkerOptions } from './options.js';
 export { HandlerRouter, loadHandlerModule } from './handlers.js';
 export type { HandlerModule } from './handlers.js';
@@ -38,6 +38,7 @@ export type {
   RecordStage,
   SourceRecord,
   StageName,
+  WorkerStats,
 } from './types.js';
 export { attemptDelay, classifyFailure, DEFAULT_RETRY_POLICY, shouldRetry } from './retry.js';
 export { retryWhileRetriable } from '../retry/index.js';

@@ -17,7 +17,7 @@ import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { RecordSecurity } from '../security/record-security.js';
 import { transformEvent } from '../schema/transform.js';
-import { BACKOFFS, backoffDelay, type Backoff } from '../retry/index.js';
+import { backoffDelay, type Backoff } from '../retry/index.js';
 import { attemptDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
 import type {
   DeadLetterSink,

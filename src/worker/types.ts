@@ -109,3 +109,12 @@ export type EventHandler<E = AnyOnexEvent> = (event: E, ctx: HandlerContext) => 
 
 /** Handlers by event type; `'*'` is the catch-all, which also receives every event of a type this worker does not know. */
 export type HandlerMap = Partial<Record<OnexEventType | typeof UNKNOWN_EVENT_TYPE | '*', EventHandler>>;
+
+/** What a worker counted since it started (Worker.stats()). */
+export interface WorkerStats {
+  handled: number;
+  unhandled: number;
+  deadLettered: number;
+  dropped: number;
+  batches: number;
+}

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Consumer, Producer } from 'kafkajs';
 import type { CheckResult } from '../health/index.js';
 import { ConsumerReadiness, runningCheck } from '../health/consumer.js';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
@@ -9,29 +9,20 @@ import { logger as rootLogger } from '../telemetry/logger.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
-import { traceRecord } from '../telemetry/record-span.js';
-import { activeTracer } from '../telemetry/tracer.js';
 import { RecordProcessor } from './record-processor.js';
-import type { ProcessControl, RecordOutcome } from './types.js';
+import { batchLoop } from './batch.js';
+import type { WorkerStats } from './types.js';
 import { BACKOFFS, retryWhileRetriable } from '../retry/index.js';
 
 /**
- * The stream worker: a consumer group that runs every record through RecordProcessor and commits a record's offset
- * only after its handler finished (or its dead letter was written). At-least-once: a crash re-delivers the records
+ * The stream worker: a consumer group that runs every record through RecordProcessor (batch by batch, batch.ts) and
+ * commits a record's offset only after its handler finished (or its dead letter was written). At-least-once: a crash re-delivers the records
  * handled since the last commit, never skips one.
  *
  * Partitions run concurrently (kafkajs partitionsConsumedConcurrently); the records of one partition run one after
  * another, so order within a partition (one correlation id) is kept. stop() finishes the record in hand, commits what
  * was handled and leaves the group; the unhandled rest of a fetched batch is left uncommitted for the next owner.
  */
-
-export interface WorkerStats {
-  handled: number;
-  unhandled: number;
-  deadLettered: number;
-  dropped: number;
-  batches: number;
-}
 
 export interface Worker {
   readonly groupId: string;
@@ -56,9 +47,6 @@ export interface Worker {
    */
   readiness(): Record<string, CheckResult>;
 }
-
-/** How often a long batch offers kafkajs a commit (it commits when autoCommitInterval passed). */
-const COMMIT_CHECK_MS = 1_000;
 
 export function createWorker(options: WorkerOptions): Worker {
   const o = resolveWorkerOptions(options);
@@ -142,96 +130,16 @@ export function createWorker(options: WorkerOptions): Worker {
     void shutdown().then(() => rejectDone(fatal), () => rejectDone(fatal));
   });
 
-  // kafkajs sends a heartbeat only when heartbeatInterval passed since the last one; asking at a third of it keeps
-  // the gap below the interval plus a third.
-  const heartbeatCheckMs = Math.max(1, Math.floor(o.heartbeatIntervalMs / 3));
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-    stats.batches++;
-    const first = batch.messages[0];
-    if (first) metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(first.offset));
-    const isStopping = () => stopping || !isRunning() || isStale();
-    // A handler may run longer than the session timeout allows between heartbeats: a timer keeps the membership
-    // alive meanwhile. A failed heartbeat (the group is rebalancing) ends the batch at the next record: kafkajs then
-    // commits what was resolved and rejoins.
-    let heartbeatError: unknown;
-    // Once stop() gave up on a handler that never returns, this member must stop heartbeating: its session then
-    // expires and the partition moves to a live member (the record in hand was not committed, so it is redelivered).
-    const beat = () => (abandoned ? Promise.resolve() : heartbeat().catch((e: unknown) => void (heartbeatError ??= e)));
-    const timer = setInterval(beat, o.heartbeatIntervalMs);
-    timer.unref();
-    // During a rebalance a record in backoff is given back rather than retried: its partition may be moving.
-    const mustYield = () => isStopping() || heartbeatError !== undefined;
-    const control: ProcessControl = {
-      // A handler's heartbeat never throws into the handler (that would count as a handler failure); a rebalance it
-      // meets ends the batch at the next record instead.
-      heartbeat: beat,
-      stopping: mustYield,
-      wait: async (ms) => {
-        const until = Date.now() + ms;
-        while (!mustYield()) {
-          const left = until - Date.now();
-          if (left <= 0) return true;
-          await Promise.race([sleep(Math.min(left, o.heartbeatIntervalMs)), stopSignal]);
-          await beat();
-        }
-        return false;
-      },
-    };
-    let last: string | undefined;
-    // Heartbeat and commit checks by the clock, not per record: kafkajs throttles both anyway, but each call is a
-    // promise, and at tens of thousands of records a second those add up.
-    let lastBeat = Date.now();
-    let lastCommitCheck = lastBeat;
-    try {
-      for (const m of batch.messages) {
-        // isStale() (a seek moved the partition) is asked on the clock below, not per record: kafkajs builds a JSON key
-        // for it on every call, and only consumer.seek() sets it, which nothing calls on this private consumer.
-        if (stopping || !isRunning()) break;
-        if (heartbeatError) throw heartbeatError;
-        const record = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
-        const tracer = activeTracer();
-        const result = tracer ? traceRecord(tracer, record, o.groupId, () => processor.process(record, control)) : processor.process(record, control);
-        // Most records finish synchronously: awaiting a plain value would still cost a turn of the microtask queue.
-        const outcome: RecordOutcome = result instanceof Promise ? await result : result;
-        if (outcome.status === 'interrupted') break;
-        count(outcome);
-        // Resolved with kafkajs when it can matter (before a commit check and when the batch ends, however it ends),
-        // not per record: each resolveOffset() is 64-bit arithmetic through BigInt strings.
-        last = m.offset;
-        const now = Date.now();
-        if (now - lastCommitCheck >= COMMIT_CHECK_MS) {
-          lastCommitCheck = now;
-          // Lag is reported during a long batch too: a slow worker is exactly the one whose lag matters.
-          metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(m.offset) - 1);
-          resolveOffset(last);
-          await commitOffsetsIfNecessary();
-        }
-        if (now - lastBeat >= heartbeatCheckMs) {
-          lastBeat = now;
-          if (isStale()) break;
-          await heartbeat();
-        }
-      }
-    } finally {
-      clearInterval(timer);
-      if (last !== undefined) {
-        // Everything up to `last` was handled or dead-lettered: kafkajs commits it when eachBatch returns or throws.
-        resolveOffset(last);
-        metrics.setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(last) - 1);
-      }
-    }
-  }
-
-  function count(outcome: RecordOutcome): void {
-    if (outcome.status === 'handled') stats.handled++;
-    else if (outcome.status === 'unhandled') stats.unhandled++;
-    else if (outcome.status === 'dead_lettered') stats.deadLettered++;
-    else if (outcome.status === 'dropped') stats.dropped++;
-  }
-
+  const eachBatch = batchLoop({
+    processor,
+    metrics,
+    groupId: o.groupId,
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+    stats,
+    stopping: () => stopping,
+    abandoned: () => abandoned,
+    stopSignal,
+  });
 
   async function start(): Promise<void> {
     if (started) throw onexError('ONEX_RT_407', 'this worker was started already; create a new one');
