@@ -72,10 +72,11 @@ describe('onex worker --metrics-port', () => {
     const topic = uniqueTopic('health-worker');
     await createTopic(p, topic, 2);
     const record = join(dir, 'worker.txt');
-    // Each event holds the handler 1.5 s, so the drain after SIGTERM lasts that long at least.
+    // Each event holds the handler 4 s, so the drain after SIGTERM lasts long enough for the probes below to see it on a
+    // loaded machine (at 1.5 s a probe scheduled late found the worker already gone).
     const w = spawnOnex(['worker', '--handlers', RECORDER, '--topic', topic, '--group', uniqueTopic('health-g'), '--metrics-port', '0', '--session-timeout', '6000'], {
       ONEX_TEST_RECORD_FILE: record,
-      ONEX_TEST_HANDLER_DELAY_MS: '1500',
+      ONEX_TEST_HANDLER_DELAY_MS: '4000',
     });
     onTestFailed(() => void process.stderr.write(`worker stderr:\n${w.stderr()}\n`));
     const base = await w.base;
