@@ -7,11 +7,11 @@ import type { FAST_RECORD } from '../kafka/index.js';
  */
 export type Lane = 'plain' | 'lz4';
 
-/** What kafkajs gets for one record. */
+/** What kafkajs gets for one record. A string key or header value is written as its UTF-8 bytes. */
 export interface KafkaMessage {
-  readonly key: Buffer;
+  readonly key: string;
   readonly value: Buffer;
-  readonly headers: Record<string, Buffer>;
+  readonly headers: Record<string, Buffer | string>;
   /** Kafka's murmur2 of the key, computed once (see partitioner.ts). */
   readonly keyHash: number;
   /** Encoded by src/kafka/record-batch.ts, not by kafkajs's per-record encoders. */

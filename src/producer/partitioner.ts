@@ -8,9 +8,8 @@ import type { ICustomPartitioner } from 'kafkajs';
  * along on the record.
  */
 
-/** Kafka's murmur2 (Utils.murmur2), signed 32-bit result. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+/** Kafka's murmur2 (Utils.murmur2) of the first `length` bytes of `data`, signed 32-bit result. */
+export function murmur2(data: Uint8Array, length = data.length): number {
   const m = 0x5bd1e995;
   let h = 0x9747b28c ^ length;
   const length4 = length >>> 2;
@@ -35,6 +34,20 @@ export function murmur2(data: Uint8Array): number {
   h = Math.imul(h, m);
   h ^= h >>> 15;
   return h | 0;
+}
+
+/** Where murmur2Text puts an ASCII key's bytes (keys are event or correlation ids: tens of bytes). */
+const scratch = new Uint8Array(256);
+
+/**
+ * murmur2 of a key's UTF-8 bytes, given the key as text: an ASCII key (event ids, most correlation ids) is copied into
+ * a reused scratch array instead of a Buffer made per key.
+ */
+export function murmur2Text(key: string): number {
+  const length = key.length;
+  if (length > scratch.length || Buffer.byteLength(key, 'utf8') !== length) return murmur2(Buffer.from(key, 'utf8'));
+  for (let i = 0; i < length; i++) scratch[i] = key.charCodeAt(i);
+  return murmur2(scratch, length);
 }
 
 /** The partition of a key among `partitions`, as the Java client chooses it. */

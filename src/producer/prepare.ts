@@ -158,7 +158,8 @@ export class EventPreparer {
     const eventId = String(event.event_id);
     const eventType = String(event.event_type);
     const prior = typeof event.sample_rate === 'number' ? event.sample_rate : undefined;
-    const decision = (this.samplingOn ? this.sampler : this.keepAll).decide({ eventType, flowKey: flowKeyOf(event), eventId, hasError: carriesError(event), priorRate: prior });
+    const sampler = this.samplingOn ? this.sampler : this.keepAll;
+    const decision = sampler.keepsAll ? sampler.unsampled(prior) : sampler.decide({ eventType, flowKey: flowKeyOf(event), eventId, hasError: carriesError(event), priorRate: prior });
     if (!decision.keep) return { kind: 'sampled_out', eventId, typeLabel, sampleRate: decision.rate, issues };
     if (this.writesSampleRate && (decision.rate !== 1 || prior !== undefined)) event.sample_rate = decision.rate;
     return { kind: 'begun', event, eventId, eventType, typeLabel, sampleRate: decision.rate, issues, span };

@@ -9,7 +9,7 @@ import { eventTypeLabel, type SchemaVersion } from '../event/index.js';
 import { logger, type Logger } from '../telemetry/logger.js';
 import { Batcher, type Batch, type KafkaMessage, type Lane, type PendingRecord } from './batcher.js';
 import { ProducerBuffer } from './buffer.js';
-import { CloudEventHeaders } from './cloudevent-headers.js';
+import { CloudEventHeaders, latin1Header, type HeaderValue } from './cloudevent-headers.js';
 import { compressionLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
 import type { Span } from '@opentelemetry/api';
@@ -20,7 +20,7 @@ import { activeTracer } from '../telemetry/tracer.js';
 import { type Begun, EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, HEADER_TRACESTATE, type Prepared, type PreparedRecord } from './prepare.js';
 import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
-import { murmur2 } from './partitioner.js';
+import { murmur2Text } from './partitioner.js';
 import { encryptEventFieldsNow } from '../security/event-fields.js';
 import { type SecurityPlan, type SecurityPolicy, securityPolicy } from '../security/policy.js';
 import { SECURITY_HEADERS, signatureHeadersOf } from '../security/record-security.js';
@@ -48,10 +48,9 @@ class OutgoingEvent implements PendingRecord {
   readonly message: KafkaMessage;
 
   constructor(
-    key: Buffer,
     readonly keyText: string,
     value: Buffer,
-    headers: Record<string, Buffer>,
+    headers: Record<string, HeaderValue>,
     readonly bytes: number,
     readonly eventType: string,
     readonly eventId: string,
@@ -61,7 +60,7 @@ class OutgoingEvent implements PendingRecord {
     readonly input: object,
     private readonly onSettled: (event: OutgoingEvent, error: OnexError | undefined) => void,
   ) {
-    this.message = { key, value, headers, keyHash: murmur2(key), [FAST_RECORD]: true };
+    this.message = { key: keyText, value, headers, keyHash: murmur2Text(keyText), [FAST_RECORD]: true };
   }
 
   settle(error: OnexError | undefined): void {
@@ -462,18 +461,23 @@ export class OnexProducer {
     this.enqueue(outgoing, resolve === undefined);
   }
 
+  /**
+   * The record of one event. Header values that change per record stay strings where their bytes allow it (see
+   * latin1Header), and the key is its text: the one-pass batch encoder writes both in place, so no Buffer is made per
+   * record for them (this was most of what the producer allocated per event besides the value).
+   */
   private toOutgoing(p: PreparedRecord, input: object): OutgoingEvent {
-    const headers: Record<string, Buffer> = {
+    const headers: Record<string, HeaderValue> = {
       [HEADER_EVENT_TYPE]: this.typeHeader(p.eventType),
       [HEADER_SCHEMA_VERSION]: this.versionHeader,
     };
-    const traceparent = p.traceparent ? Buffer.from(p.traceparent, 'latin1') : undefined;
-    if (traceparent) headers[HEADER_TRACEPARENT] = traceparent;
-    if (p.tracestate) headers[HEADER_TRACESTATE] = Buffer.from(p.tracestate, 'latin1');
-    if (p.securityHeaders) for (const [name, value] of Object.entries(p.securityHeaders)) headers[name] = Buffer.from(value, 'latin1');
+    const traceparent = p.traceparent ? latin1Header(p.traceparent) : undefined;
+    if (traceparent !== undefined) headers[HEADER_TRACEPARENT] = traceparent;
+    if (p.tracestate) headers[HEADER_TRACESTATE] = latin1Header(p.tracestate);
+    if (p.securityHeaders) for (const [name, value] of Object.entries(p.securityHeaders)) headers[name] = latin1Header(value);
     const ceBytes = this.cloudEventsOn ? this.cloudEvents.add(headers, p, traceparent) : 0;
     this.metrics.recordSize(p.lane, p.value.length);
-    return new OutgoingEvent(Buffer.from(p.keyText, 'utf8'), p.keyText, p.value, headers, p.size + ceBytes + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);
+    return new OutgoingEvent(p.keyText, p.value, headers, p.size + ceBytes + RECORD_OVERHEAD, p.typeLabel, p.eventId, p.sampleRate, p.lane, input, this.settled);
   }
 
   private typeHeader(eventType: string): Buffer {

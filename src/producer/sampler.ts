@@ -40,10 +40,21 @@ const KEEP_ALL: SampleDecision = Object.freeze({ keep: true, rate: 1, forced: fa
 export class Sampler {
   private readonly rates: Map<string, number>;
   private readonly alwaysKeep: Set<string>;
+  /**
+   * Off, or no rate below 1 (the default): every event is kept at the rate it came with, whatever its facts, so the
+   * caller need not gather them (flow key, error code) per event.
+   */
+  readonly keepsAll: boolean;
 
   constructor(private readonly config: SamplerConfig) {
     this.rates = new Map(Object.entries(config.rates).filter((e): e is [string, number] => e[1] !== undefined));
     this.alwaysKeep = new Set(config.alwaysKeep);
+    this.keepsAll = !config.enabled || (config.defaultRate >= 1 && [...this.rates.values()].every((r) => r >= 1));
+  }
+
+  /** The decision for an event no sampling applies to: kept, at the rate it came with (1 unless sampled upstream). */
+  unsampled(priorRate: number | undefined): SampleDecision {
+    return priorRate === undefined || priorRate === 1 ? KEEP_ALL : { keep: true, rate: priorRate, forced: false };
   }
 
   rateOf(eventType: string): number {
@@ -52,7 +63,7 @@ export class Sampler {
 
   decide(facts: SampledFacts): SampleDecision {
     const prior = facts.priorRate ?? 1;
-    if (!this.config.enabled) return prior === 1 ? KEEP_ALL : { keep: true, rate: prior, forced: false };
+    if (!this.config.enabled) return this.unsampled(prior);
     if (facts.hasError || this.alwaysKeep.has(facts.eventType)) return { keep: true, rate: prior, forced: true };
     const rate = this.rateOf(facts.eventType);
     if (rate >= 1) return prior === 1 ? KEEP_ALL : { keep: true, rate: prior, forced: false };

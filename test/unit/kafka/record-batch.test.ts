@@ -52,6 +52,23 @@ describe('record batch encoder', () => {
     expect(ours.equals(await kafkajsBytes(args))).toBe(true);
   });
 
+  it('matches kafkajs for header values given as strings (short and long ASCII, Latin-1, emoji) and for more header names than it caches', async () => {
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    const values = ['5b0e3c1e-1f2a-4c3b-9d4e-5f6a7b8c9d0e', '2026-12-04T01:02:03.456789Z', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(700), 'café', 'flow-😀', ''];
+    const records: RecordInput[] = Array.from({ length: 60 }, (_, i) => ({
+      key: `key-${i}`,
+      value: Buffer.alloc(20, i),
+      headers: { ce_id: values[i % values.length]!, [`name-${i}-${'n'.repeat(i % 70)}`]: values[(i + 3) % values.length]!, constant: Buffer.from('1.0') },
+      [FAST_RECORD]: true,
+    }));
+    // Past the encoder's cache of framed header names (1,024): names it no longer caches are framed per record.
+    const many: RecordInput[] = Array.from({ length: 1_100 }, (_, i) => ({ value: 'v', headers: { [`unique-${i}`]: 'x' }, [FAST_RECORD]: true }));
+    for (const list of [records, many]) {
+      const args = produceArgs(list);
+      expect((await encodeProduceRequest(args)).buffer.equals(await kafkajsBytes(args))).toBe(true);
+    }
+  });
+
   it('matches kafkajs for transactional batches, given timestamps and a null transactional id', async () => {
     vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
     const records = randomRecords(7, 10).map((rec, i) => ({ ...rec, timestamp: String(NOW - 5_000 + i * 997) }));

@@ -5,7 +5,7 @@ import { FAST_RECORD } from '../../../src/kafka/index.js';
 let n = 0;
 function rec(key: string, bytes = 100): PendingRecord {
   n++;
-  return { message: { key: Buffer.from(key), value: Buffer.alloc(0), headers: {}, keyHash: 0, [FAST_RECORD]: true as const }, keyText: key, bytes, eventType: 'NODE_START', eventId: `e${n}`, acceptedAt: Date.now(), settle: () => undefined };
+  return { message: { key, value: Buffer.alloc(0), headers: {}, keyHash: 0, [FAST_RECORD]: true as const }, keyText: key, bytes, eventType: 'NODE_START', eventId: `e${n}`, acceptedAt: Date.now(), settle: () => undefined };
 }
 function drain(b: Batcher): Batch[] {
   const out: Batch[] = [];

@@ -35,6 +35,19 @@ describe('Sampler', () => {
     expect(off.toString()).toBe('Sampler{off}');
   });
 
+  it('says when it keeps everything, and then decides as unsampled() does, whatever the facts', () => {
+    const keepers = [new Sampler(base), new Sampler({ ...base, enabled: false, defaultRate: 0.01 }), new Sampler({ ...base, rates: { NODE_START: 1 } })];
+    const samplers = [new Sampler({ ...base, defaultRate: 0.5 }), new Sampler({ ...base, rates: { NODE_START: 0.2 } }), new Sampler({ ...base, rates: { NODE_START: 0 } })];
+    expect(keepers.map((s) => s.keepsAll)).toEqual([true, true, true]);
+    expect(samplers.map((s) => s.keepsAll)).toEqual([false, false, false]);
+    for (const s of keepers) {
+      for (const f of [facts('NODE_START', 'f'), facts('NODE_FAILURE', undefined, { hasError: true, priorRate: 0.25 }), facts('NODE_COMPLETE', 'g', { priorRate: 0.5 })]) {
+        const { keep, rate } = s.decide(f);
+        expect({ keep, rate }).toEqual({ keep: s.unsampled(f.priorRate).keep, rate: s.unsampled(f.priorRate).rate });
+      }
+    }
+  });
+
   it('decides once per flow: every event of a flow gets the same answer', () => {
     const s = new Sampler({ ...base, defaultRate: 0.3 });
     for (let i = 0; i < 2_000; i++) {
