@@ -51,8 +51,8 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
   });
 
   /** `onex ARGS` from source as a long-running child; its stderr is kept for the failure messages. */
-  function startOnex(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ONEX_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  function startOnex(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ONEX_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stderr = '';
     child.stdout!.resume();
@@ -143,7 +143,7 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
     expect(alerted, `no trace runs from a dev event's send to both the worker's handler and an ALERT; ${withAlertSend} traces hold a send ${alertsTopic} span`).toBe(true);
   });
 
-  it('onex worker and onex alerts run --otlp-endpoint: one trace holds the producer\'s sends, the worker\'s process spans, the alert processor\'s and the ALERT it raised', async () => {
+  it('onex worker --otlp-endpoint and onex alerts run with OTEL_EXPORTER_OTLP_ENDPOINT: one trace holds the producer\'s sends, the worker\'s process spans, the alert processor\'s and the ALERT it raised', async () => {
     p = await startPipeline();
     const input = uniqueTopic('e2e-alert-in');
     const alertsTopic = uniqueTopic('e2e-alert-out');
@@ -177,12 +177,18 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
     }
 
     const worker = startOnex(['worker', '--otlp-endpoint', jaeger.otlpEndpoint, '--topic', input, '--group', workerGroup, '--handlers', join(dir, 'handlers.mjs'), '--from-beginning', ...connection]);
-    const alerts = startOnex(['alerts', 'run', '--otlp-endpoint', jaeger.otlpEndpoint, '--rules', join(dir, 'rules.yaml'), '--topic', input, '--group', alertsGroup, '--alerts-topic', alertsTopic, '--from-beginning', '--tick', 'off', ...connection]);
+    // The worker is pointed at Jaeger by the flag, the alert processor by the standard variables alone (the endpoint as
+    // a base URL, the service name), so both ways reach the same backend.
+    const alerts = startOnex(['alerts', 'run', '--rules', join(dir, 'rules.yaml'), '--topic', input, '--group', alertsGroup, '--alerts-topic', alertsTopic, '--from-beginning', '--tick', 'off', ...connection], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
+      OTEL_SERVICE_NAME: 'onex-alerts-from-env',
+    });
     const [alertRecord] = await readTopic(p, alertsTopic, 1, 90_000).catch((e: Error) => {
       throw new Error(`${e.message}; alerts stderr: ${alerts.stderr().slice(-1500)}`);
     });
     const alert = (await p.codec.decode<{ event_type: string; trace: { trace_id: string; span_id: string } }>(alertRecord!.value!, '2.0.0')).event;
     expect(alert.event_type).toBe('ALERT_TRIGGERED');
+    expect(alerts.stderr()).toContain(`tracing to ${jaeger.otlpEndpoint}/v1/traces`);
     expect(alert.trace, 'the ALERT event carries no trace record').toBeTruthy();
     // The ALERT names the trace of its cause, in its own fields and in its traceparent header.
     expect(alert.trace.trace_id).toBe(traceId);
@@ -220,7 +226,7 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
     }
     const processed = t.spans.filter((s) => s.operationName === `process ${input}`);
     const byWorker = processed.filter((s) => service(t, s) === 'onex-worker');
-    const byAlerts = processed.filter((s) => service(t, s) === 'onex-alerts');
+    const byAlerts = processed.filter((s) => service(t, s) === 'onex-alerts-from-env');
     expect(byWorker).toHaveLength(2);
     expect(byAlerts).toHaveLength(2);
     for (const s of processed) {
@@ -234,7 +240,7 @@ describe('traces end to end in a real trace backend (Jaeger v2)', () => {
 
     // The ALERT's send span: a child of the alert processor's span for the second failure (the one that fired).
     const raised = t.spans.find((s) => s.operationName === `send ${alertsTopic}`)!;
-    expect(service(t, raised)).toBe('onex-alerts');
+    expect(service(t, raised)).toBe('onex-alerts-from-env');
     expect(raised.spanID).toBe(alert.trace.span_id);
     expect(tag(raised, 'span.kind')).toBe('producer');
     expect(tag(raised, 'onex.event_type')).toBe('ALERT_TRIGGERED');
