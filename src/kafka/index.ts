@@ -6,7 +6,7 @@ export { decodeFetchResponse, fetchDecoderStats, installFetchDecoder, withFastFe
 export { crc32cImplementation, encodeProduceRequest, encodeRecordBatch, FAST_RECORD, installRecordBatchEncoder } from './record-batch.js';
 export type { RecordBatchInput, RecordInput } from './record-batch.js';
 export { checkReplication, defaultReplication, ensureTopics } from './topics.js';
-export type { TopicReplication, TopicSpec } from './topics.js';
+export type { TopicReplication, TopicSpec } from './types.js';
 export { KAFKAJS_SEAM_VERSION, kafkajsSeam, registerSeamMetrics, seamRefusal } from './kafkajs-requests.js';
 export type { SeamRequest, SeamStatus } from './kafkajs-requests.js';
 export { transportFailure } from './transport-errors.js';

@@ -9,7 +9,7 @@
  *   await producer.close();                       // delivers everything accepted
  */
 export { OnexProducer, isRetriableEmitError } from './producer.js';
-export type { EmitResult } from './producer.js';
+export type { EmitResult } from './types.js';
 export { DEFAULTS as PRODUCER_DEFAULTS, parseProducerSettings } from './options.js';
 export type { EventEncoder, OnexProducerOptions, OverflowPolicy, ProducerSettings, ProducerSettingsInput } from './options.js';
 export { Sampler, flowPosition } from './sampler.js';

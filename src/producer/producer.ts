@@ -25,14 +25,9 @@ import { encryptEventFieldsNow } from '../security/event-fields.js';
 import { type SecurityPlan, type SecurityPolicy, securityPolicy } from '../security/policy.js';
 import { SECURITY_HEADERS, signatureHeadersOf } from '../security/record-security.js';
 import type { EventSignature } from '../security/signing.js';
+import type { EmitResult } from './types.js';
 
 const SIGNATURE_HEADER_NAME_BYTES = SECURITY_HEADERS.signature.length + SECURITY_HEADERS.keyId.length + SECURITY_HEADERS.algorithm.length;
-
-export type EmitResult =
-  /** Kafka acknowledged the event (acks=all). */
-  | { readonly status: 'sent'; readonly eventId: string; readonly sampleRate: number; /** Encoded record bytes (value, key, headers). */ readonly bytes: number }
-  /** Sampling dropped the event; it was valid and never reached Kafka. */
-  | { readonly status: 'sampled_out'; readonly eventId: string; readonly sampleRate: number };
 
 /** Record framing next to value, key and headers: length, attributes, deltas, header names (an upper bound). */
 const RECORD_OVERHEAD = 64;

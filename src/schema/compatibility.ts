@@ -1,20 +1,13 @@
 import { onexError } from '../errors/index.js';
 import { parseSchema, type AvroSchemaInput } from './parse.js';
 import { describeNode, simpleName, type NamedNode, type SchemaNode } from './schema-node.js';
+import type { CompatibilityMode, CompatibilityReason, CompatibilityResult, IncompatibilityType } from './types.js';
 
 /**
  * Schema compatibility on Avro's schema resolution rules (the "Schema Resolution" section of the Avro
  * specification), reporting every incompatibility with the type names Avro Java's SchemaCompatibility and the
  * Confluent registry use, so a Confluent-compatible registry can print them as they are.
  */
-export type CompatibilityMode =
-  | 'BACKWARD'
-  | 'BACKWARD_TRANSITIVE'
-  | 'FORWARD'
-  | 'FORWARD_TRANSITIVE'
-  | 'FULL'
-  | 'FULL_TRANSITIVE'
-  | 'NONE';
 
 export const COMPATIBILITY_MODES: readonly CompatibilityMode[] = Object.freeze([
   'BACKWARD',
@@ -25,27 +18,6 @@ export const COMPATIBILITY_MODES: readonly CompatibilityMode[] = Object.freeze([
   'FULL_TRANSITIVE',
   'NONE',
 ]);
-
-export type IncompatibilityType =
-  | 'NAME_MISMATCH'
-  | 'FIXED_SIZE_MISMATCH'
-  | 'MISSING_ENUM_SYMBOLS'
-  | 'READER_FIELD_MISSING_DEFAULT_VALUE'
-  | 'TYPE_MISMATCH'
-  | 'MISSING_UNION_BRANCH';
-
-export interface CompatibilityReason {
-  /** An IncompatibilityType. */
-  rule: string;
-  /** Where, in the reader schema: "OnexEvent.metadata", "OnexEvent.replay.speed", "OnexEvent.tags[]". */
-  path: string;
-  message: string;
-}
-
-export interface CompatibilityResult {
-  compatible: boolean;
-  reasons: CompatibilityReason[];
-}
 
 export function isCompatibilityMode(value: unknown): value is CompatibilityMode {
   return typeof value === 'string' && (COMPATIBILITY_MODES as readonly string[]).includes(value);

@@ -9,16 +9,8 @@ export { SCHEMA_VERSIONS, LATEST_VERSION, type SchemaVersion } from '../event/in
 export type { AvroSchemaInput, SchemaTypeOptions, ParsedSchema } from './parse.js';
 export { parseSchema, schemaJson, schemaType, VERSION_ATTRIBUTE } from './parse.js';
 export { avroDirectory, avroType, knownSchema, loadSchema, schemaFile, schemaText, versionOfFingerprint } from './known-schemas.js';
-export {
-  checkCompatibility,
-  checkReaderWriter,
-  COMPATIBILITY_MODES,
-  isCompatibilityMode,
-  type CompatibilityMode,
-  type CompatibilityReason,
-  type CompatibilityResult,
-  type IncompatibilityType,
-} from './compatibility.js';
+export { checkCompatibility, checkReaderWriter, COMPATIBILITY_MODES, isCompatibilityMode } from './compatibility.js';
+export type { CompatibilityMode, CompatibilityReason, CompatibilityResult, IncompatibilityType } from './types.js';
 export {
   detectEventVersion,
   detectRawEventVersion,

@@ -1,5 +1,6 @@
 import { majorOf, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
-import { checkCompatibility, checkReaderWriter, type CompatibilityReason } from './compatibility.js';
+import { checkCompatibility, checkReaderWriter } from './compatibility.js';
+import type { CompatibilityReason } from './types.js';
 import { loadSchema } from './known-schemas.js';
 
 /**
