@@ -77,6 +77,8 @@ export interface AlertEngineOptions {
 }
 
 const MAX_CAUSES = 20;
+/** Alerts whose ids are remembered (see idsOf). */
+const MAX_IDS = 10_000;
 /** Events remembered per window, past which the oldest are let go (counts saturate here). */
 const MAX_WINDOW_EVENTS = 10_000;
 const SEP = '\u001f';
@@ -108,6 +110,8 @@ interface RuleGroup {
   by: readonly string[];
   paths: string[][];
   rules: AlertRule[];
+  /** Each rule's place in `rules` by name: an entry's slots are walked (a key has state for few of the group's rules), not the rules. */
+  index: Map<string, number>;
 }
 
 /** The store of the layout's version (`format`); a partition whose state has no version 2 yet is migrated first. */
@@ -205,7 +209,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   for (const r of rules) {
     const store = `g#${JSON.stringify(r.by)}`;
     let g = groups.get(store);
-    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [] }));
+    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [], index: new Map() }));
+    g.index.set(r.name, g.rules.length);
     g.rules.push(r);
     groupOf.set(r, g);
   }
@@ -284,9 +289,27 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     }
   }
 
+  /**
+   * The fingerprint and alert id of an alert, remembered: an alert's transitions (pending and firing often in one call,
+   * resolved later) need the same two sha256 digests. Past MAX_IDS alerts the memory starts again.
+   */
+  const ids = new Map<string, { fingerprint: string; alertId: string }>();
+  const idsOf = (r: AlertRule, keyText: string, activeAt: number, partition: number) => {
+    const k = `${partition}${SEP}${r.name}${SEP}${keyText}${SEP}${activeAt}`;
+    let v = ids.get(k);
+    if (!v) {
+      if (ids.size >= MAX_IDS) ids.clear();
+      // The partition too: state is per input partition, so two partitions can hold an alert of the same rule and key
+      // (a key that is not the record key) that became active at the same millisecond; their ids and events differ.
+      const alertId = partition === 0 ? sha(r.name, keyText, String(activeAt)) : sha(r.name, keyText, String(activeAt), `p${partition}`);
+      ids.set(k, (v = { fingerprint: sha(r.name, keyText), alertId }));
+    }
+    return v;
+  };
+
   function transition(ctx: TaskContext, r: AlertRule, key: Record<string, string>, a: Alert, state: AlertState, at: number): void {
     const keyText = JSON.stringify(key);
-    const fingerprint = sha(r.name, keyText);
+    const { fingerprint, alertId } = idsOf(r, keyText, a.activeAt, ctx.partition);
     const values = { rule: r.name, key, count: a.count, value: a.value, labels: r.labels };
     const labels = Object.fromEntries(Object.entries(r.labels).map(([k, v]) => [k, renderTemplate(v, values)]));
     const t: AlertTransition = {
@@ -295,9 +318,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       key,
       state,
       at,
-      // The partition too: state is per input partition, so two partitions can hold an alert of the same rule and key
-      // (a key that is not the record key) that became active at the same millisecond; their ids and events differ.
-      alertId: ctx.partition === 0 ? sha(r.name, keyText, String(a.activeAt)) : sha(r.name, keyText, String(a.activeAt), `p${ctx.partition}`),
+      alertId,
       partition: ctx.partition,
       fingerprint,
       activeAt: a.activeAt,
@@ -361,9 +382,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
   function copyEntry(g: RuleGroup, e: GroupEntry): LiveEntry {
     const r: Record<string, Slot | undefined> = {};
-    for (const rule of g.rules) {
-      const s = e.r[rule.name];
-      if (s) r[rule.name] = s;
+    for (const name in e.r) {
+      const s = e.r[name];
+      if (s && g.index.has(name)) r[name] = s;
     }
     return new LiveEntry(e.k, r);
   }
@@ -380,8 +401,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   function finish(ctx: TaskContext, g: RuleGroup, id: string, e: GroupEntry): void {
     let next: number | undefined;
     let any = false;
-    for (const r of g.rules) {
-      const s = e.r[r.name];
+    for (const name in e.r) {
+      const s = e.r[name];
       if (!s) continue;
       any = true;
       if (s.d !== undefined && (next === undefined || s.d < next)) next = s.d;
@@ -482,9 +503,20 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     const stored = readEntry(ctx.store(g.store).get(id));
     if (!stored) return;
     const e = copyEntry(g, stored);
-    for (const r of only ? [only] : g.rules) {
+    let list: AlertRule[];
+    if (only) list = [only];
+    else {
+      // The due slots, evaluated in the group's rule order (the order their transitions are emitted in).
+      const at_: number[] = [];
+      for (const name in e.r) {
+        const d = e.r[name]!.d;
+        if (d !== undefined && d <= at) at_.push(g.index.get(name)!);
+      }
+      list = at_.sort((x, y) => x - y).map((i) => g.rules[i]!);
+    }
+    for (const r of list) {
       const s = e.r[r.name];
-      if (!s || (!only && (s.d === undefined || s.d > at))) continue;
+      if (!s) continue;
       const own = ownSlot(r, e);
       if (!evaluate(ctx, r, e.k, own, only ? at : s.d!)) e.r[r.name] = undefined;
     }
