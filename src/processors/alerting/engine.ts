@@ -118,16 +118,19 @@ interface RuleGroup {
 const META_STORE = 'alerts#meta';
 const FORMAT = 2;
 
+// Windows, alerts and slots are made with every field, in one order (absent ones undefined), so that they all share
+// one shape: the engine's reads of them stay monomorphic, and no `delete` turns one into a slow dictionary.
+
 function freshWin(r: AlertRule): Win {
-  return { t: [], corr: [], ...(r.kind === 'ratio' ? { hit: [] } : {}), ...(r.kind === 'sequence' ? { starts: [] } : {}) };
+  return { t: [], hit: r.kind === 'ratio' ? [] : undefined, starts: r.kind === 'sequence' ? [] : undefined, corr: [], tp: undefined };
 }
 
 function copyWin(w: Win): Win {
-  const c: Win = { t: w.t.slice(), corr: w.corr.slice() };
-  if (w.hit) c.hit = w.hit.slice();
-  if (w.starts) c.starts = w.starts.slice();
-  if (w.tp) c.tp = w.tp;
-  return c;
+  return { t: w.t.slice(), hit: w.hit?.slice(), starts: w.starts?.slice(), corr: w.corr.slice(), tp: w.tp };
+}
+
+function copyAlert(a: Alert): Alert {
+  return { state: a.state, activeAt: a.activeAt, falseSince: a.falseSince, count: a.count, value: a.value, corr: a.corr, tp: a.tp };
 }
 
 /** Drops the window's times at or before `now - W` (and their hits). */
@@ -248,46 +251,75 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   const enabled = o.enabled ?? (() => true);
   const maxKeys = o.maxKeys ?? 100_000;
 
-  const windowOf = (r: AlertRule) => (r.kind === 'sequence' ? r.withinMs : r.windowMs);
+  /** The result of a condition (one object, reused: evaluate reads it at once). */
+  const res = { on: false, count: 0, value: 0, next: undefined as number | undefined };
+  const hold = (on: boolean, count: number, value: number, next: number | undefined) => {
+    res.on = on;
+    res.count = count;
+    res.value = value;
+    res.next = next;
+    return res;
+  };
 
-  /** The condition at `now` and the next time it may change by itself (an event leaving the window, a deadline). */
-  function condition(r: AlertRule, w: Win, now: number): { on: boolean; count: number; value: number; next?: number } {
-    const W = windowOf(r);
+  /**
+   * A rule's condition at `now` and the next time it may change by itself (an event leaving the window, a deadline),
+   * made once per rule with the rule's numbers in it, so each call does only its kind's work.
+   */
+  function conditionOf(r: AlertRule): (w: Win, now: number) => typeof res {
     switch (r.kind) {
       case 'threshold':
       case 'deprecated_schema': {
-        prune(w, now - W);
-        const n = w.t.length;
-        const on = n >= r.count;
-        return { on, count: n, value: n, next: on ? w.t[n - r.count]! + W : undefined };
+        const W = r.windowMs;
+        const count = r.count;
+        return (w, now) => {
+          prune(w, now - W);
+          const n = w.t.length;
+          const on = n >= count;
+          return hold(on, n, n, on ? w.t[n - count]! + W : undefined);
+        };
       }
       case 'ratio': {
-        prune(w, now - W);
-        const total = w.t.length;
-        let hits = 0;
-        for (const h of w.hit!) if (h) hits++;
-        const ratio = total === 0 ? 0 : hits / total;
-        return { on: total >= r.minCount && ratio > r.above, count: total, value: ratio, next: total > 0 ? w.t[0]! + W : undefined };
+        const W = r.windowMs;
+        const { minCount, above } = r;
+        return (w, now) => {
+          prune(w, now - W);
+          const total = w.t.length;
+          const hit = w.hit!;
+          let hits = 0;
+          for (let i = 0; i < hit.length; i++) if (hit[i]) hits++;
+          const ratio = total === 0 ? 0 : hits / total;
+          return hold(total >= minCount && ratio > above, total, ratio, total > 0 ? w.t[0]! + W : undefined);
+        };
       }
       case 'sequence': {
-        const starts = w.starts ?? [];
+        const W = r.withinMs;
         if (!r.absent) {
-          prune(w, now - W);
-          while (starts.length > 0 && starts[0]! <= now - W) starts.shift();
-          const last = w.t[w.t.length - 1];
-          return { on: w.t.length > 0, count: w.t.length, value: w.t.length, next: last === undefined ? undefined : last + W };
+          return (w, now) => {
+            const starts = w.starts ?? [];
+            prune(w, now - W);
+            while (starts.length > 0 && starts[0]! <= now - W) starts.shift();
+            const last = w.t[w.t.length - 1];
+            return hold(w.t.length > 0, w.t.length, w.t.length, last === undefined ? undefined : last + W);
+          };
         }
-        const overdue = starts.length > 0 && starts[0]! + W <= now;
-        return { on: overdue, count: starts.length, value: starts.length, next: !overdue && starts.length > 0 ? starts[0]! + W : undefined };
+        return (w, now) => {
+          const starts = w.starts ?? [];
+          const overdue = starts.length > 0 && starts[0]! + W <= now;
+          return hold(overdue, starts.length, starts.length, !overdue && starts.length > 0 ? starts[0]! + W : undefined);
+        };
       }
       case 'absence': {
-        const last = w.t[0];
-        if (last === undefined) return { on: false, count: 0, value: 0 };
-        const on = last + W <= now;
-        return { on, count: 0, value: 0, next: on ? undefined : last + W };
+        const W = r.windowMs;
+        return (w, now) => {
+          const last = w.t[0];
+          if (last === undefined) return hold(false, 0, 0, undefined);
+          const on = last + W <= now;
+          return hold(on, 0, 0, on ? undefined : last + W);
+        };
       }
     }
   }
+  const conditions = new Map(rules.map((r) => [r, conditionOf(r)]));
 
   /**
    * The fingerprint and alert id of an alert, remembered: an alert's transitions (pending and firing often in one call,
@@ -341,20 +373,20 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   function evaluate(ctx: TaskContext, r: AlertRule, key: Record<string, string>, s: Slot, now: number): boolean {
     const w = s.w;
     // The stored alert is copied before it changes: the state's undo log keeps the old entry, and so this object.
-    let a: Alert | undefined = s.a && { ...s.a };
-    const c = condition(r, w, now);
-    let deadline: number | undefined = c.next;
-    if (c.on) {
+    let a: Alert | undefined = s.a && copyAlert(s.a);
+    const { on, count, value, next } = conditions.get(r)!(w, now);
+    let deadline: number | undefined = next;
+    if (on) {
       if (!a) {
-        a = { state: 'pending', activeAt: now, count: c.count, value: c.value, corr: w.corr, ...(w.tp ? { tp: w.tp } : {}) };
+        a = { state: 'pending', activeAt: now, falseSince: undefined, count, value, corr: w.corr, tp: w.tp };
         transition(ctx, r, key, a, 'pending', now);
       }
-      a.count = c.count;
-      a.value = c.value;
+      a.count = count;
+      a.value = value;
       // Shared, not copied: a stored list is never changed in place (ownSlot copies the window before an event changes it).
       a.corr = w.corr;
       if (w.tp) a.tp = w.tp;
-      delete a.falseSince;
+      a.falseSince = undefined;
       if (a.state === 'pending') {
         if (now >= a.activeAt + r.forMs) {
           a.state = 'firing';
@@ -392,7 +424,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   /** A rule's slot in the entry copy, itself a copy (its window copied) the caller may change. */
   function ownSlot(r: AlertRule, e: GroupEntry): Slot {
     const s = e.r[r.name];
-    const own: Slot = s ? { w: copyWin(s.w), a: s.a, d: s.d } : { w: freshWin(r) };
+    const own: Slot = s ? { w: copyWin(s.w), a: s.a, d: s.d } : { w: freshWin(r), a: undefined, d: undefined };
     e.r[r.name] = own;
     return own;
   }

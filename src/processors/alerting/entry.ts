@@ -15,13 +15,13 @@ export interface Alert {
   state: 'pending' | 'firing';
   activeAt: number;
   /** When the condition turned false while firing (keep_firing_for runs from here). */
-  falseSince?: number;
+  falseSince?: number | undefined;
   count: number;
   value: number;
   /** Correlation ids of the events that caused it; may be the window's own list (lists are never changed in place once stored). */
   corr: string[];
   /** The traceparent of the latest event's processing span (see AlertTransition.traceparent). */
-  tp?: string;
+  tp?: string | undefined;
 }
 
 /** Window state of one rule and key; which fields are used depends on the kind. */
@@ -29,12 +29,12 @@ export interface Win {
   /** threshold / deprecated_schema: matching times; ratio: `of` times; sequence: match times; absence: [last]. */
   t: number[];
   /** ratio: whether each `of` event also matched. */
-  hit?: boolean[];
+  hit?: boolean[] | undefined;
   /** sequence: pending `first` times. */
-  starts?: number[];
+  starts?: number[] | undefined;
   corr: string[];
   /** The traceparent of the latest matching event's processing span, when traced. */
-  tp?: string;
+  tp?: string | undefined;
 }
 
 /** One rule's state for one key: its window, its alert (if any) and the time of its next deadline (if any). */
@@ -211,20 +211,20 @@ export function decodeEntry(c: CompactEntry): LiveEntry {
   const r: Record<string, Slot | undefined> = {};
   for (const name of Object.keys(c.r)) {
     const [t, hit, starts, wc, d, alert, tp] = c.r[name]!;
-    const w: Win = { t: ints(x[t], b), corr: corr(wc) };
-    if (hit >= 0) w.hit = ints(x[hit], 0).map((h) => h === 1);
-    if (starts >= 0) w.starts = ints(x[starts], b);
-    if (tp !== null) w.tp = tp;
-    const s: Slot = { w };
-    if (d !== null) s.d = d + b;
+    // Every field, in the engine's order (see freshWin in engine.ts): one shape for all windows, alerts and slots.
+    const w: Win = {
+      t: ints(x[t], b),
+      hit: hit >= 0 ? ints(x[hit], 0).map((h) => h === 1) : undefined,
+      starts: starts >= 0 ? ints(x[starts], b) : undefined,
+      corr: corr(wc),
+      tp: tp ?? undefined,
+    };
+    let a: Alert | undefined;
     if (alert) {
       const [state, activeAt, falseSince, count, value, ac, atp] = alert;
-      const a: Alert = { state: state === 1 ? 'firing' : 'pending', activeAt: activeAt + b, count, value, corr: corr(ac) };
-      if (falseSince !== null) a.falseSince = falseSince + b;
-      if (atp !== null) a.tp = atp;
-      s.a = a;
+      a = { state: state === 1 ? 'firing' : 'pending', activeAt: activeAt + b, falseSince: falseSince === null ? undefined : falseSince + b, count, value, corr: corr(ac), tp: atp ?? undefined };
     }
-    r[name] = s;
+    r[name] = { w, a, d: d === null ? undefined : d + b };
   }
   return new LiveEntry(c.k, r);
 }
