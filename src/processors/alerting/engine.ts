@@ -188,10 +188,49 @@ function typesOf(r: AlertRule, prefilter: boolean): ReadonlySet<string> | undefi
 /** Distinct event types whose rule lists are kept; past it the cache starts again (a stream of made-up types). */
 const MAX_TYPE_LISTS = 10_000;
 
-/** The rules of one group an event of some type can concern, in file order. */
+/** What an event is to a rule: nothing (false), or what it feeds; for ratio whether it also matched. */
+type Relevance = boolean | 'first' | 'then' | 'both' | 'hit' | 'miss';
+type Relevant = (event: Record<string, unknown>, ctx: RecordContext) => Relevance;
+
+/** Whether the event concerns the rule at all (decided before any key work), made once per rule. */
+function relevanceOf(r: AlertRule, test: (p: Predicate) => (event: Record<string, unknown>) => boolean): Relevant {
+  const types = r.eventTypes;
+  const inner = ((): Relevant => {
+    switch (r.kind) {
+      case 'threshold':
+      case 'absence': {
+        const match = test(r.match);
+        return (event) => match(event);
+      }
+      case 'deprecated_schema': {
+        const { versions } = r;
+        const match = r.match && test(r.match);
+        return (event, ctx) => versions.includes(ctx.writerVersion) && (!match || match(event));
+      }
+      case 'ratio': {
+        const of = test(r.of);
+        const match = test(r.match);
+        return (event) => (of(event) ? (match(event) ? 'hit' : 'miss') : false);
+      }
+      case 'sequence': {
+        const first = test(r.first);
+        const then = test(r.then);
+        return (event) => {
+          const isFirst = first(event);
+          const isThen = then(event);
+          return isFirst ? (isThen ? 'both' : 'first') : isThen ? 'then' : false;
+        };
+      }
+    }
+  })();
+  return types ? (event, ctx) => types.includes(event.event_type as string) && inner(event, ctx) : inner;
+}
+
+/** The rules of one group an event of some type can concern, in file order, with each one's relevance test. */
 interface Plan {
   g: RuleGroup;
   rules: AlertRule[];
+  relevant: Relevant[];
 }
 
 export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOptions = {}): ProcessorDefinition {
@@ -199,13 +238,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   const prefilter = o.prefilter ?? true;
   /** Each rule's predicates, with or without their guards. */
   const test = (p: Predicate) => (prefilter ? p : p.unfiltered);
-  const tests = new Map(rules.map((r) => [r, {
-    match: 'match' in r && r.match ? test(r.match) : undefined,
-    of: r.kind === 'ratio' ? test(r.of) : undefined,
-    first: r.kind === 'sequence' ? test(r.first) : undefined,
-    then: r.kind === 'sequence' ? test(r.then) : undefined,
-    types: typesOf(r, prefilter),
-  }]));
+  const tests = new Map(rules.map((r) => [r, { types: typesOf(r, prefilter), relevant: relevanceOf(r, test) }]));
   /** The rule groups (rules with the same `by`, in order of their first rule) and each rule's group. */
   const groups = new Map<string, RuleGroup>();
   const groupOf = new Map<AlertRule, RuleGroup>();
@@ -228,7 +261,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     // Groups in one order whatever the list (that of their first rule in the file), so a type's list and the full list
     // (pre-filters off) emit an event's transitions in the same order.
     const order = [...groups.values()];
-    return [...plans].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([g, rs]) => ({ g, rules: rs }));
+    return [...plans]
+      .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+      .map(([g, rs]) => ({ g, rules: rs, relevant: rs.map((r) => tests.get(r)!.relevant) }));
   };
   /** The rules (in file order, by group) an event of a type can concern; rules without a type condition are in every list. */
   const allRules = planOf(rules);
@@ -447,28 +482,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     else ctx.cancelTimer(timerId);
   }
 
-  /** Whether the event concerns the rule at all, and for ratio whether it also matched: decided before any key work. */
-  function relevant(r: AlertRule, event: Record<string, unknown>, ctx: RecordContext): boolean | 'first' | 'then' | 'both' | 'hit' | 'miss' {
-    const t = tests.get(r)!;
-    if (r.eventTypes && !r.eventTypes.includes(event.event_type as string)) return false;
-    switch (r.kind) {
-      case 'threshold':
-      case 'absence':
-        return t.match!(event);
-      case 'deprecated_schema':
-        return r.versions.includes(ctx.writerVersion) && (!t.match || t.match(event));
-      case 'ratio':
-        return t.of!(event) ? (t.match!(event) ? 'hit' : 'miss') : false;
-      case 'sequence': {
-        const isFirst = t.first!(event);
-        const isThen = t.then!(event);
-        return isFirst ? (isThen ? 'both' : 'first') : isThen ? 'then' : false;
-      }
-    }
-  }
-
   /** One relevant event into one rule's slot of the key; false when it changed nothing (a `then` with no open `first`). */
-  function observe(r: AlertRule, what: ReturnType<typeof relevant>, e: GroupEntry, ctx: RecordContext, corr: string | undefined): boolean {
+  function observe(r: AlertRule, what: Relevance, e: GroupEntry, ctx: RecordContext, corr: string | undefined): boolean {
     const now = ctx.eventTime;
     const existing = e.r[r.name]?.w;
     if (r.kind === 'sequence') {
@@ -620,9 +635,11 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         let key: { id: string; values: Record<string, string> } | undefined | null = null;
         let e: GroupEntry | undefined;
         let changed = false;
-        for (const r of plan.rules) {
+        const { rules: list, relevant } = plan;
+        for (let i = 0; i < list.length; i++) {
+          const r = list[i]!;
           if (!enabled(r.name)) continue;
-          const what = relevant(r, ev, ctx);
+          const what = relevant[i]!(ev, ctx);
           if (what === false) continue;
           if (key === null) {
             key = keyOf(plan.g, ev);
