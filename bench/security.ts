@@ -6,12 +6,16 @@
  * stages add. Each side takes the path the producer and the worker take: synchronous where the code has a
  * synchronous path, a promise where it has not.
  *
+ * BENCH_ROUNDS (default 5): rounds, each measuring every row beside its baseline; BENCH_ROWS=<regexp>: only the rows
+ * whose name matches (`BENCH_ROWS=hmac`). The whole pipeline, Kafka included, is bench/security-pipeline.ts.
+ *
  * BENCH_BEFORE=<git ref>: the same rows measured, in the same run and alternating, with src/schema and src/security
  * as they are at that commit (extracted under node_modules/.cache/onex-bench-before/, where imports resolve as in the tree), so a change is shown as before/after of one run.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as currentSchema from '../src/schema/index.js';
@@ -100,26 +104,54 @@ async function before(ref: string): Promise<{ schema: Schema; sec: Security }> {
 }
 
 const ref = process.env.BENCH_BEFORE;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const only = process.env.BENCH_ROWS ? new RegExp(process.env.BENCH_ROWS, 'i') : undefined;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const after = await stages(currentSchema, currentSecurity);
 const old = ref ? await (async () => { const b = await before(ref); return stages(b.schema, b.sec); })() : undefined;
-const offP = await measure((i) => currentSchema.encodeEvent(events[i]!, '1.3.0'));
 const plain = events.map((e) => currentSchema.encodeEvent(e, '1.3.0'));
-const offW = await measure((i) => currentSchema.decodeEvent(plain[i]!, '1.3.0'));
+const off = {
+  producer: (i: number) => currentSchema.encodeEvent(events[i]!, '1.3.0'),
+  worker: (i: number) => currentSchema.decodeEvent(plain[i]!, '1.3.0'),
+};
+const sides = (Object.keys(after) as (keyof typeof after)[]).filter((side) => only === undefined || only.test(side));
+type Sample = { off: number[]; before: number[]; after: number[]; perSecOff: number[]; perSecAfter: number[] };
+const samples = new Map<string, Sample>(sides.map((side) => [side, { off: [], before: [], after: [], perSecOff: [], perSecAfter: [] }]));
+const loadAtStart = loadavg().map((l) => l.toFixed(1)).join(' / ');
+// Every row is measured beside its own baseline (and before, with BENCH_BEFORE) in every round, so that a noisy
+// neighbour hurts all of them; medians over the rounds.
+for (let round = 0; round < ROUNDS; round++) {
+  for (const side of sides) {
+    const s = samples.get(side)!;
+    const o = await measure(side.startsWith('producer') ? off.producer : off.worker);
+    const b = old ? await measure(old[side]) : undefined;
+    const a = await measure(after[side]);
+    s.off.push(o.us);
+    s.perSecOff.push(o.perSec);
+    s.after.push(a.us);
+    s.perSecAfter.push(a.perSec);
+    if (b) s.before.push(b.us);
+  }
+  process.stderr.write(`[bench/security] round ${round + 1} of ${ROUNDS} (load ${loadavg()[0]!.toFixed(1)})\n`);
+}
 
-process.stdout.write(`${N} events, one 200-byte field encrypted (AES-256-GCM) and signed, vs both off (encode / decode only), CPU µs per event\n\n`);
 const f = (x: number) => x.toFixed(1);
+process.stdout.write(
+  `${N} events, one 200-byte field encrypted (AES-256-GCM) and signed, vs both off (encode / decode only); CPU µs per event (process user + system), medians of ${ROUNDS} rounds, each row beside its baseline in every round; added = median of per-round differences; node ${process.version}, load average ${loadAtStart} (start) and ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (end)\n\n`,
+);
 if (old) {
-  process.stdout.write(`before = ${ref}, after = this tree, same run, alternating\n\n| side | off | before on | after on | before added | after added | after/before (added) | ratio on/off after |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`);
+  process.stdout.write(`before = ${ref}, after = this tree, same run, alternating\n\n| side | off | before on | after on | before added | after added | after/before (added) |\n| --- | --- | --- | --- | --- | --- | --- |\n`);
 } else {
   process.stdout.write('| side | off µs/event | on µs/event | added µs/event | off events/s | on events/s | ratio on/off |\n| --- | --- | --- | --- | --- | --- | --- |\n');
 }
-for (const side of Object.keys(after) as (keyof typeof after)[]) {
-  const off = side.startsWith('producer') ? offP : offW;
-  const b = old ? await measure(old[side]) : undefined;
-  const a = await measure(after[side]);
-  if (b) {
-    process.stdout.write(`| ${side} | ${f(off.us)} | ${f(b.us)} | ${f(a.us)} | ${f(b.us - off.us)} | ${f(a.us - off.us)} | ${((a.us - off.us) / (b.us - off.us)).toFixed(2)} | ${(a.perSec / off.perSec).toFixed(2)}x |\n`);
+for (const side of sides) {
+  const s = samples.get(side)!;
+  const addedAfter = median(s.after.map((a, i) => a - s.off[i]!));
+  if (old) {
+    const addedBefore = median(s.before.map((b, i) => b - s.off[i]!));
+    process.stdout.write(`| ${side} | ${f(median(s.off))} | ${f(median(s.before))} | ${f(median(s.after))} | ${f(addedBefore)} | ${f(addedAfter)} | ${(addedAfter / addedBefore).toFixed(2)} |\n`);
   } else {
-    process.stdout.write(`| ${side} | ${f(off.us)} | ${f(a.us)} | ${f(a.us - off.us)} | ${Math.round(off.perSec)} | ${Math.round(a.perSec)} | ${(a.perSec / off.perSec).toFixed(2)}x |\n`);
+    const ratio = median(s.perSecAfter.map((a, i) => a / s.perSecOff[i]!));
+    process.stdout.write(`| ${side} | ${f(median(s.off))} | ${f(median(s.after))} | ${f(addedAfter)} | ${Math.round(median(s.perSecOff))} | ${Math.round(median(s.perSecAfter))} | ${ratio.toFixed(2)}x |\n`);
   }
 }
