@@ -82,6 +82,11 @@ interface AdParts {
   readonly kid: string;
   readonly head: Buffer;
   readonly tail: Buffer;
+  /**
+   * head, a quoted plain id of `idLength` characters, tail: only the id is written per field. setAAD hashes the bytes
+   * before it returns (GCM takes the associated data into GHASH at once), so one buffer serves every field.
+   */
+  scratch: Buffer | undefined;
 }
 const adParts = new Map<string, AdParts[]>();
 const PLAIN_ID = /^[A-Za-z0-9._:-]*$/;
@@ -104,25 +109,34 @@ function adPartsOf(binding: FieldBinding, pid: string, kid: string): AdParts {
     kid,
     head: Buffer.from(whole.slice(0, at), 'utf8'),
     tail: Buffer.from(whole.slice(at + '"\\u0000"'.length), 'utf8'),
+    scratch: undefined,
   };
   if (list.length >= 16) list.length = 0;
   list.push(parts);
   return parts;
 }
+/** The associated data of one field, valid until the next call (setAAD consumes it at once). */
 function associatedData(binding: FieldBinding, pid: string, kid: string): Buffer {
-  const { head, tail } = adPartsOf(binding, pid, kid);
+  const parts = adPartsOf(binding, pid, kid);
   const id = binding.eventId;
+  const { head, tail } = parts;
   if (!PLAIN_ID.test(id)) return Buffer.concat([head, Buffer.from(JSON.stringify(id), 'utf8'), tail]);
   // A plain id is ASCII: its JSON is the id in quotes, one byte per character.
-  const out = Buffer.allocUnsafe(head.length + id.length + 2 + tail.length);
-  head.copy(out, 0);
-  let at = head.length;
-  out[at++] = 0x22;
-  at += out.write(id, at, 'latin1');
-  out[at++] = 0x22;
-  tail.copy(out, at);
+  let out = parts.scratch;
+  if (out === undefined || out.length !== head.length + id.length + 2 + tail.length) {
+    out = parts.scratch = Buffer.allocUnsafe(head.length + id.length + 2 + tail.length);
+    head.copy(out, 0);
+    out[head.length] = 0x22;
+    out[head.length + id.length + 1] = 0x22;
+    tail.copy(out, head.length + id.length + 2);
+  }
+  out.write(id, head.length + 1, 'latin1');
   return out;
 }
+
+/** Scratch buffers for a nonce and a tag: createCipheriv, createDecipheriv and setAuthTag copy what they get. */
+const NONCE = Buffer.alloc(12);
+const TAG = Buffer.alloc(16);
 
 export function isCiphertextEnvelope(value: unknown): value is CiphertextEnvelope {
   return typeof value === 'object' && value !== null && (value as { onex_enc?: unknown }).onex_enc === 1;
@@ -145,15 +159,38 @@ function unreadable(): never {
   throw new EventError('ONEX_EVENT_633', 'a field holds an unreadable ciphertext envelope.');
 }
 
-function compactEnvelope(value: string): CiphertextEnvelope {
-  const f = value.slice(COMPACT_ENVELOPE_PREFIX.length).split(':');
-  if (f.length !== 7 || f.some((part) => part === '')) unreadable();
+function compactId(part: string): string {
+  if (part === '') unreadable();
+  if (!part.includes('%')) return part;
   try {
-    const [pid, kid, sv] = value.includes('%') ? [decodeURIComponent(f[0]!), decodeURIComponent(f[1]!), decodeURIComponent(f[2]!)] : f;
-    return { onex_enc: 1, alg: 'aes-256-gcm', pid: pid!, kid: kid!, sv: sv!, dk: f[3]!, iv: f[4]!, ct: f[5]!, tag: f[6]! };
+    return decodeURIComponent(part);
   } catch {
     return unreadable();
   }
+}
+
+/** The seven fields of a compact text, found by indexOf: no array of parts, no scan for `%` past the ids. */
+function compactEnvelope(value: string): CiphertextEnvelope {
+  const a = COMPACT_ENVELOPE_PREFIX.length;
+  const b = value.indexOf(':', a);
+  const c = b < 0 ? -1 : value.indexOf(':', b + 1);
+  const d = c < 0 ? -1 : value.indexOf(':', c + 1);
+  const e = d < 0 ? -1 : value.indexOf(':', d + 1);
+  const f = e < 0 ? -1 : value.indexOf(':', e + 1);
+  const g = f < 0 ? -1 : value.indexOf(':', f + 1);
+  // Six separators, no seventh, no empty field.
+  if (g < 0 || value.indexOf(':', g + 1) >= 0 || e === d + 1 || f === e + 1 || g === f + 1 || g === value.length - 1) unreadable();
+  return {
+    onex_enc: 1,
+    alg: 'aes-256-gcm',
+    pid: compactId(value.slice(a, b)),
+    kid: compactId(value.slice(b + 1, c)),
+    sv: compactId(value.slice(c + 1, d)),
+    dk: value.slice(d + 1, e),
+    iv: value.slice(e + 1, f),
+    ct: value.slice(f + 1, g),
+    tag: value.slice(g + 1),
+  };
 }
 
 /** Reads an envelope from its object or text form (either format); undefined when the value is not an envelope. */
@@ -251,7 +288,7 @@ export class FieldCipher {
 
   /** Nonce, ciphertext and tag of one field, base64. */
   #seal(dataKey: DataKey, value: unknown, binding: FieldBinding): { iv: string; ct: string; tag: string } {
-    const iv = Buffer.allocUnsafe(12);
+    const iv = NONCE;
     dataKey.ivPrefix.copy(iv, 0);
     const n = dataKey.counter++;
     iv.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 4);
@@ -310,10 +347,15 @@ export class FieldCipher {
 
   #open(key: KeyObject, envelope: CiphertextEnvelope, binding: Omit<FieldBinding, 'schemaVersion'>): unknown {
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
+      // Nonce and tag of the usual lengths are decoded into buffers kept for it: createDecipheriv and setAuthTag copy
+      // what they are given, so nothing is allocated for them per field.
+      const usual = envelope.iv.length === 16 && envelope.tag.length === 24;
+      const iv = usual && NONCE.write(envelope.iv, 'base64') === 12 ? NONCE : Buffer.from(envelope.iv, 'base64');
+      const decipher = createDecipheriv('aes-256-gcm', key, iv);
       decipher.setAAD(associatedData({ eventId: binding.eventId, eventType: binding.eventType, path: binding.path, schemaVersion: envelope.sv }, envelope.pid, envelope.kid));
-      decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-      const plain = decipher.update(Buffer.from(envelope.ct, 'base64'));
+      decipher.setAuthTag(usual && TAG.write(envelope.tag, 'base64') === 16 ? TAG : Buffer.from(envelope.tag, 'base64'));
+      // The ciphertext goes in as its base64 text: the decipher decodes it, without a Buffer made for it here.
+      const plain = decipher.update(envelope.ct, 'base64');
       decipher.final();
       return JSON.parse(plain.toString('utf8'));
     } catch (cause) {
