@@ -172,6 +172,8 @@ export class OnexProducer {
       this.state = 'starting';
       try {
         await this.codec.prepare(this.version);
+        // The security policy's keys now, not on the first events (which would all wait on the provider).
+        await this.security?.ready();
         await this.sender.connect();
         this.state = 'running';
         this.log.debug({ topic: this.settings.topic, version: this.version, sampler: this.sampler.toString() }, 'producer started');

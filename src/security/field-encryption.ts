@@ -238,6 +238,11 @@ export class FieldCipher {
     this.#keys = new KeyInfoCache(options.provider, ttlMs, this.#clock);
   }
 
+  /** Makes the period's data key now if there is none, so the first events encrypt without a promise (the producer's start). */
+  async ready(): Promise<void> {
+    if (this.#freshNow() === undefined) await this.#makeDataKey();
+  }
+
   /** Encrypts the JSON value of one field. */
   async encrypt(value: unknown, binding: FieldBinding): Promise<CiphertextEnvelope> {
     return this.encryptSync(value, binding) ?? this.#envelope(await this.#makeDataKey(), value, binding);

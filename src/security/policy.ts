@@ -102,6 +102,15 @@ export class SecurityPolicy {
     this.#flags = options.flags ?? processFlags;
   }
 
+  /**
+   * Gets the keys the policy will use (the cipher's data key, the signer's current key) from the provider now, so
+   * the first events take the synchronous path; OnexProducer.start() calls it.
+   */
+  async ready(): Promise<void> {
+    if (this.#encrypt.size > 0) await this.cipher?.ready?.();
+    if (this.#signAll || this.#signTypes.size > 0 || this.#signNodes.size > 0) await this.signer?.ready?.();
+  }
+
   /** Whether the policy says an event of this type from this node is signed (flags aside): the worker's requireSignature. */
   signs(event: { event_type?: unknown; node_id?: unknown }): boolean {
     return this.#signAll || this.#signTypes.has(event.event_type as string) || this.#signNodes.has(event.node_id as string);

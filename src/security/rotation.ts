@@ -40,6 +40,7 @@ export class KeyInfoCache {
   readonly #clock: () => number;
   readonly #infos: TtlCache<KeyInfo | undefined>;
   #current: { info: KeyInfo; until: number } | undefined;
+  #refreshing: Promise<unknown> | undefined;
   readonly #ttlMs: number;
 
   constructor(provider: KeyProvider, ttlMs: number, clock: () => number) {
@@ -64,15 +65,28 @@ export class KeyInfoCache {
     return checkUsable(this.#provider, keyId, info, this.#clock());
   }
 
-  /** The provider's current key, cached for the TTL (a rotation is picked up at most that late; the old key still verifies). */
+  /**
+   * The provider's current key, cached for the TTL (a rotation is picked up at most that late; the old key still
+   * verifies). Past the TTL the cached key is still answered for up to one TTL more while the provider is asked again
+   * in the background, so a stream of events does not fall off the synchronous path at every refresh.
+   */
   currentSync(): KeyInfo | undefined {
     const c = this.#current;
-    return c !== undefined && this.#clock() < c.until ? c.info : undefined;
+    if (c === undefined) return undefined;
+    const now = this.#clock();
+    if (now < c.until) return c.info;
+    if (now >= c.until + this.#ttlMs) return undefined;
+    this.#refreshing ??= this.current()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#refreshing = undefined;
+      }) as Promise<unknown>;
+    return c.info;
   }
 
   async current(): Promise<KeyInfo> {
-    const cached = this.currentSync();
-    if (cached !== undefined) return cached;
+    const c = this.#current;
+    if (c !== undefined && this.#clock() < c.until) return c.info;
     const now = this.#clock();
     const info = await this.#provider.currentKey(new Date(now));
     this.#current = { info, until: now + this.#ttlMs };

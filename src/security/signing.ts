@@ -81,7 +81,10 @@ export class EventSigner {
   readonly algorithm: SignatureAlgorithm;
   readonly #keys: KeyInfoCache;
 
-  /** `keyCacheMs` (default 1000): how long the provider's current key is reused before it is asked again. */
+  /**
+   * `keyCacheMs` (default 1000): how long the provider's current key is reused before it is asked again (and up to
+   * that long again while it answers, see KeyInfoCache.currentSync).
+   */
   constructor(options: { provider: KeyProvider; algorithm?: SignatureAlgorithm; clock?: () => number; keyCacheMs?: number }) {
     const algorithm = options.algorithm ?? 'ed25519';
     if (!SIGNATURE_ALGORITHMS.includes(algorithm)) {
@@ -100,6 +103,11 @@ export class EventSigner {
     const data = canonicalForm(body, facts);
     const signature = this.#provider.signSync?.(key.id, this.algorithm, data) ?? (await this.#provider.sign(key.id, this.algorithm, data));
     return signed(facts, signature);
+  }
+
+  /** Asks the provider for its current key now, so the first events sign without a promise (the producer's start). */
+  async ready(): Promise<void> {
+    await this.#keys.current();
   }
 
   /** sign() without a promise when the current key is cached and the provider signs synchronously; else undefined. */

@@ -66,4 +66,31 @@ describe('synchronous security paths (no promise once the keys are cached)', () 
     await expect(security.check(value, {}, sealed, '1.3.0')).rejects.toMatchObject({ code: 'ONEX_EVENT_632' });
     expect(() => security.checkNow(Buffer.from('x'), headers, sealed, '1.3.0')).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_606' }));
   });
+  it('ready() fetches the keys up front; a cached current key is answered one TTL past its expiry while the provider is asked again', async () => {
+    const cipher = new FieldCipher({ provider });
+    await cipher.ready();
+    expect(encryptEventFieldsNow(event(), PATHS, cipher, '1.3.0')).not.toBeInstanceOf(Promise);
+    let now = Date.now();
+    let asked = 0;
+    const counting = new (class extends LocalKeyringProvider {
+      override async currentKey(at: Date) {
+        asked++;
+        return super.currentKey(at);
+      }
+    })({ keys: [newKeyringEntry(new Date(now - 60_000), 'k1')] });
+    const signer = new EventSigner({ provider: counting, algorithm: 'hmac-sha256', keyCacheMs: 1000, clock: () => now });
+    await signer.ready();
+    expect(asked).toBe(1);
+    const body = Buffer.from('body bytes');
+    expect(signer.signSync(body, facts)).toBeDefined();
+    now += 1500; // past the TTL: still answered, and the provider is asked again in the background
+    expect(signer.signSync(body, facts)).toBeDefined();
+    expect(asked).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    now += 900; // the refreshed key is cached from the refresh's clock
+    expect(signer.signSync(body, facts)).toBeDefined();
+    expect(asked).toBe(2);
+    now += 5000; // past two TTLs of the last answer: no key without asking
+    expect(signer.signSync(body, facts)).toBeUndefined();
+  });
 });
