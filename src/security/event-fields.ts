@@ -25,6 +25,18 @@ export function checkFieldPath(path: string): string[] {
   return parts.slice(1);
 }
 
+/**
+ * The path a ciphertext is bound to (its associated data): the field's 1.x path. Upcasting moves a 1.x metadata field
+ * that the 2.0.0 typed record does not name into the record's `extra` map (`metadata.x` becomes
+ * `metadata.extra.x`), and downcasting moves it back, so in typed 2.0.0 metadata `metadata.extra.<rest>` is bound as
+ * `metadata.<rest>`: the ciphertext decrypts on either side of the upcast, and only there (a 1.x event's own
+ * `metadata.extra` object is a field like any other). Untyped 2.0.0 metadata keeps its paths (they start inside it).
+ */
+function boundPath(path: string, v2: boolean, metadata: unknown): string {
+  if (!v2 || !path.startsWith('metadata.extra.') || (isObject(metadata) && metadata.untyped !== undefined)) return path;
+  return `metadata.${path.slice('metadata.extra.'.length)}`;
+}
+
 /** checkFieldPath, parsed once per path: a policy names a handful, asked for on every event. */
 const pathParts = new Map<string, readonly string[]>();
 function partsOf(path: string): readonly string[] {
@@ -65,6 +77,8 @@ function parentOnCopy(root: Record<string, unknown>, parts: readonly string[], c
 
 /** One event's encryption in progress (a class, not closures: nothing is allocated per event but what it holds). */
 class FieldSealing<E extends EventLike> {
+  /** The event's metadata (a copy), and where the paths start: inside the `untyped` branch of untyped 2.0.0 metadata. */
+  readonly whole: Record<string, unknown>;
   readonly metadata: Record<string, unknown>;
   readonly copied: object[];
   readonly done: string[] = [];
@@ -76,8 +90,14 @@ class FieldSealing<E extends EventLike> {
     readonly schemaVersion: SchemaVersion,
     readonly v2: boolean,
   ) {
-    this.metadata = { ...(event.metadata as Record<string, unknown>) };
-    this.copied = [this.metadata];
+    this.whole = { ...(event.metadata as Record<string, unknown>) };
+    this.metadata = this.whole;
+    this.copied = [this.whole];
+    if (v2 && untypedBranch(event.metadata) !== event.metadata) {
+      this.metadata = { ...(this.whole.untyped as Record<string, unknown>) };
+      this.copied.push(this.metadata);
+      this.whole.untyped = this.metadata;
+    }
   }
 
   /** Seals the paths from `first` on: the event, or a promise when a field must wait for a data key. */
@@ -90,7 +110,7 @@ class FieldSealing<E extends EventLike> {
       const leaf = parts[parts.length - 1] as string;
       const value = parent?.[leaf];
       if (parent === undefined || value === undefined || value === null) continue;
-      const binding = { eventId: event.event_id, eventType: event.event_type, path, schemaVersion };
+      const binding = { eventId: event.event_id, eventType: event.event_type, path: boundPath(path, v2, event.metadata), schemaVersion };
       // Text where the schema holds a string (every 2.0.0 field, 1.x string fields), else the envelope object.
       if (v2 || typeof value === 'string') {
         const text = cipher.encryptTextSync(value, binding);
@@ -118,7 +138,7 @@ class FieldSealing<E extends EventLike> {
   #result(): E {
     const { event, done } = this;
     if (done.length === 0) return event;
-    const out = { ...event, metadata: this.metadata } as unknown as Record<string, unknown>;
+    const out = { ...event, metadata: this.whole } as unknown as Record<string, unknown>;
     if (this.v2) {
       const security = isObject(event.security) ? event.security : undefined;
       out.security = {
@@ -203,6 +223,7 @@ class FieldOpening<E extends EventLike> {
     readonly event: E,
     readonly found: readonly FoundEnvelope[],
     readonly cipher: FieldCipher,
+    readonly v2: boolean,
   ) {
     this.whole = { ...(event.metadata as Record<string, unknown>) };
     this.metadata = this.whole;
@@ -218,7 +239,7 @@ class FieldOpening<E extends EventLike> {
     const { event, found, cipher } = this;
     for (let i = first; i < found.length; i++) {
       const { path, parts, envelope } = found[i]!;
-      const binding = { eventId: event.event_id, eventType: event.event_type, path };
+      const binding = { eventId: event.event_id, eventType: event.event_type, path: boundPath(path, this.v2, event.metadata) };
       const opened = cipher.decryptSync(envelope, binding);
       if (opened === undefined) {
         return cipher.decrypt(envelope, binding).then((value) => {
@@ -248,7 +269,9 @@ class FieldOpening<E extends EventLike> {
  */
 export function decryptEventFieldsNow<E extends EventLike>(event: E, cipher: FieldCipher): E | Promise<E> {
   const found = envelopesOf(event);
-  return found.length === 0 ? event : new FieldOpening(event, found, cipher).from(0);
+  if (found.length === 0) return event;
+  const version = (event as { schema_version?: unknown }).schema_version;
+  return new FieldOpening(event, found, cipher, typeof version === 'string' && majorOf(version as SchemaVersion) >= 2).from(0);
 }
 
 /** decryptEventFieldsNow, always as a promise. */
