@@ -38,3 +38,4 @@ export {
   signatureHeadersOf,
 } from './record-security.js';
 export { type SecurityPlan, SecurityPolicy, type SecurityPolicyOptions, securityPolicy, type SignPolicy } from './policy.js';
+export { loadSecurityRules, parseSecurityRules, type SecurityRules } from './rules.js';
