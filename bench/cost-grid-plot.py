@@ -1,5 +1,5 @@
-"""Plots bench/cost-grid.ts's CSV: events/s and CPU µs per event against event size, one line per producer and
-partition count, one column per cluster.
+"""Plots bench/cost-grid.ts's CSV: events/s and CPU µs per event against event size, one line per producer (and
+consumer, with its process count) and partition count, one column per cluster.
 
     python bench/cost-grid-plot.py bench/cost-grid/grid.csv bench/cost-grid/grid.png
 """
@@ -15,10 +15,14 @@ source, target = sys.argv[1], sys.argv[2]
 with open(source, newline="") as f:
     rows = list(csv.DictReader(f))
 clusters = sorted({r["cluster"] for r in rows}, key=lambda c: c != "single")
-styles = {"onex": "-", "kafkajs": "--", "java": ":"}
-fig, axes = plt.subplots(2, len(clusters), figsize=(7 * len(clusters), 9), squeeze=False)
+producers = {"onex": "-", "kafkajs": "--", "java": ":"}
+consumers = {c: ("-" if c.startswith("worker-") else "--") for c in sorted({r["contender"] for r in rows}) if c.startswith(("worker-", "kafkajs-consumer-"))}
+panels = [(producers, "events_per_s", "producer events/s"), (producers, "cpu_us_per_event", "producer CPU µs/event (this process; Java without JVM start)")]
+if consumers:
+    panels += [(consumers, "events_per_s", "consumer events/s (1 or 2 processes)"), (consumers, "cpu_us_per_event", "consumer CPU µs/event (all its processes)")]
+fig, axes = plt.subplots(len(panels), len(clusters), figsize=(7 * len(clusters), 4.5 * len(panels)), squeeze=False)
 for col, cluster in enumerate(clusters):
-    for row, (column, title) in enumerate([("events_per_s", "events/s"), ("cpu_us_per_event", "CPU µs/event (this process; Java without JVM start)")]):
+    for row, (styles, column, title) in enumerate(panels):
         ax = axes[row][col]
         for contender, style in styles.items():
             for partitions in sorted({int(r["partitions"]) for r in rows}):

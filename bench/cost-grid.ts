@@ -12,10 +12,20 @@
  * events/s from the first emit to the last acknowledgement; CPU µs/event is this process's CPU over the same span (for
  * Java: its CPU time minus that of a 1-record run, i.e. without JVM start-up).
  *
+ * The worker side, per cell, reads the topic OnexProducer wrote (Avro, the ONEX and CloudEvents headers) from the
+ * start, in a new consumer group each time, with 1 and with 2 consumer processes (bench/cost-grid-worker.ts, two kept
+ * per cluster): the onex worker (default options, target version 1.3.0, a no-op handler) beside raw kafkajs eachBatch
+ * decoding each value with the same codec. events/s from the first record any process read to the last; CPU µs/event
+ * is the consumer processes' CPU over their own first-to-last span, summed, over the events.
+ *
+ * Every contender runs GRID_ROUNDS times per cell (default 3; Java once), alternating, each on a new topic or group;
+ * the tables give medians, and the Onex / baseline ratio is the median of the paired rounds' ratios.
+ *
  * Each cell writes at most GRID_MB MB and between GRID_MIN_EVENTS and GRID_MAX_EVENTS events, so a cell takes
  * seconds. Env: GRID_SIZES (bytes, default 100,1024,10240,102400,921600), GRID_PARTITIONS (1,3,6,12), GRID_CLUSTERS
- * (single,cluster3), GRID_MB (8), GRID_MIN_EVENTS (24), GRID_MAX_EVENTS (10000), GRID_SKIP_JAVA=1. A reduced grid in
- * a few minutes: GRID_SIZES=1024,102400 GRID_PARTITIONS=1,6 GRID_CLUSTERS=single.
+ * (single,cluster3), GRID_MB (8), GRID_MIN_EVENTS (24), GRID_MAX_EVENTS (10000), GRID_ROUNDS (3), GRID_WORKERS (1,2),
+ * GRID_SKIP_WORKERS=1, GRID_SKIP_JAVA=1, GRID_OUT (another directory for the tables, CSV and plot). A reduced grid in about a minute: GRID_SIZES=1024,102400 GRID_PARTITIONS=1,6
+ * GRID_CLUSTERS=single GRID_MB=2 GRID_ROUNDS=1.
  * Output: markdown tables on stdout, bench/cost-grid/grid.csv and bench/cost-grid/grid.png.
  *
  *   npx tsx bench/cost-grid.ts
@@ -37,6 +47,7 @@ import { OnexProducer, PRODUCER_DEFAULTS } from '../src/producer/index.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { ensureVenvRequirement } from '../test/support/python.js';
 import { emitAll } from './support.js';
+import { GridConsumers, type ConsumerMode } from './cost-grid-consumers.js';
 
 const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
 const SIZES = list('GRID_SIZES', '100,1024,10240,102400,921600').map(Number);
@@ -46,17 +57,23 @@ const BUDGET = Number(process.env.GRID_MB ?? 8) * 1_000_000;
 const MIN_EVENTS = Number(process.env.GRID_MIN_EVENTS ?? 24);
 const MAX_EVENTS = Number(process.env.GRID_MAX_EVENTS ?? 10_000);
 const SKIP_JAVA = process.env.GRID_SKIP_JAVA === '1';
+const ROUNDS = Number(process.env.GRID_ROUNDS ?? 3);
+const WORKER_COUNTS = process.env.GRID_SKIP_WORKERS === '1' ? [] : list('GRID_WORKERS', '1,2').map(Number);
 const { maxEvents: BATCH_EVENTS, maxBytes: BATCH_BYTES, lingerMs: LINGER } = PRODUCER_DEFAULTS.batch;
 const LZ4_FROM = PRODUCER_DEFAULTS.compression.thresholdBytes;
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(REPO, 'bench', 'cost-grid');
+const OUT = process.env.GRID_OUT ? resolve(process.env.GRID_OUT) : join(REPO, 'bench', 'cost-grid');
 
 const say = (line: string) => process.stderr.write(`[bench/cost-grid] ${line}\n`);
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
 
-type Contender = 'onex' | 'kafkajs' | 'java';
-interface Cell { cluster: string; size: number; partitions: number; contender: Contender; events: number; rate: number; mbps: number; cpuUs: number }
+/** Producers, then the consumer side: `worker-1` is the onex worker in one process, `kafkajs-consumer-2` raw kafkajs in two. */
+type Contender = 'onex' | 'kafkajs' | 'java' | `worker-${number}` | `kafkajs-consumer-${number}`;
+/** One contender in one cell: medians over its rounds; `ratio` (Onex rows) the median of the paired rounds' ratios. */
+interface Cell { cluster: string; size: number; partitions: number; contender: Contender; events: number; rounds: number; rate: number; mbps: number; cpuUs: number; ratio?: number }
+type Measured = { rate: number; mbps: number; cpuUs: number };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function eventsFor(size: number): number {
   return Math.max(MIN_EVENTS, Math.min(MAX_EVENTS, Math.floor(BUDGET / size)));
@@ -146,6 +163,7 @@ try {
     await codec.prepare('1.3.0');
     const admin = kafka.admin();
     await admin.connect();
+    let consumers: GridConsumers | undefined;
     const topic = async (name: string, partitions: number) => {
       const t = `bench.grid.${name}.${randomUUID().slice(0, 8)}`;
       await ensureTopics(admin, [{ topic: t, partitions }]);
@@ -156,28 +174,62 @@ try {
       if (!SKIP_JAVA) javaStartCpu = (await javaRun(brokers, await topic('java-start', 1), 1, 100)).cpuS;
       // Warm-up, not counted: JIT, connections, the codec's schema id.
       const warm = makeEvents(2_000, 1024, 1);
-      await onexCell(kafka, codec, await topic('warm', 3), warm);
+      const warmTopic = await topic('warm', 3);
+      await onexCell(kafka, codec, warmTopic, warm);
       await kafkajsCell(kafka, codec, await topic('warm', 3), warm);
+      if (WORKER_COUNTS.length > 0) {
+        consumers = await GridConsumers.start(brokers, registryUrl, Math.max(...WORKER_COUNTS));
+        for (const mode of ['kafkajs', 'onex'] as const) await consumers.consume(mode, warmTopic, 3, Math.max(...WORKER_COUNTS), warm.length);
+      }
       for (const size of SIZES) {
         const n = eventsFor(size);
         const events = makeEvents(n, size, size);
         for (const partitions of PARTITIONS) {
-          const o = await onexCell(kafka, codec, await topic('onex', partitions), events);
-          const k = await kafkajsCell(kafka, codec, await topic('kafkajs', partitions), events);
-          const add = (contender: Contender, m: { rate: number; mbps: number; cpuUs: number }) =>
-            cells.push({ cluster, size, partitions, contender, events: n, ...m });
-          add('onex', o);
-          add('kafkajs', k);
-          let line = `${cluster} ${size} B x ${partitions} partitions (${n} events): onex ${fmt(o.rate)}/s ${o.cpuUs.toFixed(0)} µs, kafkajs ${fmt(k.rate)}/s ${k.cpuUs.toFixed(0)} µs`;
+          const add = (contender: Contender, rounds: Measured[], base?: Measured[]) =>
+            cells.push({
+              cluster, size, partitions, contender, events: n, rounds: rounds.length,
+              rate: median(rounds.map((m) => m.rate)), mbps: median(rounds.map((m) => m.mbps)), cpuUs: median(rounds.map((m) => m.cpuUs)),
+              ...(base ? { ratio: median(rounds.map((m, i) => m.rate / base[i]!.rate)) } : {}),
+            });
+          const onex: Measured[] = [];
+          const raw: Measured[] = [];
+          let input = '';
+          for (let r = 0; r < ROUNDS; r++) {
+            const t = await topic('onex', partitions);
+            input ||= t;
+            onex.push(await onexCell(kafka, codec, t, events));
+            raw.push(await kafkajsCell(kafka, codec, await topic('kafkajs', partitions), events));
+          }
+          add('onex', onex, raw);
+          add('kafkajs', raw);
+          const o = cells.at(-2)!;
+          const k = cells.at(-1)!;
+          let line = `${cluster} ${size} B x ${partitions} partitions (${n} events, ${ROUNDS} rounds): onex ${fmt(o.rate)}/s ${o.cpuUs.toFixed(0)} µs, kafkajs ${fmt(k.rate)}/s ${k.cpuUs.toFixed(0)} µs`;
           if (!SKIP_JAVA) {
             const j = await javaRun(brokers, await topic('java', partitions), n, size);
-            add('java', { rate: j.rate, mbps: (j.rate * size) / 1e6, cpuUs: Math.max(0, j.cpuS - javaStartCpu) * 1e6 / n });
+            add('java', [{ rate: j.rate, mbps: (j.rate * size) / 1e6, cpuUs: Math.max(0, j.cpuS - javaStartCpu) * 1e6 / n }]);
             line += `, java ${fmt(j.rate)}/s`;
           }
           say(`${line} (load ${loadavg()[0]!.toFixed(1)})`);
+          // The consumer side reads what OnexProducer wrote in its first round.
+          for (const processes of WORKER_COUNTS) {
+            const byMode: Record<ConsumerMode, Measured[]> = { onex: [], kafkajs: [] };
+            for (let r = 0; r < ROUNDS; r++) {
+              for (const mode of ['kafkajs', 'onex'] as const) {
+                const m = await consumers!.consume(mode, input, partitions, processes, n);
+                byMode[mode].push({ rate: m.rate, mbps: (m.rate * size) / 1e6, cpuUs: m.cpuUs });
+              }
+            }
+            add(`worker-${processes}`, byMode.onex, byMode.kafkajs);
+            add(`kafkajs-consumer-${processes}`, byMode.kafkajs);
+            const w = cells.at(-2)!;
+            const c = cells.at(-1)!;
+            say(`  consumers x${processes}: onex worker ${fmt(w.rate)}/s ${w.cpuUs.toFixed(0)} µs, raw kafkajs ${fmt(c.rate)}/s ${c.cpuUs.toFixed(0)} µs (${w.ratio!.toFixed(2)}x; load ${loadavg()[0]!.toFixed(1)})`);
+          }
         }
       }
     } finally {
+      await consumers?.close();
       await admin.disconnect();
       await started.stop();
     }
@@ -187,14 +239,15 @@ try {
 }
 
 // ---- output: tables, CSV, plot ----
-const find = (c: Omit<Cell, 'contender' | 'events' | 'rate' | 'mbps' | 'cpuUs'>, who: Contender) =>
+const find = (c: Pick<Cell, 'cluster' | 'size' | 'partitions'>, who: Contender) =>
   cells.find((x) => x.cluster === c.cluster && x.size === c.size && x.partitions === c.partitions && x.contender === who);
+const clusterName = (cluster: string) => (cluster === 'single' ? 'one broker (replication 1)' : '3-node cluster (replication 3, min ISR 2)');
 const lines: string[] = [
-  `Producer cost grid: node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load()} (end); per cell up to ${BUDGET / 1e6} MB, ${MIN_EVENTS}-${MAX_EVENTS} events; one run each (ratios of the same cell are the figures to read).`,
+  `Cost grid: node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load()} (end); per cell up to ${BUDGET / 1e6} MB, ${MIN_EVENTS}-${MAX_EVENTS} events; ${ROUNDS} round(s) per contender and cell (Java one), medians; the Onex / baseline ratios are medians of the paired rounds' ratios.`,
   '',
 ];
 for (const cluster of CLUSTERS) {
-  lines.push(`### ${cluster === 'single' ? 'one broker (replication 1)' : '3-node cluster (replication 3, min ISR 2)'}`, '');
+  lines.push(`### Producers, ${clusterName(cluster)}`, '');
   lines.push('| event size | partitions | events | OnexProducer events/s | MB/s | CPU µs/event | raw kafkajs events/s | CPU µs/event | Onex / kafkajs | Java events/s | Java CPU µs/event | Onex / Java |');
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const size of SIZES) {
@@ -203,23 +256,43 @@ for (const cluster of CLUSTERS) {
       const k = find({ cluster, size, partitions }, 'kafkajs');
       const j = find({ cluster, size, partitions }, 'java');
       if (!o || !k) continue;
-      lines.push(`| ${fmt(size)} B | ${partitions} | ${fmt(o.events)} | ${fmt(o.rate)} | ${o.mbps.toFixed(1)} | ${o.cpuUs.toFixed(0)} | ${fmt(k.rate)} | ${k.cpuUs.toFixed(0)} | ${(o.rate / k.rate).toFixed(2)}x | ${j ? fmt(j.rate) : 'n/a'} | ${j ? j.cpuUs.toFixed(0) : 'n/a'} | ${j ? `${(o.rate / j.rate).toFixed(2)}x` : 'n/a'} |`);
+      lines.push(`| ${fmt(size)} B | ${partitions} | ${fmt(o.events)} | ${fmt(o.rate)} | ${o.mbps.toFixed(1)} | ${o.cpuUs.toFixed(0)} | ${fmt(k.rate)} | ${k.cpuUs.toFixed(0)} | ${o.ratio!.toFixed(2)}x | ${j ? fmt(j.rate) : 'n/a'} | ${j ? j.cpuUs.toFixed(0) : 'n/a'} | ${j ? `${(o.rate / j.rate).toFixed(2)}x` : 'n/a'} |`);
+    }
+  }
+  lines.push('');
+  if (WORKER_COUNTS.length === 0) continue;
+  lines.push(`### Consumers, ${clusterName(cluster)}: onex worker beside raw kafkajs eachBatch + the same decode, by consumer processes`, '');
+  lines.push(`| event size | partitions | events | ${WORKER_COUNTS.map((w) => `onex worker x${w} events/s | CPU µs/event | raw kafkajs x${w} events/s | CPU µs/event | worker / kafkajs`).join(' | ')} |`);
+  lines.push(`|---:|---:|---:|${WORKER_COUNTS.map(() => '---:|---:|---:|---:|---:|').join('')}`);
+  for (const size of SIZES) {
+    for (const partitions of PARTITIONS) {
+      const cols = WORKER_COUNTS.map((w) => {
+        const o = find({ cluster, size, partitions }, `worker-${w}`);
+        const k = find({ cluster, size, partitions }, `kafkajs-consumer-${w}`);
+        return o && k ? `${fmt(o.rate)} | ${o.cpuUs.toFixed(0)} | ${fmt(k.rate)} | ${k.cpuUs.toFixed(0)} | ${o.ratio!.toFixed(2)}x` : 'n/a | n/a | n/a | n/a | n/a';
+      });
+      const any = find({ cluster, size, partitions }, 'onex');
+      if (any) lines.push(`| ${fmt(size)} B | ${partitions} | ${fmt(any.events)} | ${cols.join(' | ')} |`);
     }
   }
   lines.push('');
 }
-const ratios = cells.filter((c) => c.contender === 'onex').map((o) => o.rate / find(o, 'kafkajs')!.rate).sort((a, b) => a - b);
-if (ratios.length) lines.push(`OnexProducer / raw kafkajs over ${ratios.length} cells: median ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}x, range ${ratios[0]!.toFixed(2)}x-${ratios.at(-1)!.toFixed(2)}x`, '');
+const summary = (who: Contender, base: string) => {
+  const ratios = cells.filter((c) => c.contender === who).map((c) => c.ratio!).sort((a, b) => a - b);
+  if (ratios.length) lines.push(`${who === 'onex' ? 'OnexProducer' : `onex worker x${who.slice('worker-'.length)}`} / ${base} over ${ratios.length} cells: median ${median(ratios).toFixed(2)}x, range ${ratios[0]!.toFixed(2)}x-${ratios.at(-1)!.toFixed(2)}x`, '');
+};
+summary('onex', 'raw kafkajs');
+for (const w of WORKER_COUNTS) summary(`worker-${w}`, `raw kafkajs x${w}`);
 process.stdout.write(`${lines.join('\n')}\n`);
 
 mkdirSync(OUT, { recursive: true });
 const csv = join(OUT, 'grid.csv');
-writeFileSync(csv, ['cluster,size_bytes,partitions,contender,events,events_per_s,mb_per_s,cpu_us_per_event', ...cells.map((c) => [c.cluster, c.size, c.partitions, c.contender, c.events, c.rate.toFixed(1), c.mbps.toFixed(2), c.cpuUs.toFixed(1)].join(','))].join('\n') + '\n');
+writeFileSync(csv, ['cluster,size_bytes,partitions,contender,events,rounds,events_per_s,mb_per_s,cpu_us_per_event,ratio_to_baseline', ...cells.map((c) => [c.cluster, c.size, c.partitions, c.contender, c.events, c.rounds, c.rate.toFixed(1), c.mbps.toFixed(2), c.cpuUs.toFixed(1), c.ratio === undefined ? '' : c.ratio.toFixed(3)].join(','))].join('\n') + '\n');
 writeFileSync(join(OUT, 'grid.md'), `${lines.join('\n')}\n`);
 try {
   const python = await ensureVenvRequirement('matplotlib==3.11.2');
   const plot = spawnSync(python, [join(REPO, 'bench', 'cost-grid-plot.py'), csv, join(OUT, 'grid.png')], { stdio: 'inherit' });
-  say(plot.status === 0 ? 'plot: bench/cost-grid/grid.png' : 'the plot failed (the CSV is written)');
+  say(plot.status === 0 ? `plot: ${join(OUT, 'grid.png')}` : 'the plot failed (the CSV is written)');
 } catch (err) {
   say(`no plot: ${(err as Error).message}`);
 }
