@@ -210,6 +210,20 @@ describe('validateEvent: metadata standards', () => {
     expect(r.errors[0]!.message).toBe('metadata.input_state is 100.0 KB serialised, over the 100.0 KB limit.');
   });
 
+  it('sizes the whole metadata as JSON.stringify does, from its values sized once (escapes, unicode keys, undefined members)', () => {
+    const ev = { ...base, event_type: 'STRUCTURED_LOG' };
+    const limit = 1024 * 1024;
+    // Just under and at the 1 MB limit, with keys and values whose JSON differs from their text.
+    const make = (pad: number) => ({ 'k"é€': 'q"\\\n😀'.repeat(1000), skipped: undefined, big: ['x'.repeat(90 * 1024)], ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`p${i}`, 'z'.repeat(90 * 1024)])), last: 'w'.repeat(pad) });
+    const sizeOf = (m: object) => Buffer.byteLength(JSON.stringify(m), 'utf8');
+    const pad = limit - 1 - sizeOf(make(0));
+    expect(sizeOf(make(pad))).toBe(limit - 1);
+    expect(codes({ ...ev, metadata: make(pad) })).toEqual([]);
+    expect(codes({ ...ev, metadata: make(pad + 1) })).toEqual(['ONEX_VALID_105 metadata']);
+    const r = validateEvent({ ...ev, metadata: make(pad + 1) }, { mode: 'non-strict' });
+    expect(r.errors.map((e) => e.message)).toEqual(['metadata is 1.0 MB serialised; it must stay under 1.0 MB.']);
+  });
+
   it('refuses values JSON cannot carry', () => {
     const ev = { ...base, event_type: 'STRUCTURED_LOG' };
     expect(codes({ ...ev, metadata: { n: Number.NaN } })).toEqual(['ONEX_VALID_104 metadata.n']);
