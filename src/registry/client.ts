@@ -4,6 +4,7 @@ import { onexError, type OnexError } from '../errors/index.js';
 import { BACKOFFS, backoffDelay, sleep, type Backoff } from '../retry/index.js';
 import { parseAvro } from './avro.js';
 import type { CompatibilityLevel, SchemaReference } from './state.js';
+import type { CompatibilityAnswer, RegisteredSchema, SchemaInput, SubjectVersionInfo } from './types.js';
 import { readWireFormat, writeWireFormat } from './wire-format.js';
 
 /**
@@ -34,30 +35,6 @@ export interface RegistryClientOptions {
   backoffMs?: number;
   maxBackoffMs?: number;
 }
-
-export interface RegisteredSchema {
-  id: number;
-  /** Canonical text as the registry returns it. */
-  schema: string;
-  references: SchemaReference[];
-  type: avro.Type;
-}
-
-export interface SubjectVersionInfo {
-  subject: string;
-  version: number;
-  id: number;
-  schema: string;
-  references?: SchemaReference[];
-}
-
-export interface CompatibilityAnswer {
-  compatible: boolean;
-  messages: string[];
-}
-
-export type SchemaInput = string | object;
-
 
 /** Node's code for a peer certificate that failed verification, from fetch's error or its cause. */
 function tlsRefusal(err: unknown): string | undefined {

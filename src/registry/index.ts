@@ -3,11 +3,12 @@
  * in-memory store) and the cached client the producer and worker use.
  */
 export { RegistryClient } from './client.js';
-export type { CompatibilityAnswer, RegisteredSchema, RegistryClientOptions, SchemaInput, SubjectVersionInfo } from './client.js';
+export type { RegistryClientOptions } from './client.js';
+export type { BasicAuthOptions, CompatibilityAnswer, RegisteredSchema, RunningRegistry, SchemaInput, SubjectVersionInfo } from './types.js';
 export { createRegistryServer, DEFAULT_BODY_LIMIT, SCHEMA_REGISTRY_CONTENT_TYPE } from './server.js';
-export type { BasicAuthOptions, RegistryServer, RegistryServerOptions } from './server.js';
+export type { RegistryServer, RegistryServerOptions } from './server.js';
 export { startRegistry } from './serve.js';
-export type { RunningRegistry, StartRegistryOptions } from './serve.js';
+export type { StartRegistryOptions } from './serve.js';
 export { KafkaStore, DEFAULT_SCHEMAS_TOPIC } from './kafka-store.js';
 export type { KafkaStoreOptions } from './kafka-store.js';
 export { MemoryStore } from './memory-store.js';

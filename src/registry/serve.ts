@@ -1,10 +1,10 @@
 import type { Kafka } from 'kafkajs';
 import { onexError } from '../errors/index.js';
-import type { Health } from '../health/index.js';
 import { KafkaStore } from './kafka-store.js';
 import { MemoryStore } from './memory-store.js';
-import { createRegistryServer, type BasicAuthOptions } from './server.js';
+import { createRegistryServer } from './server.js';
 import type { RegistryStore } from './store.js';
+import type { BasicAuthOptions, RunningRegistry } from './types.js';
 
 export interface StartRegistryOptions {
   port?: number;
@@ -24,14 +24,6 @@ export interface StartRegistryOptions {
   bodyLimit?: number;
   /** HTTPS: the server certificate (chain) and private key, PEM text. */
   tls?: { cert: string; key: string };
-}
-
-export interface RunningRegistry {
-  url: string;
-  store: string;
-  /** /healthz and /readyz of this server; drain() turns readiness false ahead of close(). */
-  health: Health;
-  close(): Promise<void>;
 }
 
 /** Builds the store, rebuilds its state, and serves the REST API until close(). */

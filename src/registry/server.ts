@@ -6,6 +6,7 @@ import { createRegistryMetrics } from './metrics.js';
 import { addHealthRoutes, Health, type CheckResult } from '../health/index.js';
 import { RegistryService, type SchemaBody } from './service.js';
 import type { RegistryStore } from './store.js';
+import type { BasicAuthOptions } from './types.js';
 
 /** The content type Confluent's server answers with, and the request types it accepts. */
 export const SCHEMA_REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -15,14 +16,6 @@ const ACCEPTED_REQUEST_TYPES = new Set([
   'application/json',
   'application/octet-stream',
 ]);
-
-export interface BasicAuthOptions {
-  /** user -> password */
-  users: Record<string, string>;
-  /** 'all': every request needs credentials; 'writes': only POST, PUT and DELETE do. */
-  scope: 'all' | 'writes';
-  realm?: string;
-}
 
 export interface RegistryServerOptions {
   store: RegistryStore;
