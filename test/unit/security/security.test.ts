@@ -125,6 +125,19 @@ describe('signing', () => {
     });
   }
 
+  it('verifies under the previous key inside the rotation window and refuses it after (ONEX_EVENT_631)', async () => {
+    let now = T0 + DAY;
+    const body = Buffer.from('record value');
+    const facts = { eventType: 'NODE_FAILURE', schemaVersion: '1.3.0' };
+    const signed = await new EventSigner({ provider: new LocalKeyringProvider(keyring), algorithm: 'hmac-sha256', clock: () => now }).sign(body, facts);
+    const rotated = new LocalKeyringProvider({ ...keyring, keys: [...keyring.keys, newKeyringEntry(new Date(T0 + 2 * DAY), 'k2')] });
+    now = T0 + 3 * DAY;
+    expect((await new EventSigner({ provider: rotated, algorithm: 'hmac-sha256', clock: () => now }).sign(body, facts)).keyId).toBe('k2');
+    expect(await new EventVerifier({ provider: rotated, clock: () => now }).verify(body, signed, true)).toBe(true);
+    now = T0 + 9 * DAY + 1;
+    expect(await code(new EventVerifier({ provider: rotated, clock: () => now }).verify(body, signed, true))).toBe('ONEX_EVENT_631');
+  });
+
   it('a missing signature is ONEX_EVENT_632 only when signing is required', async () => {
     const verifier = new EventVerifier({ provider: new LocalKeyringProvider(keyring) });
     expect(await code(verifier.verify(body, undefined, true))).toBe('ONEX_EVENT_632');
