@@ -1,5 +1,5 @@
 import type { Consumer } from 'kafkajs';
-import type { CheckResult } from './index.js';
+import type { CheckResult } from './types.js';
 
 /**
  * Readiness of a kafkajs consumer, followed through its own events: `kafka` is connected and not restarting after a

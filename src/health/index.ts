@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { flags as defaultFlags, type FlagSet } from '../flags/index.js';
+import type { CheckResult, HealthCheck, Readiness } from './types.js';
 
 /**
  * Liveness and readiness of a long-running process, in the Kubernetes sense.
@@ -14,19 +15,7 @@ import { flags as defaultFlags, type FlagSet } from '../flags/index.js';
  * readiness false for good while the process finishes what it holds.
  */
 
-export interface CheckResult {
-  ok: boolean;
-  /** One short phrase: why not ready (or what was seen). */
-  detail?: string;
-}
-
-export type HealthCheck = () => CheckResult | Promise<CheckResult>;
-
-export interface Readiness {
-  ready: boolean;
-  draining: boolean;
-  checks: Record<string, CheckResult>;
-}
+export type { CheckResult, HealthCheck, Readiness } from './types.js';
 
 /** A check that takes longer than this counts as failed: a probe must answer within its own timeout. */
 const CHECK_TIMEOUT_MS = 2_000;

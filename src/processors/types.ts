@@ -1,4 +1,4 @@
-import type { CheckResult } from '../health/index.js';
+import type { CheckResult } from '../health/types.js';
 import type { IHeaders, Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { AnyOnexEvent, SchemaVersion } from '../event/index.js';

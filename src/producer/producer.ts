@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { connectionFromEnv, registryFromEnv, isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption } from '../codec/index.js';
-import type { CheckResult } from '../health/index.js';
+import type { CheckResult } from '../health/types.js';
 import { runningCheck } from '../health/consumer.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
 import { FAST_RECORD } from '../kafka/index.js';

@@ -5,7 +5,8 @@ import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv, transp
 import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
-import { combineChecks, type CheckResult } from '../health/index.js';
+import { combineChecks } from '../health/index.js';
+import type { CheckResult } from '../health/types.js';
 import { ConsumerReadiness } from '../health/consumer.js';
 import { RegistryState, keys, type LogRecord, type RecordKey } from './state.js';
 import type { RegistryStore, WritePlan } from './store.js';

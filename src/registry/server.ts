@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { logger } from '../telemetry/logger.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
 import { createRegistryMetrics } from './metrics.js';
-import { addHealthRoutes, Health, type CheckResult } from '../health/index.js';
+import { addHealthRoutes, Health } from '../health/index.js';
+import type { CheckResult } from '../health/types.js';
 import { RegistryService, type SchemaBody } from './service.js';
 import type { RegistryStore } from './store.js';
 import type { BasicAuthOptions } from './types.js';

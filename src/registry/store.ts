@@ -1,4 +1,4 @@
-import type { CheckResult } from '../health/index.js';
+import type { CheckResult } from '../health/types.js';
 import type { LogRecord, RegistryState } from './state.js';
 
 /** What a write wants: the records to append, and how to read its answer from the state once they are applied. */

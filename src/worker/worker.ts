@@ -1,5 +1,5 @@
 import type { Consumer, Producer } from 'kafkajs';
-import type { CheckResult } from '../health/index.js';
+import type { CheckResult } from '../health/types.js';
 import { ConsumerReadiness, runningCheck } from '../health/consumer.js';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
 import { connectionFromEnv, registryFromEnv } from '../codec/index.js';
