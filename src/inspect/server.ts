@@ -5,7 +5,8 @@ import { OnexEventCodec } from '../codec/index.js';
 import { asOnexError, onexError, type OnexError } from '../errors/index.js';
 import { flags } from '../flags/index.js';
 import { CorrelationLookup, loadTrace } from '../processors/correlation/index.js';
-import { parseSpeed, runReplay, type ReplayProgress, type ReplaySummary } from '../replay/index.js';
+import { parseSpeed, runReplay } from '../replay/index.js';
+import type { ReplayProgress, ReplaySummary } from '../replay/types.js';
 import { resolveInspectOptions, type InspectServerOptions, type ResolvedInspectOptions } from './options.js';
 import { inspectPage } from './page.js';
 

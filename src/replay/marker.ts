@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { formatTimestamp, onexError, versionAtLeast, type SchemaVersion } from '../event/index.js';
-import type { ReplaySpeed } from './schedule.js';
+import type { ReplaySpeed } from './types.js';
 
 /**
  * The replay marker (schema 1.3.0 and later, field `replay`): a replayed event is a new event (its own event_id and

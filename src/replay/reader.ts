@@ -5,6 +5,7 @@ import type { SchemaVersion } from '../event/index.js';
 import type { DecodedEvent, EventDecoder } from '../codec/index.js';
 import { transformEvent } from '../schema/transform.js';
 import { findEnvelopes, type RecordSecurity } from '../security/index.js';
+import type { PartitionRange, ReadEvent } from './types.js';
 
 /**
  * Reads offset ranges of a topic's partitions through the codec's decode + upcast (the worker's path), so what a
@@ -13,24 +14,7 @@ import { findEnvelopes, type RecordSecurity } from '../security/index.js';
  * sought to its end and reads nothing.
  */
 
-export interface PartitionRange {
-  partition: number;
-  /** First offset to read. */
-  from: bigint;
-  /** Offset to stop before (exclusive). */
-  to: bigint;
-}
-
-export interface ReadEvent {
-  event: Record<string, unknown>;
-  writerVersion: SchemaVersion;
-  partition: number;
-  offset: string;
-  /** The Kafka record timestamp (ms). */
-  recordTimeMs: number;
-  /** Metadata paths that held ciphertext envelopes in the record as written (absent: none). */
-  encrypted?: readonly string[];
-}
+export type { PartitionRange, ReadEvent } from './types.js';
 
 export interface ReadResult {
   /** Records fetched from the broker (read, whether kept or not). */

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseCel } from '@marcbachmann/cel-js';
-import type { Kafka } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
 import { flags } from '../flags/index.js';
-import { timestampMicros, type SchemaVersion } from '../event/index.js';
-import type { OnexEventCodec } from '../codec/index.js';
+import { timestampMicros } from '../event/index.js';
 import { murmur2, OnexProducer, partitionOf } from '../producer/index.js';
-import { findEnvelopes, type RecordSecurity, type SecurityPolicy, securityPolicy, type SecurityPolicyOptions } from '../security/index.js';
+import { findEnvelopes, type SecurityPolicy, securityPolicy } from '../security/index.js';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR } from '../telemetry/span-attributes.js';
 import { activeTracer } from '../telemetry/tracer.js';
 import { checkReplayVersion, markReplay } from './marker.js';
-import { inTimeRange, readRanges, timeRanges, wholeTopic, type PartitionRange, type ReadEvent } from './reader.js';
-import { ReplayScheduler, replayDurationMs, type PacerOptions, type ReplaySpeed, type ScheduleClock } from './schedule.js';
+import { inTimeRange, readRanges, timeRanges, wholeTopic } from './reader.js';
+import { ReplayScheduler, replayDurationMs } from './schedule.js';
+import type { PartitionRange, ReadEvent, ReplayOptions, ReplaySummary } from './types.js';
 import { checkReplayTarget } from './target.js';
 
 /**
@@ -20,75 +19,7 @@ import { checkReplayTarget } from './target.js';
  * filter (--where), order, then emit on the absolute schedule into the replay topic, or only summarise (dry run).
  */
 
-export type ReplaySelection =
-  | { correlationId: string; withChildren?: boolean }
-  | { fromMs: number; toMs: number };
-
-export interface ReplayOptions {
-  kafka: Kafka;
-  codec: OnexEventCodec;
-  sourceTopic: string;
-  toTopic: string;
-  selection: ReplaySelection;
-  /** A CEL expression over `event` (the event in the target version); only events it is true for are replayed. */
-  where?: string;
-  speed?: ReplaySpeed;
-  targetVersion?: SchemaVersion;
-  dryRun?: boolean;
-  allowSourceTopic?: boolean;
-  /** Where the flow's records are (the correlation index); default the producer's partitioner over the count now. */
-  rangesFor?: (correlationId: string) => Promise<PartitionRange[] | undefined>;
-  /** A flow and its descendants and where their records are (the correlation index); default a scan of the topic. */
-  treeFor?: (correlationId: string) => Promise<{ ids: string[]; ranges: PartitionRange[] } | undefined>;
-  replayId?: string;
-  /**
-   * Verify signatures and decrypt fields of what is read, as the worker does (its RecordSecurity, docs/security.md
-   * "In replay"): a record that fails is counted in `skipped` by its code (606, 607, 630-633) and the replay goes on.
-   */
-  security?: RecordSecurity;
-  /**
-   * The security policy of the copies (the producer's `security` option): a copy is a new event (its own event_id),
-   * so its fields are encrypted and it is signed anew. An event whose encrypted fields the policy would not encrypt
-   * again is not replayed (ONEX_EVENT_638), nor is one whose fields the replay could not decrypt (ONEX_EVENT_637).
-   */
-  emitSecurity?: SecurityPolicy | SecurityPolicyOptions;
-  signal?: AbortSignal;
-  clock?: ScheduleClock;
-  /** How the pacer waits (PacerOptions in schedule.ts; default DEFAULT_PACER). Flag onex.replay.pacer off: timers only. */
-  pacer?: PacerOptions;
-  onProgress?: (p: ReplayProgress) => void;
-}
-
-export interface ReplayProgress {
-  emitted: number;
-  total: number;
-  elapsedMs: number;
-  etaMs: number;
-}
-
-export interface ReplaySummary {
-  replay_id: string;
-  dry_run: boolean;
-  source_topic: string;
-  to_topic: string;
-  speed: ReplaySpeed;
-  target_version: SchemaVersion;
-  /** Events selected (after --where). */
-  count: number;
-  emitted: number;
-  records_read: number;
-  skipped: Record<string, number>;
-  versions: Record<string, number>;
-  first_timestamp: string | null;
-  last_timestamp: string | null;
-  /** Span of the original events and what it takes at the speed. */
-  span_ms: number;
-  duration_ms: number;
-  elapsed_ms: number;
-  /** True when stopped (Ctrl-C) before the end. */
-  interrupted: boolean;
-  failed: number;
-}
+export type { ReplayOptions, ReplayProgress, ReplaySelection, ReplaySummary } from './types.js';
 
 const eventTimeMs = (e: ReadEvent): number => {
   const micros = typeof e.event.timestamp === 'string' ? timestampMicros(e.event.timestamp) : undefined;

@@ -1,4 +1,5 @@
 import { onexError } from '../errors/index.js';
+import type { PacerOptions, ReplaySpeed, ScheduleClock } from './types.js';
 
 /**
  * When each replayed event is due. A replay keeps the original order and the original gaps divided by the speed, on
@@ -9,31 +10,12 @@ import { onexError } from '../errors/index.js';
  * Pure: the clock and the sleep are injected, so the schedule is unit-tested without waiting.
  */
 
-export type ReplaySpeed = number | 'max';
-
-export interface ScheduleClock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+export type { PacerOptions, ReplaySpeed, ScheduleClock } from './types.js';
 
 export const realClock: ScheduleClock = {
   now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
-
-/**
- * How the pacer waits for a due time. Node's timers have 1 ms granularity and fire at least a little late, so a
- * timer alone releases every event late by up to ~1 ms plus the event loop's delay, one event per wake-up.
- * earlyMs: an event due within this many ms is released now, and a timer is set to that much before the due time:
- * events due within one timer tick of each other go out in one turn of the loop (one wake-up, fewer sends) and the
- * timer's lateness is centred on the due time instead of added to it; no event leaves more than earlyMs early.
- * 0: timers only, never early. (Spinning on setImmediate to the due time was measured too and lost under load: the
- * CPU it burns is taken back by the OS as longer stalls; bench/README.md.)
- */
-export interface PacerOptions {
-  earlyMs?: number;
-}
 
 export const DEFAULT_PACER: Required<PacerOptions> = { earlyMs: 1 };
 
