@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { Registry } from 'prom-client';
 import { Health } from '../health/index.js';
-import { startMetricsServer, type MetricsServer } from '../telemetry/index.js';
+import { startMetricsServer } from '../telemetry/index.js';
+import type { MetricsServer } from '../telemetry/types.js';
 import { parseListenPort } from './args.js';
 
 /** What the health/metrics server flags leave in a command's options. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { startOtlpTracing, type OtlpTracing } from '../telemetry/otlp.js';
+import { startOtlpTracing } from '../telemetry/otlp.js';
+import type { OtlpTracing } from '../telemetry/types.js';
 
 /**
  * `--otlp-endpoint` for the commands that run pipelines: spans of the producer, the worker's handlers and the

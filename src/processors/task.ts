@@ -1,7 +1,7 @@
 import type { Batch, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { onexError, type OnexError } from '../event/index.js';
 import { BACKOFFS } from '../retry/index.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import { traceRecord } from '../telemetry/record-span.js';
 import { activeTracer } from '../telemetry/tracer.js';
 import { HandlerRouter, RecordProcessor, type ProcessControl, type WorkerMetrics } from '../worker/index.js';

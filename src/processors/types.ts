@@ -2,7 +2,7 @@ import type { CheckResult } from '../health/types.js';
 import type { IHeaders, Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { AnyOnexEvent, SchemaVersion } from '../event/index.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import type { EventDecoder, RetryPolicy } from '../worker/index.js';
 
 /**

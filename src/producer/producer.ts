@@ -6,7 +6,8 @@ import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.
 import { FAST_RECORD } from '../kafka/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import { eventTypeLabel, type SchemaVersion } from '../event/index.js';
-import { logger, type Logger } from '../telemetry/logger.js';
+import { logger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import { Batcher, type Batch, type KafkaMessage, type Lane, type PendingRecord } from './batcher.js';
 import { ProducerBuffer } from './buffer.js';
 import { CloudEventHeaders, latin1Header, type HeaderValue } from './cloudevent-headers.js';

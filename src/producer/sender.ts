@@ -2,7 +2,7 @@ import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { onexError, type OnexError } from '../errors/index.js';
 import { installRecordBatchEncoder, parseKafkaConfig, registerLz4Codec, toKafkaJsConfig, transportFailure, withCertificateCheck, type KafkaConfigInput } from '../kafka/index.js';
 import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import type { Batch, PendingRecord } from './batcher.js';
 import { KeyHashPartitioner, partitionOf } from './partitioner.js';
 

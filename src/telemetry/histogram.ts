@@ -1,12 +1,7 @@
 import type { Metric, MetricObjectWithValues, MetricType, MetricValueWithName, Registry } from 'prom-client';
+import type { LabelledHistogram, Observe } from './types.js';
 
-/** What a per-event path needs of a histogram series. */
-export type Observe = { observe(v: number): void };
-
-/** What a per-event path needs of a histogram: a CountingHistogram, or a prom-client Histogram found in the registry. */
-export interface LabelledHistogram {
-  labels(value: string): Observe;
-}
+export type { LabelledHistogram, Observe } from './types.js';
 
 /** One label value's observations: counts per bucket (the last one +Inf), their sum and number. */
 class CountingSeries implements Observe {

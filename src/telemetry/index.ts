@@ -1,3 +1,4 @@
-export { logger, setLogLevel, type Logger } from './logger.js';
-export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';
+export { logger, setLogLevel } from './logger.js';
+export type { Logger, MetricsServer } from './types.js';
+export { startMetricsServer, type MetricsServerOptions } from './metrics-server.js';
 export { Profiler, activeProfiler, profile, startProfiler, type Measurement, type ProfilerOptions, type ProfileSummary } from './profiler.js';

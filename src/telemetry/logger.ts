@@ -1,6 +1,7 @@
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
+import type { Logger } from './types.js';
 
-export type { Logger } from 'pino';
+export type { Logger } from './types.js';
 
 let root: Logger | undefined;
 /** One child per module name: modules ask once, and setLogLevel can reach them all (pino children keep their level). */

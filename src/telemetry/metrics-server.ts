@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import client, { type Registry } from 'prom-client';
 import { onexError } from '../errors/index.js';
 import { addHealthRoutes, Health } from '../health/index.js';
+import type { MetricsServer } from './types.js';
 
 export interface MetricsServerOptions {
   /** Default 9464 (the OpenTelemetry Prometheus exporter's port); 0 picks a free one. */
@@ -15,13 +16,7 @@ export interface MetricsServerOptions {
   health?: Health;
 }
 
-export interface MetricsServer {
-  /** http://host:port/metrics */
-  url: string;
-  /** http://host:port, where /healthz and /readyz are too. */
-  baseUrl: string;
-  close(): Promise<void>;
-}
+export type { MetricsServer } from './types.js';
 
 const withProcessMetrics = new WeakSet<Registry>();
 

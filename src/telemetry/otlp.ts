@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import { onexError } from '../errors/index.js';
 import { logger } from './logger.js';
+import type { OtlpTracing } from './types.js';
 
 /**
  * The OpenTelemetry Node SDK with the OTLP/HTTP trace exporter, for the commands that run pipelines (`onex dev`,
@@ -25,12 +26,7 @@ export interface OtlpTracingOptions {
   readonly metricsRegistry?: client.Registry;
 }
 
-export interface OtlpTracing {
-  /** Where spans go. */
-  readonly url: string;
-  /** Exports what is buffered, then stops. Never throws. */
-  shutdown(): Promise<void>;
-}
+export type { OtlpTracing } from './types.js';
 
 const log = logger('tracing');
 

@@ -2,7 +2,8 @@ import client, { type Counter, type Gauge, type Registry } from 'prom-client';
 import { eventTypeLabel, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import { registerSeamMetrics } from '../kafka/index.js';
 import { registerSchemaEngineMetrics } from '../codec/index.js';
-import { countingHistogram, type LabelledHistogram, type Observe } from '../telemetry/histogram.js';
+import { countingHistogram } from '../telemetry/histogram.js';
+import type { LabelledHistogram, Observe } from '../telemetry/types.js';
 
 /**
  * The worker's Prometheus metrics. Every label has a closed set of values: event types come from the ONEX list

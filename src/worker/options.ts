@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { invalidOptions, LATEST_VERSION, onexError, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import type { FlagSet } from '../flags/index.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import { defaultDeadLetterTopic } from './dead-letter.js';
 import type { EventDecoder, HandlerMap, RecordFailure } from './types.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';

@@ -7,7 +7,7 @@ import {
   type SchemaVersion,
   type ValidationMode,
 } from '../event/index.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import { isStructuredCloudEvent, readStructuredCloudEvent, structuredEvent } from '../codec/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import { activeProfiler } from '../telemetry/profiler.js';

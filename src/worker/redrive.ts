@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { asOnexError, onexError } from '../event/index.js';
-import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
+import { logger as rootLogger } from '../telemetry/logger.js';
+import type { Logger } from '../telemetry/types.js';
 import { buildRedriveRecord, readDeadLetterHeaders } from './dead-letter.js';
 
 /**

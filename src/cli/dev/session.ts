@@ -8,7 +8,8 @@ import { brokerAnswers, startEphemeralBroker, SyntheticEvents } from '../../dev/
 import { createKafka, ensureTopics, splitBrokers } from '../../kafka/index.js';
 import { OnexProducer } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
-import { startMetricsServer, startProfiler, type MetricsServer } from '../../telemetry/index.js';
+import { startMetricsServer, startProfiler } from '../../telemetry/index.js';
+import type { MetricsServer } from '../../telemetry/types.js';
 import { TRACE_EXPORT_FAILURES } from '../../telemetry/otlp.js';
 import { startInspectServer } from '../../inspect/index.js';
 import { createCorrelationIndex } from '../../processors/correlation/index.js';
