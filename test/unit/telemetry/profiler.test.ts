@@ -74,7 +74,8 @@ describe('the profiler', () => {
       const traced = (traceId: string, ms: number) =>
         context.with(trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true }), () => p.profile('op', () => sleep(ms)));
       await traced('4bf92f3577b34da6a3ce929d0e0e4736', 2);
-      await traced('5bf92f3577b34da6a3ce929d0e0e4737', 30);
+      // 150 ms against 2 ms: on a loaded machine a 2 ms sleep has been seen to outlast a 30 ms one.
+      await traced('5bf92f3577b34da6a3ce929d0e0e4737', 150);
       await traced('6bf92f3577b34da6a3ce929d0e0e4738', 2);
       await p.close();
       expect(events[0]!.metadata.breakdown.max_trace_id).toBe('5bf92f3577b34da6a3ce929d0e0e4737');
