@@ -66,25 +66,34 @@ function worker(topic: string, handlers: Parameters<typeof createWorker>[0]['han
   return w;
 }
 
+/**
+ * Two hops of one operation: `first` emits to `topic`, whose worker's NODE_START handler emits a NODE_SUCCESS to
+ * `next` through `second` (the worker is made, not started).
+ */
+async function chain(name: string, partitions: number): Promise<{ topic: string; next: string; first: OnexProducer; w: Worker; seen: AnyOnexEvent[] }> {
+  const topic = uniqueTopic(name);
+  const next = `${topic}.next`;
+  await createTopic(p, topic, partitions);
+  await createTopic(p, next, 1);
+  const first = producer(topic);
+  const second = producer(next);
+  await Promise.all([first.start(), second.start()]);
+  const seen: AnyOnexEvent[] = [];
+  const w = worker(topic, {
+    NODE_START: async (event) => {
+      seen.push(event);
+      await second.emit(eventOf('2.0.0', { event_type: 'NODE_SUCCESS', correlation_id: event.correlation_id, metadata: { input_state: {}, output_state: { ok: true } } }));
+    },
+  });
+  return { topic, next, first, w, seen };
+}
+
 const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.name === name);
 const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
 
 describe('OpenTelemetry spans of the producer and the worker', () => {
   it('one operation is one trace: application span -> send -> process -> the handler\'s own send', async () => {
-    const topic = uniqueTopic('otel-chain');
-    const next = `${topic}.next`;
-    await createTopic(p, topic, 2);
-    await createTopic(p, next, 1);
-    const first = producer(topic);
-    const second = producer(next);
-    await Promise.all([first.start(), second.start()]);
-    const seen: AnyOnexEvent[] = [];
-    const w = worker(topic, {
-      NODE_START: async (event) => {
-        seen.push(event);
-        await second.emit(eventOf('2.0.0', { event_type: 'NODE_SUCCESS', correlation_id: event.correlation_id, metadata: { input_state: {}, output_state: { ok: true } } }));
-      },
-    });
+    const { topic, next, first, w, seen } = await chain('otel-chain', 2);
     await w.start();
 
     const event = eventOf('2.0.0');
@@ -218,20 +227,7 @@ describe('OpenTelemetry spans of the producer and the worker', () => {
   });
 
   it('a sampler that drops everything: no spans, and the unsampled context still travels (traceparent flags 00, event fields, the handler\'s emit)', async () => {
-    const topic = uniqueTopic('otel-dropall');
-    const next = `${topic}.next`;
-    await createTopic(p, topic, 1);
-    await createTopic(p, next, 1);
-    const first = producer(topic);
-    const second = producer(next);
-    await Promise.all([first.start(), second.start()]);
-    const seen: AnyOnexEvent[] = [];
-    const w = worker(topic, {
-      NODE_START: async (event) => {
-        seen.push(event);
-        await second.emit(eventOf('2.0.0', { event_type: 'NODE_SUCCESS', correlation_id: event.correlation_id, metadata: { input_state: {}, output_state: { ok: true } } }));
-      },
-    });
+    const { topic, next, first, w, seen } = await chain('otel-dropall', 1);
     switchable.dropAll = true;
     try {
       await w.start();
