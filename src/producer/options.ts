@@ -4,7 +4,7 @@ import { invalidOptions, onexError, type OnexError } from '../errors/index.js';
 import { ALL_EVENT_TYPES, SCHEMA_VERSIONS, versionAtLeast, type OnexEventType, type SchemaVersion } from '../event/index.js';
 import type { KafkaOption, RegistryOption } from '../codec/index.js';
 import type { FlagSet } from '../flags/index.js';
-import type { SecurityPolicy, SecurityPolicyOptions } from '../security/policy.js';
+import type { SecurityPolicy, SecurityPolicyOptions } from '../security/index.js';
 
 /**
  * OnexProducer options: typed, validated once at construction into ONEX_RT_407 naming the bad option, and every

@@ -22,10 +22,15 @@ import { type Begun, EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HE
 import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';
 import { murmur2Text } from './partitioner.js';
-import { encryptEventFieldsNow } from '../security/event-fields.js';
-import { type SecurityPlan, type SecurityPolicy, securityPolicy } from '../security/policy.js';
-import { SECURITY_HEADERS, signatureHeadersOf } from '../security/record-security.js';
-import type { EventSignature } from '../security/signing.js';
+import {
+  encryptEventFieldsNow,
+  type EventSignature,
+  SECURITY_HEADERS,
+  type SecurityPlan,
+  type SecurityPolicy,
+  securityPolicy,
+  signatureHeadersOf,
+} from '../security/index.js';
 import type { EmitResult } from './types.js';
 
 const SIGNATURE_HEADER_NAME_BYTES = SECURITY_HEADERS.signature.length + SECURITY_HEADERS.keyId.length + SECURITY_HEADERS.algorithm.length;

@@ -3,6 +3,9 @@ import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import type { FieldCipher } from './field-encryption.js';
 import { checkFieldPath } from './event-fields.js';
 import type { EventSigner } from './signing.js';
+import type { SecurityPlan, SignPolicy } from './types.js';
+
+export type { SecurityPlan, SignPolicy } from './types.js';
 
 /**
  * Per-event-type security policies (docs/security.md, "In the producer"): which metadata fields of which event
@@ -10,13 +13,6 @@ import type { EventSigner } from './signing.js';
  * plan(event) once per event; when nothing applies it returns undefined and the event takes the synchronous path
  * with no extra work. The worker's RecordSecurity can require signatures by the same policy (requiresSignature).
  */
-
-export interface SignPolicy {
-  /** Sign the events of these types. */
-  readonly eventTypes?: readonly string[];
-  /** Sign every event from these node ids. */
-  readonly nodes?: readonly string[];
-}
 
 export interface SecurityPolicyOptions {
   /** Encrypts fields; required when `encrypt` names any. */
@@ -29,13 +25,6 @@ export interface SecurityPolicyOptions {
   readonly sign?: boolean | SignPolicy;
   /** onex.security.encryption and onex.security.signing switch the two off (default: the process's flags). */
   readonly flags?: FlagSet;
-}
-
-/** What the policy asks of one event. */
-export interface SecurityPlan {
-  /** Paths to encrypt, or undefined. */
-  readonly encrypt: readonly string[] | undefined;
-  readonly sign: boolean;
 }
 
 function invalid(option: string, message: string): never {

@@ -1,24 +1,15 @@
 import { EventError, OnexRuntimeError } from '../errors/index.js';
 import type { KeyProvider, SignatureAlgorithm } from './key-provider.js';
 import { KeyInfoCache } from './rotation.js';
+import type { EventSignature, SignedFacts } from './types.js';
+
+export type { EventSignature, SignedFacts } from './types.js';
 
 /**
  * Event signing (docs/security.md) over a canonical form: the Avro body exactly as written plus the headers that
  * carry meaning (event type, schema version, key id, algorithm). Tracing headers are never part of it: tools
  * rewrite them.
  */
-
-export interface SignedFacts {
-  readonly eventType: string;
-  readonly schemaVersion: string;
-  readonly keyId: string;
-  readonly algorithm: SignatureAlgorithm;
-}
-
-export interface EventSignature extends SignedFacts {
-  /** Base64. */
-  readonly signature: string;
-}
 
 export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', 'hmac-sha256'];
 

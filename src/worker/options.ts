@@ -1,4 +1,4 @@
-import type { RecordSecurity } from '../security/record-security.js';
+import type { RecordSecurity } from '../security/index.js';
 import type { Kafka } from 'kafkajs';
 import { isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption, type KafkaOption, type RegistryOption } from '../codec/index.js';
 import { checkReplication, createKafka, type TopicReplication } from '../kafka/index.js';

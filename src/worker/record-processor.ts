@@ -15,7 +15,7 @@ import { activeRecordTrace } from '../telemetry/record-span.js';
 import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { RecordSecurity } from '../security/record-security.js';
+import type { RecordSecurity } from '../security/index.js';
 import { transformEvent } from '../schema/transform.js';
 import { backoffDelay, type Backoff } from '../retry/index.js';
 import { attemptDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
