@@ -82,6 +82,9 @@ const MAY_HAVE_NO_DATA: Record<string, string> = {
   'onex-registry / annotation: Alerts firing / annotation': 'as above',
 };
 
+/** The one shipped alert whose pending state in this run depends on the machine's load (see its use). */
+const LOAD_DEPENDENT_ALERT = 'OnexProcessingLatencyHigh';
+
 const byLabel = (samples: PromSample[], label: string) => Object.fromEntries(samples.map((s) => [s.metric[label] ?? '', Number(s.value[1])]));
 const shares = (counts: Record<string, number>) => {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -176,7 +179,11 @@ describe('deploy/prometheus on a real Prometheus scraping onex dev', () => {
     expect(deprecated.map((s) => s.metric)).toEqual([expect.objectContaining({ alertstate: 'pending', version: '1.0.0', job: 'onex-processor' })]);
     // The alert processor's own rule fired on the same stream, and its gauge says so.
     await prom.waitFor('onex_alerts{job="onex-processor", rule="legacy-writers", state="firing"}', (s) => s.some((x) => Number(x.value[1]) >= 1));
+    // Nothing else: no lag, delivery, registry or target alert on a healthy demo. The one exception is
+    // OnexProcessingLatencyHigh, whose p99 over this short run is the slowest few events of a version (the first ones,
+    // decoded cold) and so follows how busy the machine is: it may go pending here, and is not asked for.
     const firingOrPending = new Set((await prom.query('ALERTS')).map((s) => s.metric.alertname));
+    firingOrPending.delete(LOAD_DEPENDENT_ALERT);
     expect([...firingOrPending].sort()).toEqual(['OnexDeadLettersArriving', 'OnexDeprecatedSchemaVersionInUse']);
   });
 
