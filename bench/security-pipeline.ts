@@ -27,8 +27,7 @@ import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { OnexProducer } from '../src/producer/index.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { EventSigner, EventVerifier, FieldCipher, LocalKeyringProvider, RecordSecurity, SecurityPolicy } from '../src/security/index.js';
-import { createWorker } from '../src/worker/index.js';
-import { emitAll, makeEvents } from './support.js';
+import { consumeAll, emitAll, makeEvents } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -79,45 +78,24 @@ async function produceRound(topic: string, mode: Mode, list: Array<Record<string
 }
 
 async function consumeRound(topic: string, mode: Mode): Promise<{ us: number; perSec: number }> {
-  let n = 0;
   let plain = 0;
-  let cpu0: NodeJS.CpuUsage | undefined;
-  let t0 = 0;
-  let resolve!: (r: { us: number; perSec: number }) => void;
-  const done = new Promise<{ us: number; perSec: number }>((r) => (resolve = r));
-  const w = createWorker({
+  const { us, perSec, worker } = await consumeAll({
     kafka,
-    groupId: `bench-security-${randomUUID()}`,
-    topics: topic,
     decoder: codec,
-    targetVersion: '2.0.0',
-    fromBeginning: true,
-    concurrency: PARTITIONS,
-    metricsRegistry: new Registry(),
-    consumer: { maxWaitTimeMs: 200 },
-    ...(mode === 'off' ? {} : { security: new RecordSecurity({ verifier: new EventVerifier({ provider }), cipher: new FieldCipher({ provider }), requireSignature: () => true }) }),
-    handlers: {
-      '*': (event) => {
-        if (n++ === 0) {
-          cpu0 = process.cpuUsage();
-          t0 = performance.now();
-        }
-        // 2.0.0 keeps a 1.x field its typed record does not name in `extra`, or the whole metadata under `untyped`.
-        const m = event.metadata as { untyped?: { card?: unknown }; extra?: { card?: unknown }; card?: unknown };
-        if ((m.untyped ?? m.extra ?? m).card === SECRET) plain++;
-        if (n === EVENTS) {
-          const cpu = process.cpuUsage(cpu0);
-          resolve({ us: (cpu.user + cpu.system) / (EVENTS - 1), perSec: (EVENTS - 1) / ((performance.now() - t0) / 1000) });
-        }
-      },
+    topic,
+    group: `bench-security-${randomUUID()}`,
+    events: EVENTS,
+    partitions: PARTITIONS,
+    extra: mode === 'off' ? {} : { security: new RecordSecurity({ verifier: new EventVerifier({ provider }), cipher: new FieldCipher({ provider }), requireSignature: () => true }) },
+    onEvent: (event) => {
+      // 2.0.0 keeps a 1.x field its typed record does not name in `extra`, or the whole metadata under `untyped`.
+      const m = event.metadata as { untyped?: { card?: unknown }; extra?: { card?: unknown }; card?: unknown };
+      if ((m.untyped ?? m.extra ?? m).card === SECRET) plain++;
     },
   });
-  await w.start();
-  const r = await done;
-  await w.stop();
-  const stats = w.stats();
+  const stats = worker.stats();
   if (plain !== EVENTS || stats.deadLettered !== 0) throw new Error(`${mode}: ${plain} of ${EVENTS} events handled with the field in plaintext, ${stats.deadLettered} dead-lettered`);
-  return r;
+  return { us, perSec };
 }
 
 type Side = { us: number[]; perSec: number[] };

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { nowTimestamp } from '../src/event/index.js';
+import { performance } from 'node:perf_hooks';
+import { type AnyOnexEvent, nowTimestamp } from '../src/event/index.js';
 import { SyntheticEvents } from '../src/dev/index.js';
 import type { OnexProducer } from '../src/producer/index.js';
+import { createWorker, type Worker, type WorkerOptions } from '../src/worker/index.js';
+import { Registry } from 'prom-client';
 import { generateEvent, rng } from '../test/fixtures/events/generate.js';
 
 /** `n` synthetic 1 KB 1.3.0 events with fresh ids and timestamps (the same stream for the same seed). */
@@ -27,6 +30,58 @@ export async function emitAll(producer: OnexProducer, list: ReadonlyArray<Record
   await Promise.all(pending);
   await producer.flush();
   return bytes;
+}
+
+/**
+ * Reads `events` records of `topic` from the start with a fresh worker (target 2.0.0, one partition at a time per
+ * `partitions`, a registry of its own) whose handler calls `onEvent`, and measures CPU µs per event and events/s from
+ * the first handled event to the last (the group join and the first fetch left out). `extra` adds worker options.
+ * Returns the figures and the stopped worker, for its stats.
+ */
+export async function consumeAll(o: {
+  kafka: WorkerOptions['kafka'];
+  decoder: WorkerOptions['decoder'];
+  topic: string;
+  group: string;
+  events: number;
+  partitions: number;
+  extra?: Partial<WorkerOptions>;
+  onEvent?: (event: AnyOnexEvent) => void;
+}): Promise<{ us: number; perSec: number; worker: Worker }> {
+  let n = 0;
+  let cpu0: NodeJS.CpuUsage | undefined;
+  let t0 = 0;
+  let resolve!: (r: { us: number; perSec: number }) => void;
+  const done = new Promise<{ us: number; perSec: number }>((r) => (resolve = r));
+  const worker = createWorker({
+    kafka: o.kafka,
+    groupId: o.group,
+    topics: o.topic,
+    decoder: o.decoder,
+    targetVersion: '2.0.0',
+    fromBeginning: true,
+    concurrency: o.partitions,
+    metricsRegistry: new Registry(),
+    consumer: { maxWaitTimeMs: 200 },
+    ...o.extra,
+    handlers: {
+      '*': (event) => {
+        if (n++ === 0) {
+          cpu0 = process.cpuUsage();
+          t0 = performance.now();
+        }
+        o.onEvent?.(event);
+        if (n === o.events) {
+          const cpu = process.cpuUsage(cpu0);
+          resolve({ us: (cpu.user + cpu.system) / (o.events - 1), perSec: (o.events - 1) / ((performance.now() - t0) / 1000) });
+        }
+      },
+    },
+  });
+  await worker.start();
+  const r = await done;
+  await worker.stop();
+  return { ...r, worker };
 }
 
 /**

@@ -30,12 +30,11 @@ import { startEphemeralBroker } from '../src/dev/index.js';
 import { flags } from '../src/flags/index.js';
 import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { OnexProducer } from '../src/producer/index.js';
-import { emitAll, makeEvents } from './support.js';
+import { consumeAll, emitAll, makeEvents } from './support.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { activeRecordTrace } from '../src/telemetry/record-span.js';
 import { activeSpanContext } from '../src/telemetry/trace-context.js';
 import { activeTracer } from '../src/telemetry/tracer.js';
-import { createWorker } from '../src/worker/index.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -96,34 +95,7 @@ async function produceRound(topic: string, list: Array<Record<string, unknown>>)
 }
 
 async function consumeRound(topic: string): Promise<number> {
-  let n = 0;
-  let cpu0: NodeJS.CpuUsage | undefined;
-  let resolve!: (us: number) => void;
-  const done = new Promise<number>((r) => (resolve = r));
-  const w = createWorker({
-    kafka,
-    groupId: `bench-tracing-${randomUUID()}`,
-    topics: topic,
-    decoder: codec,
-    targetVersion: '2.0.0',
-    fromBeginning: true,
-    concurrency: PARTITIONS,
-    metricsRegistry: new Registry(),
-    consumer: { maxWaitTimeMs: 200 },
-    handlers: {
-      '*': () => {
-        if (n++ === 0) cpu0 = process.cpuUsage();
-        if (n === EVENTS) {
-          const cpu = process.cpuUsage(cpu0);
-          resolve((cpu.user + cpu.system) / (EVENTS - 1));
-        }
-      },
-    },
-  });
-  await w.start();
-  const us = await done;
-  await w.stop();
-  return us;
+  return (await consumeAll({ kafka, decoder: codec, topic, group: `bench-tracing-${randomUUID()}`, events: EVENTS, partitions: PARTITIONS })).us;
 }
 
 type Row = { producer: number[]; worker: number[]; spans: number[] };
