@@ -25,11 +25,19 @@ export function uniqueTopic(prefix: string): string {
 }
 
 /**
- * Reads `count` messages of a topic from the beginning with a fresh consumer group, in the order each partition
- * holds them, then leaves the group. Fails if they do not all arrive within timeoutMs.
+ * Reads `count` messages of a topic from the beginning with a fresh consumer group (read committed, kafkajs's
+ * default), in the order each partition holds them, each with its partition, then leaves the group. Fails if they do
+ * not all arrive within timeoutMs. `settleMs` keeps reading that much longer once they have, so a caller can see a
+ * record past the count it expected.
  */
-export async function consumeMessages(kafka: Kafka, topic: string, count: number, timeoutMs = 120_000): Promise<KafkaMessage[]> {
-  const messages: KafkaMessage[] = [];
+export async function consumeMessages(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  timeoutMs = 120_000,
+  options: { settleMs?: number } = {},
+): Promise<Array<KafkaMessage & { partition: number }>> {
+  const messages: Array<KafkaMessage & { partition: number }> = [];
   const consumer = kafka.consumer({ groupId: `${topic}.reader.${randomBytes(3).toString('hex')}` });
   await consumer.connect();
   try {
@@ -39,7 +47,7 @@ export async function consumeMessages(kafka: Kafka, topic: string, count: number
       consumer
         .run({
           eachBatch: async ({ batch }) => {
-            messages.push(...batch.messages);
+            for (const m of batch.messages) messages.push({ ...m, partition: batch.partition });
             if (messages.length >= count) {
               clearTimeout(timer);
               resolve();
@@ -48,6 +56,7 @@ export async function consumeMessages(kafka: Kafka, topic: string, count: number
         })
         .catch(reject);
     });
+    if (options.settleMs) await new Promise((r) => setTimeout(r, options.settleMs));
   } finally {
     await consumer.disconnect();
   }

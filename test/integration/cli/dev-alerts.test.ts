@@ -1,36 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../../src/kafka/index.js';
 import { runOnex } from '../../support/cli.js';
-import { kafkaBrokers } from '../../support/kafka.js';
-
-/** Every record of a topic, read committed, with the alert headers: the topic must end at `count` records. */
-async function alertRecordsOn(brokers: string, topic: string, count: number, timeoutMs = 30_000): Promise<Array<{ id: string; state: string }>> {
-  const consumer = createKafka({ brokers, clientId: 'dev-alerts-test' }).consumer({ groupId: `${topic}.test.${process.pid}`, readUncommitted: false });
-  const seen: Array<{ id: string; state: string }> = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${count} records of ${topic} within ${timeoutMs} ms`)), timeoutMs);
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            seen.push({ id: String(message.headers?.['onex-alert-id']), state: String(message.headers?.['onex-alert-state']) });
-            if (seen.length >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-    // Nothing beyond: a little longer for a record past the expected count.
-    await new Promise((r) => setTimeout(r, 1_000));
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
+import { consumeMessages, kafkaBrokers } from '../../support/kafka.js';
 
 describe('onex dev alerts', () => {
   const brokers = kafkaBrokers().join(',');
@@ -55,7 +26,11 @@ describe('onex dev alerts', () => {
 
     // Each firing and resolved transition is one ALERT event on the run's alerts topic (pending ones are not events).
     const expected = Object.values(alerts.transitions).reduce((n, t) => n + (t.firing ?? 0) + (t.resolved ?? 0), 0);
-    const records = await alertRecordsOn(brokers, alerts.topic, expected);
+    // Read committed, and a second past the expected count, so a record too many would show.
+    const records = (await consumeMessages(createKafka({ brokers, clientId: 'dev-alerts-test' }), alerts.topic, expected, 30_000, { settleMs: 1_000 })).map((m) => ({
+      id: String(m.headers?.['onex-alert-id']),
+      state: String(m.headers?.['onex-alert-state']),
+    }));
     expect(records).toHaveLength(expected);
     expect(new Set(records.map((r) => `${r.id}/${r.state}`)).size).toBe(expected);
     expect(records.filter((r) => r.state === 'firing')).toHaveLength(Object.values(alerts.transitions).reduce((n, t) => n + (t.firing ?? 0), 0));

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSIONS } from '../../../src/schema/index.js';
 import { createKafka } from '../../../src/kafka/index.js';
 import { runOnex, spawnOnex } from '../../support/cli.js';
-import { kafkaBrokers } from '../../support/kafka.js';
+import { consumeMessages, kafkaBrokers } from '../../support/kafka.js';
 
 /** Pids of processes whose command line mentions `needle` (the broker and its watchdog carry their data dir). */
 function processesMentioning(needle: string): number[] {
@@ -27,33 +27,6 @@ function withoutKafkaBrokers(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env.KAFKA_BROKERS;
   return env;
-}
-
-/** The first `count` records of a topic with where they are, read with a throw-away group. */
-async function firstRecords(brokers: string, topic: string, count: number, timeoutMs = 60_000): Promise<Array<{ key: string; partition: number; offset: string }>> {
-  const consumer = createKafka({ brokers, clientId: 'dev-test' }).consumer({ groupId: `${topic}.test.${process.pid}` });
-  const seen: Array<{ key: string; partition: number; offset: string }> = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${count} records of ${topic} within ${timeoutMs} ms`)), timeoutMs);
-      consumer
-        .run({
-          eachBatch: async ({ batch }) => {
-            for (const m of batch.messages) seen.push({ key: m.key?.toString() ?? '', partition: batch.partition, offset: m.offset });
-            if (seen.length >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
 }
 
 describe('onex dev', () => {
@@ -112,7 +85,7 @@ describe('onex dev', () => {
       const [, url, topic] = printed;
 
       // A flow of the demo: the key the most of its first records share (the producer keys by correlation id).
-      const records = await firstRecords(brokers, topic!, 60);
+      const records = (await consumeMessages(createKafka({ brokers, clientId: 'dev-test' }), topic!, 60, 60_000)).map((m) => ({ key: m.key?.toString() ?? '', partition: m.partition, offset: m.offset }));
       const byKey = new Map<string, typeof records>();
       for (const r of records) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
       const [id, mine] = [...byKey.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
