@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startOtlpTracing } from '../telemetry/otlp.js';
+import { startOtlpTracing } from '../telemetry/internal.js';
 import type { OtlpTracing } from '../telemetry/types.js';
 
 /**

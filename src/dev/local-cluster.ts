@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { defaultReplication } from '../kafka/topics.js';
+import { defaultReplication } from '../kafka/index.js';
 import { onexError } from '../errors/index.js';
 import { checkJava, resolveKafkaClasspath } from './kafka-install.js';
 import { abandonNode, launchNode, newClusterId, readBrokerState, readJson, STATE_FILE_NAME } from './kafka-node.js';

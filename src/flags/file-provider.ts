@@ -10,7 +10,7 @@ import {
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import { onexError } from '../errors/index.js';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 import { FLAG_DEFINITIONS, flagDefinition, flagEnvName } from './definitions.js';
 import type { FlagValue } from './types.js';
 

@@ -1,5 +1,5 @@
 import { OpenFeature, ProviderEvents, type Client, type Provider } from '@openfeature/server-sdk';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 import { FLAG_DEFINITIONS, flagDefinition } from './definitions.js';
 import { FileFlagProvider } from './file-provider.js';
 import type { FlagListener, FlagValue } from './types.js';

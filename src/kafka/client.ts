@@ -1,5 +1,5 @@
 import kafkajs, { type Kafka, type KafkaConfig as KafkaJsConfig, type LogEntry } from 'kafkajs';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 import { kafkajsDebugLog, parseKafkaConfig, silenceKafkajsPartitionerNotice, type KafkaConfig, type KafkaConfigInput } from './config.js';
 import { registerLz4Codec } from './lz4.js';
 import { installFetchDecoder } from './fetch-decoder.js';

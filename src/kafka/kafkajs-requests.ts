@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import client, { type Registry } from 'prom-client';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 
 /**
  * The one point where this folder's one-pass codecs (record-batch.ts for Produce, fetch-decoder.ts for Fetch) plug

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 import { countSeam, hookKafkajsRequest } from './kafkajs-requests.js';
 
 /**

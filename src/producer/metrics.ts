@@ -1,7 +1,7 @@
 import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import { registerSeamMetrics } from '../kafka/index.js';
 import { registerSchemaEngineMetrics } from '../codec/index.js';
-import { countingHistogram } from '../telemetry/histogram.js';
+import { countingHistogram } from '../telemetry/internal.js';
 import type { LabelledHistogram, Observe } from '../telemetry/types.js';
 import type { Lane } from './batcher.js';
 

@@ -5,7 +5,7 @@ import { transformEvent } from '../schema/index.js';
 import type { Lane } from './batcher.js';
 import { Sampler, type SamplerConfig } from './sampler.js';
 import type { SpanContext } from '@opentelemetry/api';
-import { formatTraceparent, HEADER_TRACEPARENT, HEADER_TRACESTATE, traceparentOf } from '../telemetry/trace-context.js';
+import { formatTraceparent, HEADER_TRACEPARENT, HEADER_TRACESTATE, traceparentOf } from '../telemetry/internal.js';
 import { carriesError, flowKeyOf } from './trace-context.js';
 
 /**

@@ -1,12 +1,13 @@
 import type { Kafka } from 'kafkajs';
 import { connectionFromEnv, registryFromEnv, isKafkaClient, OnexEventCodec, resolveKafkaOption, resolveRegistryOption } from '../codec/index.js';
 import type { CheckResult } from '../health/types.js';
-import { runningCheck } from '../health/consumer.js';
+import { runningCheck } from '../health/internal.js';
 import { asOnexError, isOnexError, OnexError, onexError } from '../errors/index.js';
 import { FAST_RECORD } from '../kafka/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
 import { eventTypeLabel, type SchemaVersion } from '../event/index.js';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
+import { activeProfiler, activeSpanContext, activeTracer, endSendSpan, noteSendPrepared, type Profiler, startSendSpan } from '../telemetry/internal.js';
 import type { Logger } from '../telemetry/types.js';
 import { Batcher, type Batch, type KafkaMessage, type Lane, type PendingRecord } from './batcher.js';
 import { ProducerBuffer } from './buffer.js';
@@ -14,10 +15,6 @@ import { CloudEventHeaders, latin1Header, type HeaderValue } from './cloudevent-
 import { compressionLabel, ProducerMetrics } from './metrics.js';
 import { parseProducerSettings, type EventEncoder, type OnexProducerOptions, type ProducerSettings } from './options.js';
 import type { Span } from '@opentelemetry/api';
-import { endSendSpan, noteSendPrepared, startSendSpan } from '../telemetry/producer-span.js';
-import { activeSpanContext } from '../telemetry/trace-context.js';
-import { activeProfiler, type Profiler } from '../telemetry/profiler.js';
-import { activeTracer } from '../telemetry/tracer.js';
 import { type Begun, EventPreparer, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION, HEADER_TRACEPARENT, HEADER_TRACESTATE, type Prepared, type PreparedRecord } from './prepare.js';
 import type { Sampler } from './sampler.js';
 import { createProducerKafka, KafkaSender, type SendReport } from './sender.js';

@@ -3,11 +3,11 @@ import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { asOnexError, onexError } from '../errors/index.js';
 import { checkReplication, createKafka, ensureTopics, kafkaConfigFromEnv, transportFailure } from '../kafka/index.js';
 import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
 import { combineChecks } from '../health/index.js';
 import type { CheckResult } from '../health/types.js';
-import { ConsumerReadiness } from '../health/consumer.js';
+import { ConsumerReadiness } from '../health/internal.js';
 import { RegistryState, keys, type LogRecord, type RecordKey } from './state.js';
 import type { RegistryStore, WritePlan } from './store.js';
 

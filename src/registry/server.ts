@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { logger } from '../telemetry/logger.js';
+import { logger } from '../logging/index.js';
 import { RegistryHttpError, httpErrors } from './http-errors.js';
 import { createRegistryMetrics } from './metrics.js';
 import { addHealthRoutes, Health } from '../health/index.js';

@@ -3,7 +3,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { asOnexError, onexError, type OnexError } from '../errors/index.js';
 import type { SchemaVersion } from '../event/index.js';
 import type { DecodedEvent, EventDecoder } from '../codec/index.js';
-import { transformEvent } from '../schema/transform.js';
+import { transformEvent } from '../schema/index.js';
 import { findEnvelopes, type RecordSecurity } from '../security/index.js';
 import type { PartitionRange, ReadEvent } from './types.js';
 

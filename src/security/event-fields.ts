@@ -1,5 +1,5 @@
 import { EventError } from '../errors/index.js';
-import { majorOf, type SchemaVersion } from '../event/versions.js';
+import { majorOf, type SchemaVersion } from '../event/index.js';
 import { type CiphertextEnvelope, type FieldCipher, isCiphertextEnvelope, readEnvelope } from './field-encryption.js';
 
 /**

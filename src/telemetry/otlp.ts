@@ -1,6 +1,6 @@
 import client from 'prom-client';
 import { onexError } from '../errors/index.js';
-import { logger } from './logger.js';
+import { logger } from '../logging/index.js';
 import type { OtlpTracing } from './types.js';
 
 /**

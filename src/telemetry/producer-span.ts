@@ -1,5 +1,5 @@
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import { logger } from './logger.js';
+import { logger } from '../logging/index.js';
 import { ATTR, MESSAGING_SYSTEM } from './span-attributes.js';
 import { formatTraceparent, HEADER_TRACEPARENT, HEADER_TRACESTATE, spanContextOfEvent } from './trace-context.js';
 

@@ -4,7 +4,7 @@ import { context, isSpanContextValid, ROOT_CONTEXT, trace, type SpanContext } fr
 import * as hdr from 'hdr-histogram-js';
 import { onexError } from '../errors/index.js';
 import { flags } from '../flags/index.js';
-import { logger } from './logger.js';
+import { logger } from '../logging/index.js';
 
 /**
  * The pipeline profiling itself and the services that use it, without external tools: per operation and window

@@ -4,7 +4,7 @@
  */
 
 /** pino's logger: what logger() returns and what modules take as an option. */
-export type { Logger } from 'pino';
+export type { Logger } from '../logging/index.js';
 
 /** What a per-event path needs of a histogram series. */
 export type Observe = { observe(v: number): void };

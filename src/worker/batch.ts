@@ -1,6 +1,5 @@
 import type { EachBatchPayload } from 'kafkajs';
-import { traceRecord } from '../telemetry/record-span.js';
-import { activeTracer } from '../telemetry/tracer.js';
+import { activeTracer, traceRecord } from '../telemetry/internal.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { RecordProcessor } from './record-processor.js';
 import type { ProcessControl, RecordOutcome, WorkerStats } from './types.js';

@@ -2,7 +2,7 @@ import client, { type Counter, type Gauge, type Registry } from 'prom-client';
 import { eventTypeLabel, SCHEMA_VERSIONS, type SchemaVersion } from '../event/index.js';
 import { registerSeamMetrics } from '../kafka/index.js';
 import { registerSchemaEngineMetrics } from '../codec/index.js';
-import { countingHistogram } from '../telemetry/histogram.js';
+import { countingHistogram } from '../telemetry/internal.js';
 import type { LabelledHistogram, Observe } from '../telemetry/types.js';
 
 /**

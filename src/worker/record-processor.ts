@@ -10,13 +10,12 @@ import {
 import type { Logger } from '../telemetry/types.js';
 import { isStructuredCloudEvent, readStructuredCloudEvent, structuredEvent } from '../codec/index.js';
 import { flags as processFlags, type FlagSet } from '../flags/index.js';
-import { activeProfiler } from '../telemetry/profiler.js';
-import { activeRecordTrace } from '../telemetry/record-span.js';
+import { activeProfiler, activeRecordTrace } from '../telemetry/internal.js';
 import { buildDeadLetter } from './dead-letter.js';
 import type { HandlerRouter, Route } from './handlers.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { RecordSecurity } from '../security/index.js';
-import { transformEvent } from '../schema/transform.js';
+import { transformEvent } from '../schema/index.js';
 import { backoffDelay, type Backoff } from '../retry/index.js';
 import { attemptDelay, classifyFailure, shouldRetry, type RetryPolicy } from './retry.js';
 import type {

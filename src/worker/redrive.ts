@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { asOnexError, onexError } from '../event/index.js';
-import { logger as rootLogger } from '../telemetry/logger.js';
+import { logger as rootLogger } from '../logging/index.js';
 import type { Logger } from '../telemetry/types.js';
 import { buildRedriveRecord, readDeadLetterHeaders } from './dead-letter.js';
 

@@ -1,11 +1,11 @@
 import type { Consumer, Producer } from 'kafkajs';
 import type { CheckResult } from '../health/types.js';
-import { ConsumerReadiness, runningCheck } from '../health/consumer.js';
+import { ConsumerReadiness, runningCheck } from '../health/internal.js';
 import { asOnexError, onexError, type OnexError, type SchemaVersion } from '../event/index.js';
 import { connectionFromEnv, registryFromEnv } from '../codec/index.js';
 import { ensureTopics, installFetchDecoder, transportFailure, withFastFetch } from '../kafka/index.js';
 import { flags as processFlags } from '../flags/index.js';
-import { logger as rootLogger } from '../telemetry/logger.js';
+import { logger as rootLogger } from '../logging/index.js';
 import { HandlerRouter } from './handlers.js';
 import { WorkerMetrics } from './metrics.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';

@@ -2,18 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { onexError } from '../../errors/index.js';
 import { EVENT_TYPES } from '../../event/index.js';
-import {
-  checkCompatibility,
-  COMPATIBILITY_MODES,
-  DEFAULT_CHAIN,
-  isCompatibilityMode,
-  knownSchema,
-  renderMatrix,
-  schemaFile,
-  SCHEMA_VERSIONS,
-  type CompatibilityMode,
-} from '../../schema/index.js';
-import { auditSchemas } from '../../schema/audit.js';
+import { auditSchemas, checkCompatibility, COMPATIBILITY_MODES, type CompatibilityMode, DEFAULT_CHAIN, isCompatibilityMode, knownSchema, renderMatrix, SCHEMA_VERSIONS, schemaFile } from '../../schema/index.js';
 
 function parseMode(value: string): CompatibilityMode {
   const mode = value.toUpperCase();

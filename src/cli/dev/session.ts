@@ -10,7 +10,7 @@ import { OnexProducer } from '../../producer/index.js';
 import { startRegistry, type RunningRegistry } from '../../registry/index.js';
 import { startMetricsServer, startProfiler } from '../../telemetry/index.js';
 import type { MetricsServer } from '../../telemetry/types.js';
-import { TRACE_EXPORT_FAILURES } from '../../telemetry/otlp.js';
+import { TRACE_EXPORT_FAILURES } from '../../telemetry/internal.js';
 import { startInspectServer } from '../../inspect/index.js';
 import { createCorrelationIndex } from '../../processors/correlation/index.js';
 import { createAlertProcessor, loadRules, readRuleFile, type AlertTransition } from '../../processors/alerting/index.js';

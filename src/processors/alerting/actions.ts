@@ -3,10 +3,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { onexError } from '../../errors/index.js';
 import { formatTimestamp } from '../../event/index.js';
 import { BACKOFFS, backoffDelay, sleep, type Backoff } from '../../retry/index.js';
-import { traceOutputEvent } from '../../telemetry/producer-span.js';
-import { ATTR } from '../../telemetry/span-attributes.js';
-import { parseTraceparent } from '../../telemetry/trace-context.js';
-import { activeTracer } from '../../telemetry/tracer.js';
+import { activeTracer, ATTR, parseTraceparent, traceOutputEvent } from '../../telemetry/internal.js';
 import type { OutputRecord } from '../types.js';
 import type { AlertTransition } from './engine.js';
 

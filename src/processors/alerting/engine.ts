@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnyOnexEvent } from '../../event/index.js';
 import type { OutputRecord, ProcessorDefinition, RecordContext, TaskContext } from '../types.js';
-import { activeSpanContext, formatTraceparent } from '../../telemetry/trace-context.js';
+import { activeSpanContext, formatTraceparent } from '../../telemetry/internal.js';
 import { LiveEntry, readEntry, type Alert, type GroupEntry, type Slot, type Win } from './entry.js';
 import { renderTemplate, type AlertRule, type Predicate } from './rules.js';
 

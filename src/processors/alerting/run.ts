@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import client from 'prom-client';
 import { flags as defaultFlags, type FlagSet } from '../../flags/index.js';
 import { isOnexError } from '../../errors/index.js';
-import { logger as moduleLogger } from '../../telemetry/logger.js';
+import { logger as moduleLogger } from '../../logging/index.js';
 import { createProcessor } from '../processor.js';
 import type { Processor, ProcessorOptions } from '../types.js';
 import { AlertGauge, ALERTS_TOPIC, alertRecords, postAlert } from './actions.js';

@@ -1,9 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { onexError } from '../../event/index.js';
 import { murmur2, partitionOf } from '../../producer/index.js';
-import { scanRanges, wholeTopic } from '../../replay/reader.js';
+import { coveringRanges, scanRanges, wholeTopic } from '../../replay/index.js';
 import type { PartitionRange } from '../../replay/types.js';
-import { coveringRanges } from '../../replay/replay.js';
 import { CORRELATIONS_TOPIC, indexPartitionOf } from './definition.js';
 import type { FlowSegment, IndexKey } from './segment.js';
 

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { EventDecoder } from '../../codec/index.js';
 import { onexError } from '../../event/index.js';
 import type { AnyOnexEvent } from '../../event/index.js';
-import { readRanges } from '../../replay/reader.js';
+import { readRanges } from '../../replay/index.js';
 import type { ReadEvent } from '../../replay/types.js';
 import { eventTimeOf } from '../partition-runner.js';
 import { CorrelationLookup, flowOfSegments, type Flow } from './lookup.js';

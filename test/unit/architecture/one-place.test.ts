@@ -35,7 +35,7 @@ function envReads(text: string): number[] {
 
 // The configuration layer: the CLI, the development tools, the Kafka settings and connection options read from the
 // environment, and the process-wide log level.
-const CONFIGURATION_LAYER = [/^cli\//, /^dev\//, /^kafka\/config\.ts$/, /^codec\/connection\.ts$/, /^telemetry\/logger\.ts$/];
+const CONFIGURATION_LAYER = [/^cli\//, /^dev\//, /^kafka\/config\.ts$/, /^codec\/connection\.ts$/, /^logging\/index\.ts$/];
 
 // Math.random() decides a retry delay in src/retry only (a loop may pass Math.random itself on, as a default for its
 // tests to replace); the profiler's 1-in-N sampling is not a delay.

@@ -5,7 +5,7 @@ import { formatTimestamp } from '../../../src/event/index.js';
 import { ProcessorMetrics } from '../../../src/processors/index.js';
 import { resolveProcessorOptions } from '../../../src/processors/options.js';
 import { PartitionTask } from '../../../src/processors/task.js';
-import { logger } from '../../../src/telemetry/logger.js';
+import { logger } from '../../../src/logging/index.js';
 import { WorkerMetrics } from '../../../src/worker/index.js';
 import { runningCount } from '../../fixtures/processors/running-count.js';
 import { encodeFake, eventV2, FakeControl, FakeDecoder } from '../worker/fakes.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { onexError, type OnexCode, type SchemaVersion } from '../../../src/event/index.js';
-import { logger, type Logger } from '../../../src/telemetry/logger.js';
+import { logger, type Logger } from '../../../src/logging/index.js';
 import {
   DEFAULT_RETRY_POLICY,
   HandlerRouter,

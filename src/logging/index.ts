@@ -1,7 +1,7 @@
 import { pino } from 'pino';
-import type { Logger } from './types.js';
+import type { Logger } from 'pino';
 
-export type { Logger } from './types.js';
+export type { Logger } from 'pino';
 
 let root: Logger | undefined;
 /** One child per module name: modules ask once, and setLogLevel can reach them all (pino children keep their level). */
