@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
+  LATEST_VERSION,
+  majorOf,
   onexError,
   validateDecodedEvent,
   type AnyOnexEvent,
@@ -105,8 +107,11 @@ export class RecordProcessor {
   private readonly warnedDeprecated = new Set<SchemaVersion>();
   /** The stages in the order they run; see StageName. */
   readonly stages: readonly RecordStage[];
+  /** Whether a newer major than the target can arrive, whose encrypted fields must be decrypted before downcasting. */
+  private readonly downcastsSecured: boolean;
 
   constructor(private readonly o: RecordProcessorOptions) {
+    this.downcastsSecured = majorOf(o.targetVersion) < majorOf(LATEST_VERSION);
     const defaults: RecordStage[] = [{ name: 'decode', run: (r) => this.decode(r as InFlight) }];
     if (o.security !== undefined) defaults.push({ name: 'verify', run: (r) => this.verify(r as InFlight, o.security!) });
     if (o.validation !== 'off') defaults.push({ name: 'validate', run: (r) => this.validate(r.decoded!.event as AnyOnexEvent) });
@@ -182,9 +187,11 @@ export class RecordProcessor {
   // ---- the stages ----
 
   /**
-   * The event in the target version, or (with security and a decoder that can) as written, for verify to check
-   * before it is transformed: a 2.0.0 event with encrypted fields cannot be downcast to 1.x before its fields are
-   * decrypted (ONEX_SCHEMA_702).
+   * The event in the target version, or (with security, a 1.x target and a decoder that can) as written, for verify
+   * to check before it is transformed: a 2.0.0 event with encrypted fields cannot be downcast to 1.x before its fields
+   * are decrypted (ONEX_SCHEMA_702). A 2.x target is only ever reached by upcasting, which carries the ciphertexts
+   * where they decrypt (docs/security.md), so a secured worker on 2.0.0 decodes straight to it, as one without
+   * security does, instead of decoding as written and upcasting the decoded object after.
    */
   private decode(r: InFlight): void | Promise<void> {
     const o = this.o;
@@ -198,7 +205,7 @@ export class RecordProcessor {
       r.failAs = 'validate';
       return this.decoded(r, structuredEvent(ce, o.targetVersion), false);
     }
-    if (o.security !== undefined && o.decoder.decodeWritten !== undefined) {
+    if (o.security !== undefined && this.downcastsSecured && o.decoder.decodeWritten !== undefined) {
       const written = o.decoder.decodeWrittenSync?.(value);
       if (written) return this.decoded(r, written, true);
       return o.decoder.decodeWritten(value).then((d) => this.decoded(r, d, true));
