@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { transformEvent } from '../../../src/schema/index.js';
 import {
@@ -124,6 +125,19 @@ describe('signing', () => {
       expect(await code(verifier.verify(body, resigned, true))).toBe('ONEX_EVENT_630');
     });
   }
+
+  it('hmac-sha256 signs the same bytes as createHmac under the derived key, at every length (signatures already written verify)', () => {
+    const provider = new LocalKeyringProvider(keyring);
+    const key = Buffer.from(hkdfSync('sha256', Buffer.from(keyring.keys[0]!.secret, 'base64'), Buffer.alloc(0), 'onex hmac', 32));
+    // Around the 64-byte block, past the first scratch buffer, past its cap (createHmac), and small again after.
+    for (const length of [0, 1, 63, 64, 65, 450, 5000, 70_000, 20]) {
+      const data = Buffer.alloc(length, length % 251);
+      const expected = createHmac('sha256', key).update(data).digest();
+      expect(Buffer.from(provider.signSync('k1', 'hmac-sha256', data))).toEqual(expected);
+      expect(provider.verifySync('k1', 'hmac-sha256', data, expected)).toBe(true);
+      expect(provider.verifySync('k1', 'hmac-sha256', Buffer.concat([data, Buffer.from([1])]), expected)).toBe(false);
+    }
+  });
 
   it('verifies under the previous key inside the rotation window and refuses it after (ONEX_EVENT_631)', async () => {
     let now = T0 + DAY;
