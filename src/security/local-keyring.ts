@@ -12,7 +12,6 @@ import {
   verify as edVerify,
   type KeyObject,
 } from 'node:crypto';
-import * as nodeCrypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EventError, OnexRuntimeError } from '../errors/index.js';
 import type { KeyInfo, KeyProvider, SignatureAlgorithm } from './key-provider.js';
@@ -43,60 +42,12 @@ interface LoadedKey {
   /** KeyObjects, imported once: createHmac or createCipheriv with a raw Buffer imports the key on every call. */
   readonly kek: KeyObject;
   readonly hmacKey: KeyObject;
-  /**
-   * The HMAC key's inner and outer pads (RFC 2104), for hmacSha256; undefined where crypto.hash is missing. Key
-   * material on the heap, as the secrets it is derived from already are while the keyring loads.
-   */
-  readonly hmacPads: HmacPads | undefined;
   readonly edPrivate: KeyObject;
   readonly edPublic: KeyObject;
 }
 
 function invalid(message: string): OnexRuntimeError {
   return new OnexRuntimeError('ONEX_RT_440', message);
-}
-
-/** crypto.hash, one-shot hashing (Node 20.12 and later); undefined before. */
-const hash: typeof nodeCrypto.hash | undefined = (nodeCrypto as Partial<typeof nodeCrypto>).hash;
-
-interface HmacPads {
-  /** key XOR ipad, 64 bytes. */
-  readonly inner: Buffer;
-  /** key XOR opad, then 32 bytes for the inner digest: the outer hash's whole input, written per call. */
-  readonly outer: Buffer;
-}
-
-function hmacPads(key: Buffer): HmacPads | undefined {
-  if (typeof hash !== 'function') return undefined;
-  const inner = Buffer.alloc(64, 0x36);
-  const outer = Buffer.alloc(96, 0x5c);
-  for (let i = 0; i < key.length; i++) {
-    inner[i]! ^= key[i]!;
-    outer[i]! ^= key[i]!;
-  }
-  return { inner, outer };
-}
-
-/**
- * The inner hash's input (inner pad, then the data), grown as needed up to HMAC_SCRATCH_MAX: hash() is synchronous,
- * so one serves every call. Larger data takes createHmac, whose per-call cost does not matter there.
- */
-let hmacScratch = Buffer.allocUnsafe(1024);
-const HMAC_SCRATCH_MAX = 64 * 1024;
-
-/**
- * HMAC-SHA256 (RFC 2104) as two one-shot crypto.hash calls over the precomputed pads: the same bytes as createHmac,
- * without the Hmac object that createHmac builds per call (most of the cost of an HMAC over a small event). Falls
- * back to createHmac on a Node without crypto.hash (before 20.12).
- */
-function hmacSha256(key: LoadedKey, data: Uint8Array): Buffer {
-  const pads = key.hmacPads;
-  if (pads === undefined || hash === undefined || 64 + data.length > HMAC_SCRATCH_MAX) return createHmac('sha256', key.hmacKey).update(data).digest();
-  if (hmacScratch.length < 64 + data.length) hmacScratch = Buffer.allocUnsafe(Math.min(HMAC_SCRATCH_MAX, 2 * (64 + data.length)));
-  pads.inner.copy(hmacScratch, 0);
-  hmacScratch.set(data, 64);
-  hash('sha256', hmacScratch.subarray(0, 64 + data.length), 'buffer').copy(pads.outer, 64);
-  return hash('sha256', pads.outer, 'buffer');
 }
 
 function derive(secret: Buffer, label: string): Buffer {
@@ -132,12 +83,10 @@ export class LocalKeyringProvider implements KeyProvider {
         format: 'der',
         type: 'pkcs8',
       });
-      const hmacSecret = derive(secret, 'hmac');
       const loaded: LoadedKey = {
         info: { id: entry.id, activeFrom, supersededAt: next?.activeFrom },
         kek: createSecretKey(derive(secret, 'kek')),
-        hmacKey: createSecretKey(hmacSecret),
-        hmacPads: hmacPads(hmacSecret),
+        hmacKey: createSecretKey(derive(secret, 'hmac')),
         edPrivate,
         edPublic: createPublicKey(edPrivate),
       };
@@ -214,13 +163,13 @@ export class LocalKeyringProvider implements KeyProvider {
   /** The keys are in the process, so signing and verifying never wait. */
   signSync(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Uint8Array {
     const key = this.#key(keyId);
-    return algorithm === 'ed25519' ? edSign(null, data, key.edPrivate) : hmacSha256(key, data);
+    return algorithm === 'ed25519' ? edSign(null, data, key.edPrivate) : createHmac('sha256', key.hmacKey).update(data).digest();
   }
 
   verifySync(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): boolean {
     const key = this.#key(keyId);
     if (algorithm === 'ed25519') return signature.length === 64 && edVerify(null, data, key.edPublic, signature);
-    const expected = hmacSha256(key, data);
+    const expected = createHmac('sha256', key.hmacKey).update(data).digest();
     return signature.length === expected.length && timingSafeEqual(expected, signature);
   }
 
