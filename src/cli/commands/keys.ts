@@ -26,7 +26,7 @@ export function rotateKeyring(keyring: KeyringFile | undefined, activeFrom: Date
   return next;
 }
 
-function readKeyring(path: string): KeyringFile {
+export function readKeyring(path: string): KeyringFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -9,10 +9,11 @@ import { createWorker, loadHandlerModule } from '../../worker/index.js';
 import { Health, registryCheck } from '../../health/index.js';
 import { parseFraction, parsePositiveInt, registryOf } from '../args.js';
 import { addHealthServerOptions, serveHealth, type HealthServerFlags } from '../health.js';
+import { addSecurityOptions, recordSecurityFrom, type SecurityFlags } from '../security.js';
 import { addOtlpOption } from '../tracing.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, parseSchemaVersion, runUntilStopped, type ConnectionFlags } from './consume.js';
 
-interface WorkerCliOptions extends ConnectionFlags, HealthServerFlags {
+interface WorkerCliOptions extends ConnectionFlags, HealthServerFlags, SecurityFlags {
   topic: string[];
   group: string;
   handlers: string;
@@ -77,7 +78,8 @@ export function registerWorkerCommands(program: Command): void {
       .option('--profile-window <ms>', 'profiling window', parsePositiveInt, 10_000)
       .option('--profile-sample-rate <fraction>', 'share of calls the profiler measures (counts are scaled back)', parseFraction, 1),
   );
-  addHealthServerOptions(cmd).action(async (opts: WorkerCliOptions) => {
+  addHealthServerOptions(addSecurityOptions(cmd)).action(async (opts: WorkerCliOptions) => {
+    const security = recordSecurityFrom(opts);
     const kafka = kafkaFrom(opts);
     const decoder = decoderFrom(opts);
     const mod = await loadHandlerModule(opts.handlers);
@@ -94,6 +96,7 @@ export function registerWorkerCommands(program: Command): void {
       retry: { maxAttempts: opts.maxAttempts },
       ...(opts.dlqTopic ? { deadLetter: { topic: opts.dlqTopic } } : {}),
       deprecatedVersions: opts.deprecated ?? [],
+      ...(security ? { security } : {}),
       consumer: { sessionTimeoutMs: opts.sessionTimeout, heartbeatIntervalMs: Math.min(3_000, Math.floor(opts.sessionTimeout / 3)) },
     });
     // Ready: connected, in the group with partitions assigned, the registry answering, not draining.

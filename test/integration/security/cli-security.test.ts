@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptEventFields, EventSigner, FieldCipher, LocalKeyringProvider, newKeyringEntry, signatureHeaders } from '../../../src/security/index.js';
+import { DLQ_HEADERS, headerText } from '../../../src/worker/index.js';
+import { REPO_ROOT, runOnex } from '../../support/cli.js';
+import { uniqueTopic } from '../../support/kafka.js';
+import { createTopic, produce, readTopic, startPipeline, waitFor, type Input, type Pipeline } from '../worker/pipeline.js';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+const RECORDER = fileURLToPath(new URL('../../fixtures/handlers/record-metadata.mjs', import.meta.url));
+const CARD = '4111 1111 1111 1111';
+
+let p: Pipeline;
+let dir: string;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  p = await startPipeline();
+  dir = mkdtempSync(join(tmpdir(), 'onex-cli-security-'));
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await p?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, KAFKA_BROKERS: p.brokers, SCHEMA_REGISTRY_URL: p.registry.url, ONEX_LOG_LEVEL: 'error', ...extra };
+}
+
+/** A NODE_FAILURE in 1.3.0 whose card number is encrypted, signed unless `sign` is false. */
+async function failure(provider: LocalKeyringProvider, sign: boolean): Promise<{ id: string; input: Input }> {
+  const event = await encryptEventFields(
+    {
+      event_id: randomUUID(),
+      timestamp: '2026-05-25T14:17:21.178483Z',
+      node_id: 'payments_node-001',
+      event_type: 'NODE_FAILURE',
+      correlation_id: randomUUID(),
+      schema_version: '1.3.0',
+      metadata: { input_state: { card_number: CARD }, error: 'card declined' },
+    },
+    ['metadata.input_state.card_number'],
+    new FieldCipher({ provider }),
+    '1.3.0',
+  );
+  const value = p.codec.encode(event, '1.3.0');
+  const headers = sign ? await signatureHeaders(new EventSigner({ provider }), value, { eventType: 'NODE_FAILURE', schemaVersion: '1.3.0' }) : {};
+  return { id: event.event_id, input: { key: event.event_id, value, headers } };
+}
+
+describe('onex worker --keyring --security-rules', () => {
+  it('verifies and decrypts before the handlers, and dead-letters an unsigned event the rule file says must be signed', async () => {
+    const keyring = join(dir, 'keyring.json');
+    const rotated = await runOnex(['keys', 'rotate', '--keyring', keyring, '--active-from', new Date(Date.now() - 60_000).toISOString()], { env: env() });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const provider = new LocalKeyringProvider(JSON.parse(readFileSync(keyring, 'utf8')));
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'sign:\n  event_types: [NODE_FAILURE]\n');
+
+    const topic = uniqueTopic('cli-secured');
+    await createTopic(p, topic);
+    await createTopic(p, `${topic}.dlq`);
+    const signed = [await failure(provider, true), await failure(provider, true)];
+    const unsigned = await failure(provider, false);
+    await produce(p, topic, [signed[0]!.input, unsigned.input, signed[1]!.input]);
+
+    const out = join(dir, 'handled.jsonl');
+    const args = ['worker', '--topic', topic, '--group', `g-${topic}`, '--from-beginning', '--handlers', RECORDER, '--keyring', keyring, '--security-rules', rules];
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: env({ ONEX_TEST_RECORD_FILE: out }), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+
+    const handled = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event_id: string; metadata: Record<string, unknown> }) : []);
+    await waitFor('both signed events handled', () => handled().length >= 2, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the worker said: ${stderr}`);
+    });
+    const dlq = await readTopic(p, `${topic}.dlq`, 1);
+    child.kill('SIGTERM');
+    expect(await exit, stderr).toBe(0);
+
+    expect(handled().map((e) => e.event_id)).toEqual(signed.map((s) => s.id));
+    // Handlers see 2.0.0 metadata: the 1.x field the typed record does not name sits in its extra map, in plaintext.
+    for (const e of handled()) expect(JSON.stringify(e.metadata)).toContain(CARD);
+    expect(dlq.map((r) => headerText(r.headers, DLQ_HEADERS.errorCode))).toEqual(['ONEX_EVENT_632']);
+    expect(dlq[0]!.key?.toString()).toBe(unsigned.id);
+  });
+
+  it('a rule file without a keyring is one ONEX line and exit 1, before it connects', async () => {
+    const rules = join(dir, 'only-rules.yaml');
+    writeFileSync(rules, 'sign: true\n');
+    const r = await runOnex(['worker', '--topic', 't', '--group', 'g', '--handlers', RECORDER, '--security-rules', rules], { env: env({ ONEX_KEYRING: '' }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^ONEX_CLI_300: --security-rules needs --keyring/);
+  });
+});
