@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,23 +6,22 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptEventFields, EventSigner, FieldCipher, LocalKeyringProvider, newKeyringEntry, signatureHeaders } from '../../../src/security/index.js';
 import { DLQ_HEADERS, headerText } from '../../../src/worker/index.js';
-import { REPO_ROOT, runOnex } from '../../support/cli.js';
+import { runOnex, spawnOnex, type OnexChild } from '../../support/cli.js';
 import { uniqueTopic } from '../../support/kafka.js';
 import { createTopic, produce, readTopic, startPipeline, waitFor, type Input, type Pipeline } from '../worker/pipeline.js';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const RECORDER = fileURLToPath(new URL('../../fixtures/handlers/record-metadata.mjs', import.meta.url));
 const CARD = '4111 1111 1111 1111';
 
 let p: Pipeline;
 let dir: string;
-const children: ChildProcess[] = [];
+const running: OnexChild[] = [];
 beforeAll(async () => {
   p = await startPipeline();
   dir = mkdtempSync(join(tmpdir(), 'onex-cli-security-'));
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const { child } of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await p?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -71,19 +69,16 @@ describe('onex worker --keyring --security-rules', () => {
 
     const out = join(dir, 'handled.jsonl');
     const args = ['worker', '--topic', topic, '--group', `g-${topic}`, '--from-beginning', '--handlers', RECORDER, '--keyring', keyring, '--security-rules', rules];
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT, env: env({ ONEX_TEST_RECORD_FILE: out }), stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const worker = spawnOnex(args, { env: env({ ONEX_TEST_RECORD_FILE: out }) });
+    running.push(worker);
 
     const handled = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event_id: string; metadata: Record<string, unknown> }) : []);
     await waitFor('both signed events handled', () => handled().length >= 2, 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}; the worker said: ${stderr}`);
+      throw new Error(`${err.message}; the worker said: ${worker.stderr()}`);
     });
     const dlq = await readTopic(p, `${topic}.dlq`, 1);
-    child.kill('SIGTERM');
-    expect(await exit, stderr).toBe(0);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited, worker.stderr()).toBe(0);
 
     expect(handled().map((e) => e.event_id)).toEqual(signed.map((s) => s.id));
     // Handlers see 2.0.0 metadata: the 1.x field the typed record does not name sits in its extra map, in plaintext.
