@@ -4,10 +4,9 @@ import { EventSigner, EventVerifier, FieldCipher, LocalKeyringProvider, loadSecu
 import { readKeyring } from './commands/keys.js';
 
 /**
- * The security options of the commands that read events (`onex worker`, `onex replay`, `onex dlq redrive`): a
- * local keyring (`onex keys rotate` writes one) and a security rule file (docs/security.md, "Rule file"). With a
- * keyring, signatures are verified and encrypted fields decrypted before handlers; the rule file's `sign` says which
- * events must be signed (an unsigned one is dead-lettered, ONEX_EVENT_632).
+ * The security options of `onex worker`: a local keyring (`onex keys rotate` writes one) and a security rule file
+ * (docs/security.md, "Rule file"). With a keyring, signatures are verified and encrypted fields decrypted before
+ * handlers; the rule file's `sign` says which events must be signed (an unsigned one is dead-lettered, ONEX_EVENT_632).
  */
 export interface SecurityFlags {
   keyring?: string;
@@ -20,14 +19,9 @@ export function addSecurityOptions(cmd: Command): Command {
     .option('--security-rules <file>', 'security rule file (YAML): which events must be signed; needs --keyring');
 }
 
-/** The keyring file the flags or ONEX_KEYRING name, if any. */
-function keyringPath(opts: SecurityFlags, env: NodeJS.ProcessEnv): string | undefined {
-  return opts.keyring ?? (env.ONEX_KEYRING || undefined);
-}
-
 /** The RecordSecurity the flags ask for; undefined when they name no keyring. */
 export function recordSecurityFrom(opts: SecurityFlags, env: NodeJS.ProcessEnv = process.env): RecordSecurity | undefined {
-  const path = keyringPath(opts, env);
+  const path = opts.keyring ?? (env.ONEX_KEYRING || undefined);
   if (path === undefined) {
     if (opts.securityRules !== undefined) throw onexError('ONEX_CLI_300', '--security-rules needs --keyring (or ONEX_KEYRING): the keys that verify and decrypt.');
     return undefined;

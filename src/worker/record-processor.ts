@@ -107,11 +107,14 @@ export class RecordProcessor {
   private readonly warnedDeprecated = new Set<SchemaVersion>();
   /** The stages in the order they run; see StageName. */
   readonly stages: readonly RecordStage[];
-  /** Whether a newer major than the target can arrive, whose encrypted fields must be decrypted before downcasting. */
-  private readonly downcastsSecured: boolean;
+  /**
+   * Whether records are decoded as written and upcast after verify: a secured worker whose target is an older major
+   * than the latest, since a newer major's encrypted fields must be decrypted before it is downcast.
+   */
+  private readonly decodesWritten: boolean;
 
   constructor(private readonly o: RecordProcessorOptions) {
-    this.downcastsSecured = majorOf(o.targetVersion) < majorOf(LATEST_VERSION);
+    this.decodesWritten = o.security !== undefined && majorOf(o.targetVersion) < majorOf(LATEST_VERSION) && o.decoder.decodeWritten !== undefined;
     const defaults: RecordStage[] = [{ name: 'decode', run: (r) => this.decode(r as InFlight) }];
     if (o.security !== undefined) defaults.push({ name: 'verify', run: (r) => this.verify(r as InFlight, o.security!) });
     if (o.validation !== 'off') defaults.push({ name: 'validate', run: (r) => this.validate(r.decoded!.event as AnyOnexEvent) });
@@ -205,10 +208,10 @@ export class RecordProcessor {
       r.failAs = 'validate';
       return this.decoded(r, structuredEvent(ce, o.targetVersion), false);
     }
-    if (o.security !== undefined && this.downcastsSecured && o.decoder.decodeWritten !== undefined) {
+    if (this.decodesWritten) {
       const written = o.decoder.decodeWrittenSync?.(value);
       if (written) return this.decoded(r, written, true);
-      return o.decoder.decodeWritten(value).then((d) => this.decoded(r, d, true));
+      return o.decoder.decodeWritten!(value).then((d) => this.decoded(r, d, true));
     }
     const known = o.decoder.decodeSync?.(value, o.targetVersion);
     if (known) return this.decoded(r, known, false);
