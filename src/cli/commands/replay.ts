@@ -6,11 +6,12 @@ import { isOnexError } from '../../errors/index.js';
 import { CORRELATIONS_GROUP, CORRELATIONS_TOPIC, CorrelationLookup } from '../../processors/correlation/index.js';
 import { parseSpeed, runReplay } from '../../replay/index.js';
 import type { ReplayOptions, ReplayProgress, ReplaySelection, ReplaySpeed } from '../../replay/types.js';
+import { addSecurityOptions, securityFrom, type SecurityFlags } from '../security.js';
 import { addOtlpOption } from '../tracing.js';
 import { parseSchemaVersion, addConnectionOptions, kafkaFrom, type ConnectionFlags } from './consume.js';
 import type { SchemaVersion } from '../../event/index.js';
 
-interface ReplayFlags extends ConnectionFlags {
+interface ReplayFlags extends ConnectionFlags, SecurityFlags {
   topic: string;
   correlationId?: string;
   withChildren?: boolean;
@@ -64,7 +65,7 @@ function indexedRanges(lookup: CorrelationLookup, topic: string): Pick<ReplayOpt
  * and the summary says how far it got (`interrupted`, `emitted`).
  */
 export function registerReplayCommands(program: Command): void {
-  addConnectionOptions(
+  addSecurityOptions(addConnectionOptions(
     addOtlpOption(program.command('replay'), 'onex-replay')
       .description('re-emit stored events of one flow or time range into a replay topic, at a speed, marked as replays')
       .option('--topic <topic>', 'topic to read the events from', 'onex.events')
@@ -80,7 +81,7 @@ export function registerReplayCommands(program: Command): void {
       .option('--index-topic <topic>', 'the correlation index to find flows in (onex.correlations); without one, the partitioner', CORRELATIONS_TOPIC)
       .option('--index-group <group>', "the index processor's group: what it has not indexed yet is read too", CORRELATIONS_GROUP)
       .option('--allow-source-topic', 'allow --to-topic to be the topic read (live counts and alerts would see the replay)'),
-  ).action(async (opts: ReplayFlags) => {
+  ), 'the copies').action(async (opts: ReplayFlags) => {
     if (!flags.isEnabled('onex.replay.enabled')) throw onexError('ONEX_CLI_303', 'replay is switched off by the feature flag onex.replay.enabled');
     let selection: ReplaySelection;
     if (opts.correlationId !== undefined) {
@@ -90,6 +91,7 @@ export function registerReplayCommands(program: Command): void {
       if (opts.from === undefined || opts.to === undefined) throw onexError('ONEX_CLI_301', 'say what to replay: --correlation-id ID, or --from TIME --to TIME');
       selection = { fromMs: opts.from, toMs: opts.to };
     }
+    const security = securityFrom(opts);
     const url = opts.registry ?? process.env.SCHEMA_REGISTRY_URL;
     if (!url) throw onexError('ONEX_CLI_301', 'say where the schema registry is: --registry URL or SCHEMA_REGISTRY_URL');
     const abort = new AbortController();
@@ -112,6 +114,8 @@ export function registerReplayCommands(program: Command): void {
         targetVersion: opts.targetVersion,
         dryRun: opts.dryRun ?? false,
         allowSourceTopic: opts.allowSourceTopic ?? false,
+        ...(security ? { security: security.record } : {}),
+        ...(security?.emit ? { emitSecurity: security.emit } : {}),
         signal: abort.signal,
         onProgress: tty ? (p) => process.stderr.write(progressLine(p)) : undefined,
       });

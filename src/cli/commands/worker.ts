@@ -9,7 +9,7 @@ import { createWorker, loadHandlerModule } from '../../worker/index.js';
 import { Health, registryCheck } from '../../health/index.js';
 import { parseFraction, parsePositiveInt, registryOf } from '../args.js';
 import { addHealthServerOptions, serveHealth, type HealthServerFlags } from '../health.js';
-import { addSecurityOptions, recordSecurityFrom, type SecurityFlags } from '../security.js';
+import { addSecurityOptions, securityFrom, type SecurityFlags } from '../security.js';
 import { addOtlpOption } from '../tracing.js';
 import { addConnectionOptions, decoderFrom, kafkaFrom, parseSchemaVersion, runUntilStopped, type ConnectionFlags } from './consume.js';
 
@@ -79,7 +79,7 @@ export function registerWorkerCommands(program: Command): void {
       .option('--profile-sample-rate <fraction>', 'share of calls the profiler measures (counts are scaled back)', parseFraction, 1),
   );
   addHealthServerOptions(addSecurityOptions(cmd)).action(async (opts: WorkerCliOptions) => {
-    const security = recordSecurityFrom(opts);
+    const security = securityFrom(opts)?.record;
     const kafka = kafkaFrom(opts);
     const decoder = decoderFrom(opts);
     const mod = await loadHandlerModule(opts.handlers);
