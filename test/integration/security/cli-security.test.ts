@@ -52,14 +52,19 @@ async function failure(provider: LocalKeyringProvider, sign: boolean, flow = ran
   return { id: event.event_id, input: { key: event.event_id, value, headers } };
 }
 
+/** A keyring made by `onex keys rotate` (its key active since a minute ago) and a security rule file, in `dir`. */
+async function keysAndRules(name: string, rulesYaml: string): Promise<{ keyring: string; provider: LocalKeyringProvider; rules: string }> {
+  const keyring = join(dir, `${name}-keyring.json`);
+  const rotated = await runOnex(['keys', 'rotate', '--keyring', keyring, '--active-from', new Date(Date.now() - 60_000).toISOString()], { env: env() });
+  expect(rotated.code, rotated.stderr).toBe(0);
+  const rules = join(dir, `${name}-rules.yaml`);
+  writeFileSync(rules, rulesYaml);
+  return { keyring, provider: new LocalKeyringProvider(JSON.parse(readFileSync(keyring, 'utf8'))), rules };
+}
+
 describe('onex worker and onex replay --keyring --security-rules', () => {
   it('verifies and decrypts before the handlers, and dead-letters an unsigned event the rule file says must be signed', async () => {
-    const keyring = join(dir, 'keyring.json');
-    const rotated = await runOnex(['keys', 'rotate', '--keyring', keyring, '--active-from', new Date(Date.now() - 60_000).toISOString()], { env: env() });
-    expect(rotated.code, rotated.stderr).toBe(0);
-    const provider = new LocalKeyringProvider(JSON.parse(readFileSync(keyring, 'utf8')));
-    const rules = join(dir, 'rules.yaml');
-    writeFileSync(rules, 'sign:\n  event_types: [NODE_FAILURE]\n');
+    const { keyring, provider, rules } = await keysAndRules('worker', 'sign:\n  event_types: [NODE_FAILURE]\n');
 
     const topic = uniqueTopic('cli-secured');
     await createTopic(p, topic);
@@ -89,12 +94,7 @@ describe('onex worker and onex replay --keyring --security-rules', () => {
   });
 
   it('onex replay --keyring --security-rules reads as the worker does and writes the copies encrypted and signed anew', async () => {
-    const keyring = join(dir, 'replay-keyring.json');
-    const rotated = await runOnex(['keys', 'rotate', '--keyring', keyring, '--active-from', new Date(Date.now() - 60_000).toISOString()], { env: env() });
-    expect(rotated.code, rotated.stderr).toBe(0);
-    const provider = new LocalKeyringProvider(JSON.parse(readFileSync(keyring, 'utf8')));
-    const rules = join(dir, 'replay-rules.yaml');
-    writeFileSync(rules, 'sensitive:\n  NODE_FAILURE: [metadata.input_state.card_number]\nsign:\n  event_types: [NODE_FAILURE]\n');
+    const { keyring, provider, rules } = await keysAndRules('replay', 'sensitive:\n  NODE_FAILURE: [metadata.input_state.card_number]\nsign:\n  event_types: [NODE_FAILURE]\n');
 
     const source = uniqueTopic('cli-replay-src');
     const target = uniqueTopic('cli-replay-out');
