@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AnyOnexEvent } from '../../event/index.js';
 import type { OutputRecord, ProcessorDefinition, RecordContext, TaskContext } from '../types.js';
 import { activeSpanContext, formatTraceparent } from '../../telemetry/internal.js';
-import { LiveEntry, readEntry, type Alert, type GroupEntry, type Slot, type Win } from './entry.js';
+import { Alert, alertOf, LiveEntry, newShared, readEntry, Win, winOf, type GroupEntry, type PlainAlert, type PlainWin, type Slot } from './entry.js';
 import { renderTemplate, type AlertRule, type Predicate } from './rules.js';
 
 /**
@@ -97,12 +97,6 @@ function sha(...parts: string[]): string {
   return createHash('sha256').update(parts.join(SEP)).digest('hex').slice(0, 32);
 }
 
-function pushCause(list: string[], id: string | undefined): void {
-  if (id === undefined || list.includes(id)) return;
-  list.push(id);
-  if (list.length > MAX_CAUSES) list.shift();
-}
-
 /** The rules that share `by` fields, their store and how the key is read. */
 interface RuleGroup {
   /** The store's name; starts with `g#`, which no rule name can (rule names are letters, digits and _ . : -). */
@@ -122,36 +116,36 @@ const FORMAT = 2;
 // one shape: the engine's reads of them stay monomorphic, and no `delete` turns one into a slow dictionary.
 
 function freshWin(r: AlertRule): Win {
-  return { t: [], hit: r.kind === 'ratio' ? [] : undefined, starts: r.kind === 'sequence' ? [] : undefined, corr: [], tp: undefined };
-}
-
-function copyWin(w: Win): Win {
-  return { t: w.t.slice(), hit: w.hit?.slice(), starts: w.starts?.slice(), corr: w.corr.slice(), tp: w.tp };
-}
-
-function copyAlert(a: Alert): Alert {
-  return { state: a.state, activeAt: a.activeAt, falseSince: a.falseSince, count: a.count, value: a.value, corr: a.corr, tp: a.tp };
+  return new Win([], 0, 0, r.kind === 'ratio' ? [] : undefined, 0, 0, r.kind === 'sequence' ? [] : undefined, 0, 0, [], 0, 0, undefined);
 }
 
 /** Drops the window's times at or before `now - W` (and their hits). */
 function prune(w: Win, cutoff: number): void {
-  let n = 0;
-  while (n < w.t.length && w.t[n]! <= cutoff) n++;
-  if (n === 0) return;
-  w.t.splice(0, n);
-  w.hit?.splice(0, n);
+  const tb = w.tb;
+  let i = w.tl;
+  while (i < w.th && tb[i]! <= cutoff) i++;
+  if (i > w.tl) w.dropT(i - w.tl);
 }
+
+/** Where the current event was last appended (see Shared in entry.ts); reset per event. */
+const shared = newShared();
 
 /** Inserts an event time in order (a late event, with late: process, goes to its place in time). */
 function insertAt(w: Win, t: number, hit?: boolean): void {
-  let i = w.t.length;
-  while (i > 0 && w.t[i - 1]! > t) i--;
-  w.t.splice(i, 0, t);
-  if (hit !== undefined) w.hit!.splice(i, 0, hit);
-  if (w.t.length > MAX_WINDOW_EVENTS) {
-    w.t.shift();
-    w.hit?.shift();
+  if (w.th === w.tl || w.tb[w.th - 1]! <= t) w.pushT(t, hit, shared);
+  else {
+    let i = w.th;
+    while (i > w.tl && w.tb[i - 1]! > t) i--;
+    w.insertT(i - w.tl, t, hit);
   }
+  if (w.th - w.tl > MAX_WINDOW_EVENTS) w.dropT(1);
+}
+
+/** Whether a sequence window holds a `first` in (from, to]. */
+function openStart(w: Win, from: number, to: number): boolean {
+  const sb = w.sb!;
+  for (let i = w.sl; i < w.sh; i++) if (sb[i]! > from && sb[i]! <= to) return true;
+  return false;
 }
 
 /** The predicates a rule's relevance is decided by: the event can concern the rule only if one of them can be true. */
@@ -308,9 +302,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         const count = r.count;
         return (w, now) => {
           prune(w, now - W);
-          const n = w.t.length;
+          const n = w.th - w.tl;
           const on = n >= count;
-          return hold(on, n, n, on ? w.t[n - count]! + W : undefined);
+          return hold(on, n, n, on ? w.tb[w.th - count]! + W : undefined);
         };
       }
       case 'ratio': {
@@ -318,36 +312,37 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         const { minCount, above } = r;
         return (w, now) => {
           prune(w, now - W);
-          const total = w.t.length;
-          const hit = w.hit!;
+          const total = w.th - w.tl;
+          const hit = w.hb!;
           let hits = 0;
-          for (let i = 0; i < hit.length; i++) if (hit[i]) hits++;
+          for (let i = w.hl; i < w.hh; i++) if (hit[i]) hits++;
           const ratio = total === 0 ? 0 : hits / total;
-          return hold(total >= minCount && ratio > above, total, ratio, total > 0 ? w.t[0]! + W : undefined);
+          return hold(total >= minCount && ratio > above, total, ratio, total > 0 ? w.tb[w.tl]! + W : undefined);
         };
       }
       case 'sequence': {
         const W = r.withinMs;
         if (!r.absent) {
           return (w, now) => {
-            const starts = w.starts ?? [];
             prune(w, now - W);
-            while (starts.length > 0 && starts[0]! <= now - W) starts.shift();
-            const last = w.t[w.t.length - 1];
-            return hold(w.t.length > 0, w.t.length, w.t.length, last === undefined ? undefined : last + W);
+            const sb = w.sb;
+            if (sb !== undefined) while (w.sl < w.sh && sb[w.sl]! <= now - W) w.sl++;
+            const n = w.th - w.tl;
+            return hold(n > 0, n, n, n === 0 ? undefined : w.tb[w.th - 1]! + W);
           };
         }
         return (w, now) => {
-          const starts = w.starts ?? [];
-          const overdue = starts.length > 0 && starts[0]! + W <= now;
-          return hold(overdue, starts.length, starts.length, !overdue && starts.length > 0 ? starts[0]! + W : undefined);
+          const n = w.sb === undefined ? 0 : w.sh - w.sl;
+          const first = n > 0 ? w.sb![w.sl]! : 0;
+          const overdue = n > 0 && first + W <= now;
+          return hold(overdue, n, n, !overdue && n > 0 ? first + W : undefined);
         };
       }
       case 'absence': {
         const W = r.windowMs;
         return (w, now) => {
-          const last = w.t[0];
-          if (last === undefined) return hold(false, 0, 0, undefined);
+          if (w.th === w.tl) return hold(false, 0, 0, undefined);
+          const last = w.tb[w.tl]!;
           const on = last + W <= now;
           return hold(on, 0, 0, on ? undefined : last + W);
         };
@@ -393,7 +388,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       value: a.value,
       labels,
       annotations: Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, renderTemplate(v, { ...values, labels })])),
-      correlationIds: [...a.corr],
+      correlationIds: a.corr(),
       ...(a.tp ? { traceparent: a.tp } : {}),
     };
     for (const rec of output(t)) ctx.emit(rec);
@@ -408,18 +403,20 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   function evaluate(ctx: TaskContext, r: AlertRule, key: Record<string, string>, s: Slot, now: number): boolean {
     const w = s.w;
     // The stored alert is copied before it changes: the state's undo log keeps the old entry, and so this object.
-    let a: Alert | undefined = s.a && copyAlert(s.a);
+    let a: Alert | undefined = s.a && s.a.copy();
     const { on, count, value, next } = conditions.get(r)!(w, now);
     let deadline: number | undefined = next;
     if (on) {
       if (!a) {
-        a = { state: 'pending', activeAt: now, falseSince: undefined, count, value, corr: w.corr, tp: w.tp };
+        a = new Alert('pending', now, undefined, count, value, w.cb, w.cl, w.ch, w.tp);
         transition(ctx, r, key, a, 'pending', now);
       }
       a.count = count;
       a.value = value;
       // Shared, not copied: a stored list is never changed in place (ownSlot copies the window before an event changes it).
-      a.corr = w.corr;
+      a.cb = w.cb;
+      a.cl = w.cl;
+      a.ch = w.ch;
       if (w.tp) a.tp = w.tp;
       a.falseSince = undefined;
       if (a.state === 'pending') {
@@ -443,7 +440,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     }
     s.a = a;
     s.d = deadline !== undefined && deadline > now ? deadline : undefined;
-    return !(!a && deadline === undefined && r.kind !== 'absence' && w.t.length === 0 && (w.starts?.length ?? 0) === 0);
+    return !(!a && deadline === undefined && r.kind !== 'absence' && w.th === w.tl && (w.sb === undefined || w.sh === w.sl));
   }
 
   /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
@@ -459,7 +456,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   /** A rule's slot in the entry copy, itself a copy (its window copied) the caller may change. */
   function ownSlot(r: AlertRule, e: GroupEntry): Slot {
     const s = e.r[r.name];
-    const own: Slot = s ? { w: copyWin(s.w), a: s.a, d: s.d } : { w: freshWin(r), a: undefined, d: undefined };
+    const own: Slot = s ? { w: s.w.copy(), a: s.a, d: s.d } : { w: freshWin(r), a: undefined, d: undefined };
     e.r[r.name] = own;
     return own;
   }
@@ -490,8 +487,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       const isFirst = what === 'first' || what === 'both';
       const isThen = what === 'then' || what === 'both';
       // Decided before the slot is copied: a `then` with nothing open changes nothing.
-      if (!isFirst && !(isThen && existing?.starts?.length)) return false;
-      if (!isFirst && !r.absent && !existing!.starts!.some((s) => s > now - r.withinMs && s <= now)) return false;
+      if (!isFirst && !(isThen && existing !== undefined && existing.sh > existing.sl)) return false;
+      if (!isFirst && !r.absent && !openStart(existing!, now - r.withinMs, now)) return false;
     }
     const s = ownSlot(r, e);
     const w = s.w;
@@ -504,28 +501,31 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         insertAt(w, now, what === 'hit');
         break;
       case 'absence':
-        w.t = [now];
-        w.corr = [];
+        // [now] and no correlation ids: both lists emptied (their views closed where they are) and now appended.
+        w.tl = w.th;
+        if (w.hb !== undefined) w.hl = w.hh;
+        w.cl = w.ch;
+        w.pushT(now, undefined, shared);
         break;
       case 'sequence': {
         const isFirst = what === 'first' || what === 'both';
         const isThen = what === 'then' || what === 'both';
-        if (isThen && existing?.starts?.length) {
-          const open = existing.starts.some((st) => st > now - r.withinMs && st <= now);
-          if (r.absent) w.starts = [];
+        if (isThen && existing !== undefined && existing.sh > existing.sl) {
+          const open = openStart(existing, now - r.withinMs, now);
+          if (r.absent) w.sl = w.sh;
           else if (open) {
-            w.starts = [];
+            w.sl = w.sh;
             insertAt(w, now);
           }
         }
         if (isFirst) {
-          w.starts!.push(now);
-          if (w.starts!.length > MAX_WINDOW_EVENTS) w.starts!.shift();
+          w.pushS(now);
+          if (w.sh - w.sl > MAX_WINDOW_EVENTS) w.sl++;
         }
         break;
       }
     }
-    pushCause(w.corr, corr);
+    if (corr !== undefined) w.pushC(corr, MAX_CAUSES, shared);
     const tp = eventTraceparent();
     if (tp) w.tp = tp;
     if (!evaluate(ctx, r, e.k, s, now)) e.r[r.name] = undefined;
@@ -581,9 +581,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     if (meta.get('format') === FORMAT) return;
     const touched = new Map<RuleGroup, Map<string, GroupEntry>>();
     for (const r of rules) {
-      const wins = ctx.store<Win & { key?: Record<string, string> }>(`w:${r.name}`);
+      const wins = ctx.store<PlainWin & { key?: Record<string, string> }>(`w:${r.name}`);
       if (wins.size === 0) continue;
-      const alerts = ctx.store<Alert & { key?: Record<string, string> }>(`a:${r.name}`);
+      const alerts = ctx.store<PlainAlert & { key?: Record<string, string> }>(`a:${r.name}`);
       const g = groupOf.get(r)!;
       let entries = touched.get(g);
       if (!entries) touched.set(g, (entries = new Map()));
@@ -593,7 +593,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         let a: Alert | undefined;
         if (stored) {
           const { key: _k, ...rest } = stored;
-          a = rest;
+          a = alertOf(rest);
         }
         const timerId = `${r.name}${SEP}${id}`;
         const d = ctx.timer(timerId);
@@ -603,7 +603,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
           e = current ? copyEntry(g, current) : new LiveEntry(key ?? {}, {});
           entries.set(id, e);
         }
-        e.r[r.name] = { w, a, d };
+        e.r[r.name] = { w: winOf(w), a, d };
         wins.delete(id);
         alerts.delete(id);
         ctx.cancelTimer(timerId);
@@ -630,6 +630,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       migrate(ctx);
       const ev = event as unknown as Record<string, unknown>;
       traceparentOfEvent = null;
+      shared.tb = undefined;
+      shared.hb = undefined;
+      shared.cb = undefined;
       const corr = typeof ev.correlation_id === 'string' ? ev.correlation_id : undefined;
       for (const plan of prefilter ? plansFor(ev.event_type) : allRules) {
         let key: { id: string; values: Record<string, string> } | undefined | null = null;

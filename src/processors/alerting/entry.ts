@@ -11,30 +11,244 @@
  * plain {k, r}) still restore as they are.
  */
 
-export interface Alert {
-  state: 'pending' | 'firing';
-  activeAt: number;
-  /** When the condition turned false while firing (keep_firing_for runs from here). */
-  falseSince?: number | undefined;
-  count: number;
-  value: number;
-  /** Correlation ids of the events that caused it; may be the window's own list (lists are never changed in place once stored). */
+/**
+ * A window's and an alert's lists are views [lo, hi) of append-only arrays. Nothing is ever changed in place in an
+ * array below its length, so versions of a window (the one the undo log keeps, the one an event makes from it) share
+ * one array: a new event appends to it instead of copying the window, and the older version still reads only its
+ * [lo, hi). Dropping the oldest is lo + 1. Two views diverge only when one appends where the array already goes on
+ * with another value (then it takes a copy of its own range); rules fed by the same events of a key append the same
+ * value at the same place, so they go on sharing one array (and the changelog encodes it once).
+ */
+
+/** Arrays whose dropped head is at least this long, and longer than the live part, are copied on the next append. */
+const COMPACT_AT = 64;
+
+/** The array to append `v` to the view [lo, hi) of `b` on: b itself, or a copy of [lo, hi) when b goes on otherwise. */
+function onto<T>(b: T[], lo: number, hi: number, v: T): T[] {
+  if (hi === b.length) {
+    if (lo < COMPACT_AT || lo * 2 <= hi) {
+      b.push(v);
+      return b;
+    }
+  } else if (b[hi] === v) return b;
+  const c = b.slice(lo, hi);
+  c.push(v);
+  return c;
+}
+
+/** The array after a view [lo, hi) of `b` with `v` inserted at `at` (a late event): always a new one. */
+function inserted<T>(b: T[], lo: number, hi: number, at: number, v: T): T[] {
+  const c = b.slice(lo, at);
+  c.push(v);
+  for (let i = at; i < hi; i++) c.push(b[i]!);
+  return c;
+}
+
+export class Alert {
+  constructor(
+    public state: 'pending' | 'firing',
+    public activeAt: number,
+    /** When the condition turned false while firing (keep_firing_for runs from here). */
+    public falseSince: number | undefined,
+    public count: number,
+    public value: number,
+    /** Correlation ids of the events that caused it: a view [cl, ch) of cb, usually its window's. */
+    public cb: string[],
+    public cl: number,
+    public ch: number,
+    /** The traceparent of the latest event's processing span (see AlertTransition.traceparent). */
+    public tp: string | undefined,
+  ) {}
+
+  copy(): Alert {
+    return new Alert(this.state, this.activeAt, this.falseSince, this.count, this.value, this.cb, this.cl, this.ch, this.tp);
+  }
+
+  corr(): string[] {
+    return this.cb.slice(this.cl, this.ch);
+  }
+
+  /** The plain form of the layout before the compact entry (format 2). */
+  toJSON(): PlainAlert {
+    return { state: this.state, activeAt: this.activeAt, falseSince: this.falseSince, count: this.count, value: this.value, corr: this.corr(), tp: this.tp };
+  }
+}
+
+/**
+ * Window state of one rule and key; which lists are used depends on the kind. t: threshold / deprecated_schema:
+ * matching times; ratio: `of` times; sequence: match times; absence: [last]. h (ratio): whether each `of` event also
+ * matched, parallel to t. s (sequence): pending `first` times. c: correlation ids. Each list is a view (see above).
+ */
+export class Win {
+  constructor(
+    public tb: number[],
+    public tl: number,
+    public th: number,
+    public hb: boolean[] | undefined,
+    public hl: number,
+    public hh: number,
+    public sb: number[] | undefined,
+    public sl: number,
+    public sh: number,
+    public cb: string[],
+    public cl: number,
+    public ch: number,
+    /** The traceparent of the latest matching event's processing span, when traced. */
+    public tp: string | undefined,
+  ) {}
+
+  copy(): Win {
+    return new Win(this.tb, this.tl, this.th, this.hb, this.hl, this.hh, this.sb, this.sl, this.sh, this.cb, this.cl, this.ch, this.tp);
+  }
+
+  get size(): number {
+    return this.th - this.tl;
+  }
+
+  /** Appends a time (and for ratio its hit); `at` shares an array another window of the key wrote `t` into at that index. */
+  pushT(t: number, hit: boolean | undefined, share: Shared): void {
+    if (this.th === this.tl && share.tb !== undefined && share.tb[share.ti] === t) {
+      this.tb = share.tb;
+      this.tl = share.ti;
+      this.th = share.ti + 1;
+    } else {
+      const b = onto(this.tb, this.tl, this.th, t);
+      if (b === this.tb) this.th++;
+      else {
+        this.th = this.th - this.tl + 1;
+        this.tl = 0;
+        this.tb = b;
+      }
+      share.tb = this.tb;
+      share.ti = this.th - 1;
+    }
+    if (hit === undefined) return;
+    if (this.hh === this.hl && share.hb !== undefined && share.hb[share.hi] === hit) {
+      this.hb = share.hb;
+      this.hl = share.hi;
+      this.hh = share.hi + 1;
+      return;
+    }
+    const hb = this.hb!;
+    const b = onto(hb, this.hl, this.hh, hit);
+    if (b === hb) this.hh++;
+    else {
+      this.hh = this.hh - this.hl + 1;
+      this.hl = 0;
+      this.hb = b;
+    }
+    share.hb = this.hb;
+    share.hi = this.hh - 1;
+  }
+
+  /** Inserts a time before the later ones (a late event, with late: process). */
+  insertT(at: number, t: number, hit: boolean | undefined): void {
+    const n = this.th - this.tl;
+    this.tb = inserted(this.tb, this.tl, this.th, this.tl + at, t);
+    this.tl = 0;
+    this.th = n + 1;
+    if (hit === undefined) return;
+    this.hb = inserted(this.hb!, this.hl, this.hh, this.hl + at, hit);
+    this.hl = 0;
+    this.hh = n + 1;
+  }
+
+  /** Drops the n oldest times (and their hits). */
+  dropT(n: number): void {
+    this.tl += n;
+    if (this.hb !== undefined) this.hl += n;
+  }
+
+  pushS(t: number): void {
+    const b = onto(this.sb!, this.sl, this.sh, t);
+    if (b === this.sb) this.sh++;
+    else {
+      this.sh = this.sh - this.sl + 1;
+      this.sl = 0;
+      this.sb = b;
+    }
+  }
+
+  /** Appends a correlation id not yet in the list; past `max` the oldest goes. */
+  pushC(id: string, max: number, share: Shared): void {
+    const cb = this.cb;
+    for (let i = this.cl; i < this.ch; i++) if (cb[i] === id) return;
+    if (this.ch === this.cl && share.cb !== undefined && share.cb[share.ci] === id) {
+      this.cb = share.cb;
+      this.cl = share.ci;
+      this.ch = share.ci + 1;
+      return;
+    }
+    const b = onto(cb, this.cl, this.ch, id);
+    if (b === cb) this.ch++;
+    else {
+      this.ch = this.ch - this.cl + 1;
+      this.cl = 0;
+      this.cb = b;
+    }
+    if (this.ch - this.cl > max) this.cl++;
+    share.cb = this.cb;
+    share.ci = this.ch - 1;
+  }
+
+  /** The plain form of the layout before the compact entry (format 2). */
+  toJSON(): PlainWin {
+    return {
+      t: this.tb.slice(this.tl, this.th),
+      hit: this.hb?.slice(this.hl, this.hh),
+      starts: this.sb?.slice(this.sl, this.sh),
+      corr: this.cb.slice(this.cl, this.ch),
+      tp: this.tp,
+    };
+  }
+}
+
+/**
+ * Where the current event's time, hit and correlation id were last appended (an array and an index), so that a rule's
+ * empty window fed by the same event starts on that array instead of one of its own (and the two go on sharing it).
+ */
+export interface Shared {
+  tb: number[] | undefined;
+  ti: number;
+  hb: boolean[] | undefined;
+  hi: number;
+  cb: string[] | undefined;
+  ci: number;
+}
+
+export const newShared = (): Shared => ({ tb: undefined, ti: 0, hb: undefined, hi: 0, cb: undefined, ci: 0 });
+
+/** A window as the layouts before the compact entry wrote it (format 2's entries, format 1's `w:<rule>` stores). */
+export interface PlainWin {
+  t: number[];
+  hit?: boolean[] | undefined;
+  starts?: number[] | undefined;
   corr: string[];
-  /** The traceparent of the latest event's processing span (see AlertTransition.traceparent). */
   tp?: string | undefined;
 }
 
-/** Window state of one rule and key; which fields are used depends on the kind. */
-export interface Win {
-  /** threshold / deprecated_schema: matching times; ratio: `of` times; sequence: match times; absence: [last]. */
-  t: number[];
-  /** ratio: whether each `of` event also matched. */
-  hit?: boolean[] | undefined;
-  /** sequence: pending `first` times. */
-  starts?: number[] | undefined;
+export interface PlainAlert {
+  state: 'pending' | 'firing';
+  activeAt: number;
+  falseSince?: number | undefined;
+  count: number;
+  value: number;
   corr: string[];
-  /** The traceparent of the latest matching event's processing span, when traced. */
   tp?: string | undefined;
+}
+
+/** A window of the plain form as a live one (its arrays copied: the stored value is not appended to). */
+export function winOf(p: PlainWin): Win {
+  const t = p.t.slice();
+  const hit = p.hit?.slice();
+  const starts = p.starts?.slice();
+  const corr = p.corr.slice();
+  return new Win(t, 0, t.length, hit, 0, hit?.length ?? 0, starts, 0, starts?.length ?? 0, corr, 0, corr.length, p.tp ?? undefined);
+}
+
+export function alertOf(p: PlainAlert): Alert {
+  const corr = p.corr.slice();
+  return new Alert(p.state, p.activeAt, p.falseSince ?? undefined, p.count, p.value, corr, 0, corr.length, p.tp ?? undefined);
 }
 
 /** One rule's state for one key: its window, its alert (if any) and the time of its next deadline (if any). */
@@ -84,15 +298,27 @@ export class LiveEntry implements GroupEntry {
   }
 }
 
+/**
+ * Encodes entries one at a time (one encoder reused: its maps are cleared per entry). Each list is written once: the
+ * same view (array, lo, hi) is looked up first, then the same text.
+ */
 class Encoder {
-  readonly c: string[] = [];
-  readonly x: string[] = [];
+  c: string[] = [];
+  x: string[] = [];
+  b = 0;
   private readonly ids = new Map<string, number>();
   private readonly lists = new Map<string, number>();
-  /** The same array (a window's corr list shared by its alert) encoded once. */
-  private readonly seen = new Map<unknown[], Ref>();
+  /** Views already encoded: per array, [lo, hi, ref] triples. */
+  private readonly seen = new Map<unknown[], number[]>();
 
-  constructor(readonly b: number) {}
+  start(b: number): void {
+    this.c = [];
+    this.x = [];
+    this.b = b;
+    this.ids.clear();
+    this.lists.clear();
+    this.seen.clear();
+  }
 
   private list(text: string): Ref {
     let i = this.lists.get(text);
@@ -104,54 +330,68 @@ class Encoder {
     return i;
   }
 
-  times(ts: number[] | undefined): Ref {
+  private known(a: unknown[], lo: number, hi: number): Ref {
+    const v = this.seen.get(a);
+    if (v !== undefined) for (let i = 0; i < v.length; i += 3) if (v[i] === lo && v[i + 1] === hi) return v[i + 2]!;
+    return -1;
+  }
+
+  private remember(a: unknown[], lo: number, hi: number, r: Ref): Ref {
+    const v = this.seen.get(a);
+    if (v === undefined) this.seen.set(a, [lo, hi, r]);
+    else v.push(lo, hi, r);
+    return r;
+  }
+
+  times(ts: number[] | undefined, lo: number, hi: number): Ref {
     if (ts === undefined) return -1;
-    let r = this.seen.get(ts);
-    if (r !== undefined) return r;
+    const r = this.known(ts, lo, hi);
+    if (r >= 0) return r;
     let text = '';
     let prev = this.b;
-    for (let i = 0; i < ts.length; i++) {
+    for (let i = lo; i < hi; i++) {
       const t = ts[i]!;
-      text += i === 0 ? String(t - prev) : `,${t - prev}`;
+      text += i === lo ? String(t - prev) : `,${t - prev}`;
       prev = t;
     }
-    r = this.list(text);
-    this.seen.set(ts, r);
-    return r;
+    return this.remember(ts, lo, hi, this.list(text));
   }
 
-  hits(hs: boolean[] | undefined): Ref {
+  hits(hs: boolean[] | undefined, lo: number, hi: number): Ref {
     if (hs === undefined) return -1;
+    const r = this.known(hs, lo, hi);
+    if (r >= 0) return r;
     let text = '';
     let prev = 0;
-    for (let i = 0; i < hs.length; i++) {
+    for (let i = lo; i < hi; i++) {
       const h = hs[i] ? 1 : 0;
-      text += i === 0 ? String(h) : `,${h - prev}`;
+      text += i === lo ? String(h) : `,${h - prev}`;
       prev = h;
     }
-    return this.list(text);
+    return this.remember(hs, lo, hi, this.list(text));
   }
 
-  corr(ids: string[]): Ref {
-    let r = this.seen.get(ids);
-    if (r !== undefined) return r;
+  corr(ids: string[], lo: number, hi: number): Ref {
+    const r = this.known(ids, lo, hi);
+    if (r >= 0) return r;
     let text = '';
     let prev = 0;
-    for (let i = 0; i < ids.length; i++) {
-      let n = this.ids.get(ids[i]!);
+    for (let i = lo; i < hi; i++) {
+      const id = ids[i]!;
+      let n = this.ids.get(id);
       if (n === undefined) {
         n = this.c.length;
-        this.c.push(ids[i]!);
-        this.ids.set(ids[i]!, n);
+        this.c.push(id);
+        this.ids.set(id, n);
       }
-      text += i === 0 ? String(n) : `,${n - prev}`;
+      text += i === lo ? String(n) : `,${n - prev}`;
       prev = n;
     }
-    r = this.list(text);
-    this.seen.set(ids, r);
-    return r;
+    return this.remember(ids, lo, hi, this.list(text));
   }
 }
+
+const encoder = new Encoder();
 
 /** A time relative to the base, or null. */
 const rel = (t: number | undefined, b: number): number | null => (t === undefined ? null : t - b);
@@ -160,8 +400,9 @@ function baseOf(e: GroupEntry): number {
   for (const name in e.r) {
     const s = e.r[name];
     if (!s) continue;
-    if (s.w.t.length > 0) return s.w.t[0]!;
-    if (s.w.starts?.length) return s.w.starts[0]!;
+    const w = s.w;
+    if (w.th > w.tl) return w.tb[w.tl]!;
+    if (w.sb !== undefined && w.sh > w.sl) return w.sb[w.sl]!;
     if (s.d !== undefined) return s.d;
     if (s.a) return s.a.activeAt;
   }
@@ -169,7 +410,8 @@ function baseOf(e: GroupEntry): number {
 }
 
 export function encodeEntry(e: GroupEntry): CompactEntry {
-  const en = new Encoder(baseOf(e));
+  const en = encoder;
+  en.start(baseOf(e));
   const b = en.b;
   const r: Record<string, SlotCode> = {};
   for (const name in e.r) {
@@ -178,11 +420,13 @@ export function encodeEntry(e: GroupEntry): CompactEntry {
     const w = s.w;
     const a = s.a;
     const alert: AlertCode | null = a
-      ? [a.state === 'firing' ? 1 : 0, a.activeAt - b, rel(a.falseSince, b), a.count, a.value, en.corr(a.corr), a.tp ?? null]
+      ? [a.state === 'firing' ? 1 : 0, a.activeAt - b, rel(a.falseSince, b), a.count, a.value, en.corr(a.cb, a.cl, a.ch), a.tp ?? null]
       : null;
-    r[name] = [en.times(w.t), en.hits(w.hit), en.times(w.starts), en.corr(w.corr), rel(s.d, b), alert, w.tp ?? null];
+    r[name] = [en.times(w.tb, w.tl, w.th), en.hits(w.hb, w.hl, w.hh), en.times(w.sb, w.sl, w.sh), en.corr(w.cb, w.cl, w.ch), rel(s.d, b), alert, w.tp ?? null];
   }
-  return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, r };
+  const out: CompactEntry = { f: COMPACT, k: e.k, b, c: en.c, x: en.x, r };
+  en.start(0);
+  return out;
 }
 
 function ints(text: string | undefined, start: number): number[] {
@@ -202,43 +446,71 @@ function ints(text: string | undefined, start: number): number[] {
 
 export function decodeEntry(c: CompactEntry): LiveEntry {
   const { b, x } = c;
-  const corr = (ref: Ref): string[] =>
-    ints(x[ref], 0).map((n) => {
-      const id = c.c[n];
-      if (id === undefined) throw new Error('a correlation id reference is outside the entry');
-      return id;
-    });
+  // A list the entry refers to more than once is decoded once, into one array its views share (as they did live).
+  const timeLists = new Map<Ref, number[]>();
+  const hitLists = new Map<Ref, boolean[]>();
+  const corrLists = new Map<Ref, string[]>();
+  const times = (ref: Ref): number[] => {
+    let l = timeLists.get(ref);
+    if (!l) timeLists.set(ref, (l = ints(x[ref], b)));
+    return l;
+  };
+  const hits = (ref: Ref): boolean[] => {
+    let l = hitLists.get(ref);
+    if (!l) hitLists.set(ref, (l = ints(x[ref], 0).map((h) => h === 1)));
+    return l;
+  };
+  const corr = (ref: Ref): string[] => {
+    let l = corrLists.get(ref);
+    if (!l) {
+      l = ints(x[ref], 0).map((n) => {
+        const id = c.c[n];
+        if (id === undefined) throw new Error('a correlation id reference is outside the entry');
+        return id;
+      });
+      corrLists.set(ref, l);
+    }
+    return l;
+  };
   const r: Record<string, Slot | undefined> = {};
   for (const name of Object.keys(c.r)) {
     const [t, hit, starts, wc, d, alert, tp] = c.r[name]!;
-    // Every field, in the engine's order (see freshWin in engine.ts): one shape for all windows, alerts and slots.
-    const w: Win = {
-      t: ints(x[t], b),
-      hit: hit >= 0 ? ints(x[hit], 0).map((h) => h === 1) : undefined,
-      starts: starts >= 0 ? ints(x[starts], b) : undefined,
-      corr: corr(wc),
-      tp: tp ?? undefined,
-    };
+    const tl = times(t);
+    const hl = hit >= 0 ? hits(hit) : undefined;
+    const sl = starts >= 0 ? times(starts) : undefined;
+    const cl = corr(wc);
+    const w = new Win(tl, 0, tl.length, hl, 0, hl?.length ?? 0, sl, 0, sl?.length ?? 0, cl, 0, cl.length, tp ?? undefined);
     let a: Alert | undefined;
     if (alert) {
       const [state, activeAt, falseSince, count, value, ac, atp] = alert;
-      a = { state: state === 1 ? 'firing' : 'pending', activeAt: activeAt + b, falseSince: falseSince === null ? undefined : falseSince + b, count, value, corr: corr(ac), tp: atp ?? undefined };
+      const al = corr(ac);
+      a = new Alert(state === 1 ? 'firing' : 'pending', activeAt + b, falseSince === null ? undefined : falseSince + b, count, value, al, 0, al.length, atp ?? undefined);
     }
     r[name] = { w, a, d: d === null ? undefined : d + b };
   }
   return new LiveEntry(c.k, r);
 }
 
+/** An entry of the plain form (format 2: the JSON of a GroupEntry of plain windows and alerts) as a live one. */
+function plainEntry(o: { k: Record<string, string>; r: Record<string, { w: PlainWin; a?: PlainAlert | null; d?: number | null } | null | undefined> }): LiveEntry {
+  const r: Record<string, Slot | undefined> = {};
+  for (const name of Object.keys(o.r)) {
+    const s = o.r[name];
+    if (!s) continue;
+    r[name] = { w: winOf(s.w), a: s.a ? alertOf(s.a) : undefined, d: s.d ?? undefined };
+  }
+  return new LiveEntry(o.k, r);
+}
+
 /** Restored entries, decoded once each (until the engine writes a live one over them). */
 const decoded = new WeakMap<object, GroupEntry>();
 
-/** A stored entry as the engine reads it: live as it is, a restored compact one decoded, one from before the compact form as it is. */
+/** A stored entry as the engine reads it: live as it is, a restored one (compact, or plain from before it) decoded. */
 export function readEntry(v: unknown): GroupEntry | undefined {
   if (v === undefined || v === null) return undefined;
   if (v instanceof LiveEntry) return v;
   const o = v as Partial<CompactEntry> & Partial<GroupEntry>;
-  if (o.f !== COMPACT) return o as GroupEntry;
   let e = decoded.get(o);
-  if (!e) decoded.set(o, (e = decodeEntry(o as CompactEntry)));
+  if (!e) decoded.set(o, (e = o.f === COMPACT ? decodeEntry(o as CompactEntry) : plainEntry(o as never)));
   return e;
 }

@@ -176,7 +176,9 @@ describe('alert engine state layout (one entry per rule group and key)', () => {
     const b = fresh();
     b.state.apply({ store: 'g#["node_id"]', key: '["n1"]', entry: wire as never });
     expect(JSON.parse(JSON.stringify(b.state.store('g#["node_id"]').get('["n1"]')))).toEqual(wire.v);
-    expect(readEntry(b.state.store('g#["node_id"]').get('["n1"]'))).toEqual(readEntry(entry.v));
+    // Compared as lists: a live window's lists are views of arrays it may share, a decoded one's are arrays of their own.
+    const lists = (e: unknown) => { const g = readEntry(e)!; return JSON.parse(JSON.stringify({ k: g.k, r: g.r })); };
+    expect(lists(b.state.store('g#["node_id"]').get('["n1"]'))).toEqual(lists(entry.v));
   });
 
   it('an entry written before the compact form (plain JSON of the group entry) restores and goes on the same', () => {
