@@ -12,24 +12,32 @@
  * 2. Event-to-alert latency at a steady RATE events/s: 2.0.0 events from a kafkajs producer (5 ms linger), one in
  *    50 a probe with a correlation id of its own that a `probe` rule (threshold 1, by correlation_id) turns into an
  *    ALERT_TRIGGERED at once; latency = probe sent -> its ALERT event read by a read_committed consumer. Baseline in
- *    the same run: the same load read by the plain worker, latency = probe sent -> handler. Producer, processor and
- *    reader share this process (conservative: they take turns on one event loop).
+ *    the same run: the same load read by the plain worker, latency = probe sent -> handler. The load generator and the
+ *    ALERT reader run in a child process (bench/alerts-load.ts, `node --import tsx`), so the consumer under test has
+ *    this process and its event loop to itself, as in deployment (no processor generates its own load); times are
+ *    epoch milliseconds from performance.timeOrigin + now(), one clock for both processes. BENCH_LATENCY_ROUNDS
+ *    rounds alternate the consumers; medians.
+ *
+ * BENCH_PARTS=throughput or =latency runs one part; BENCH_KINDS=runtime,alerts limits the throughput consumers (the
+ * plain worker always runs); BENCH_RUNTIME_BEFORE=<dir> adds another checkout's processor runtime (see below).
  *
  * Targets (issue): with 100 rules at least 0.5x the plain worker's events/s; event-to-alert p99 under 100 ms at 5,000/s.
  *
  *   npx tsx bench/alerts.ts     (KAFKA_BROKERS, else a local broker; BENCH_EVENTS, BENCH_ROUNDS, BENCH_RATE,
- *                                BENCH_SECONDS override the sizes; BENCH_BEFORE=<dir> adds
+ *                                BENCH_SECONDS, BENCH_LATENCY_ROUNDS override the sizes; BENCH_BEFORE=<dir> adds
  *                                the alert engine of another checkout, see below)
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { hundredRules } from './alert-rules.js';
 import { OnexEventCodec, registryFromUrl } from '../src/codec/index.js';
-import { formatTimestamp, nowTimestamp } from '../src/event/index.js';
+import { formatTimestamp } from '../src/event/index.js';
 import { startEphemeralBroker } from '../src/dev/index.js';
 import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { alertRecords, createAlertEngine, loadRules } from '../src/processors/alerting/index.js';
@@ -42,6 +50,8 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 1);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'throughput,latency').split(','));
 const WARMUP_SECONDS = 2;
 const PARTITIONS = 4;
 const PROBE_EVERY = 50;
@@ -49,7 +59,7 @@ const DRAIN_SECONDS = 15;
 
 const say = (line: string) => process.stderr.write(`[bench/alerts] ${line}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN);
 const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 const PROBE_RULE = stringify({ rules: [{ name: 'probe', kind: 'threshold', match: 'event.node_id == "probe"', by: ['correlation_id'], window: '1s', count: 1 }] });
@@ -73,7 +83,7 @@ async function topics(...names: Array<{ topic: string; partitions: number }>): P
 }
 
 type Round = { rate: number; cpuMicros: number };
-type Kind = 'worker' | 'runtime' | 'before' | 'unfiltered' | 'alerts';
+type Kind = 'worker' | 'runtime' | 'runtime-before' | 'before' | 'unfiltered' | 'alerts' | 'alerts-before';
 
 /**
  * BENCH_BEFORE=<dir>: a checkout (src/ of another commit, e.g. `git archive <commit> src | tar -x -C <dir>` with
@@ -86,8 +96,20 @@ const beforeEngine = BEFORE
       return old.createAlertEngine(old.loadRules(hundredRules()).rules, { name: 'alerts', output: old.alertRecords(encode, alertsTopic) }) as unknown as ProcessorDefinition;
     }
   : undefined;
-const KINDS: Kind[] = ['worker', 'runtime', ...(BEFORE ? (['before'] as const) : []), 'unfiltered', 'alerts'];
-const transitionsOf: Record<Kind, number> = { worker: 0, runtime: 0, before: 0, unfiltered: 0, alerts: 0 };
+/**
+ * BENCH_RUNTIME_BEFORE=<dir>: a checkout (src/, as for BENCH_BEFORE) whose processor runtime (createProcessor) runs
+ * this checkout's engine, beside this one's, in the throughput rounds (no-op definition and 100 rules) and the latency
+ * rounds: a before/after of the runtime in one run.
+ */
+const RUNTIME_BEFORE = process.env.BENCH_RUNTIME_BEFORE;
+type CreateProcessor = typeof createProcessor;
+const beforeRuntime: CreateProcessor | undefined = RUNTIME_BEFORE
+  ? ((await import(`${RUNTIME_BEFORE}/src/processors/index.ts`)) as { createProcessor: CreateProcessor }).createProcessor
+  : undefined;
+const KINDS: Kind[] = (['worker', 'runtime', ...(RUNTIME_BEFORE ? (['runtime-before'] as const) : []), ...(BEFORE ? (['before'] as const) : []), 'unfiltered', 'alerts', ...(RUNTIME_BEFORE ? (['alerts-before'] as const) : [])] as Kind[])
+  // BENCH_KINDS=worker,alerts: only these consumers in the throughput rounds (the plain worker always runs: ratios).
+  .filter((k) => k === 'worker' || !process.env.BENCH_KINDS || process.env.BENCH_KINDS.split(',').includes(k));
+const transitionsOf: Record<Kind, number> = { worker: 0, runtime: 0, 'runtime-before': 0, before: 0, unfiltered: 0, alerts: 0, 'alerts-before': 0 };
 
 function clock(expect: number) {
   let first = 0;
@@ -128,9 +150,9 @@ async function workerRound(topic: string, expect: number, onEvent?: (e: Record<s
   return { round: c.done, stop: () => w.stop() };
 }
 
-async function processorRound(topic: string, expect: number, definition: ProcessorDefinition, tick: { intervalMs: number; idleAfterMs: number } | false = false) {
+async function processorRound(topic: string, expect: number, definition: ProcessorDefinition, tick: { intervalMs: number; idleAfterMs: number } | false = false, create: CreateProcessor = createProcessor) {
   const c = clock(expect);
-  const proc = createProcessor({
+  const proc = create({
     kafka, groupId: `bench-alerts-${definition.name}-${randomUUID()}`, topic, decoder: codec, fromBeginning: true, concurrency: PARTITIONS,
     metricsRegistry: new Registry(), tick, definition: counted(definition, c.tick),
   });
@@ -159,14 +181,18 @@ async function benchThroughput() {
   const run = async (kind: Kind) => {
     const h = kind === 'worker'
       ? await workerRound(topic, EVENTS)
-      : await processorRound(topic, EVENTS, kind === 'runtime' ? NOOP : kind === 'before' ? await beforeEngine!(alertsTopic) : engine(kind === 'alerts'));
+      : await processorRound(
+          topic, EVENTS,
+          kind === 'runtime' || kind === 'runtime-before' ? NOOP : kind === 'before' ? await beforeEngine!(alertsTopic) : engine(kind !== 'unfiltered'),
+          false, kind === 'runtime-before' || kind === 'alerts-before' ? beforeRuntime : createProcessor,
+        );
     const round = await h.round;
     await h.stop();
     return round;
   };
   await run('worker');
-  await run('alerts');
-  const rounds: Record<Kind, Round[]> = { worker: [], runtime: [], before: [], unfiltered: [], alerts: [] };
+  if (KINDS.includes('alerts')) await run('alerts');
+  const rounds: Record<Kind, Round[]> = { worker: [], runtime: [], 'runtime-before': [], before: [], unfiltered: [], alerts: [], 'alerts-before': [] };
   for (let i = 0; i < ROUNDS; i++) {
     for (const k of KINDS) {
       transitionsOf[k] = transitions;
@@ -183,47 +209,38 @@ async function benchThroughput() {
   });
   return {
     worker: summary('worker'), runtime: summary('runtime'), alerts: summary('alerts'), unfiltered: summary('unfiltered'),
-    ...(beforeEngine ? { before: summary('before') } : {}), transitionsPerRound: transitionsOf.alerts,
+    ...(beforeEngine ? { before: summary('before') } : {}),
+    ...(beforeRuntime ? { runtimeBefore: summary('runtime-before'), alertsBefore: summary('alerts-before') } : {}),
+    transitionsPerRound: transitionsOf.alerts,
   };
 }
 
 type Latency = { p50: number; p99: number; max: number; count: number; sent: number; achievedRate: number };
 
-/** Emits RATE events/s for SECONDS s; every PROBE_EVERY-th is a probe whose send time is kept by correlation id. */
-async function emitSteadily(topic: string, sentAt: Map<string, number>): Promise<number> {
-  const r = rng(7);
-  const templates = Array.from({ length: 500 }, () => generateEvent(r, '2.0.0', { targetBytes: 1024 }));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const total = RATE * SECONDS;
-  const start = performance.now();
-  let emitted = 0;
-  let pending: Array<{ key: string; value: Buffer }> = [];
-  let inFlight: Promise<unknown> | undefined;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
-      while (emitted < due) {
-        const probe = emitted % PROBE_EVERY === 0 && performance.now() - start > WARMUP_SECONDS * 1000;
-        const e = { ...templates[emitted % templates.length]!, event_id: randomUUID(), timestamp: nowTimestamp(), ...(probe ? { node_id: 'probe', correlation_id: randomUUID() } : {}) };
-        if (probe) sentAt.set(String(e.correlation_id), performance.now());
-        pending.push({ key: String(e.node_id), value: codec.encode(e, '2.0.0') });
-        emitted++;
-      }
-      if (pending.length && !inFlight) {
-        const batch = pending;
-        pending = [];
-        inFlight = producer.send({ topic, acks: -1, messages: batch }).finally(() => (inFlight = undefined));
-      }
-      if (emitted >= total && !pending.length && !inFlight) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 5);
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * Runs bench/alerts-load.ts in a child process (`node --import tsx`): RATE events/s for SECONDS s to `topic`, and with
+ * `alertsTopic` its read_committed reader of the ALERT events too. Resolves with what it printed.
+ */
+function loadInChild(topic: string, alertsTopic?: string): Promise<{ rate: number; sentAt: Record<string, number>; seen: Record<string, number> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./alerts-load.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env, KAFKA_BROKERS: brokers, REGISTRY_URL: registryUrl, TOPIC: topic, RATE: String(RATE), SECONDS: String(SECONDS),
+      WARMUP: String(WARMUP_SECONDS), PROBE_EVERY: String(PROBE_EVERY), DRAIN: String(DRAIN_SECONDS), ...(alertsTopic ? { ALERTS_TOPIC: alertsTopic } : {}),
+    },
   });
-  const rate = emitted / ((performance.now() - start) / 1000);
-  await producer.disconnect();
-  return rate;
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').at(-1);
+      if (code !== 0 || !line) reject(new Error(`bench/alerts-load.ts exited with ${code}`));
+      else resolve(JSON.parse(line));
+    });
+  });
 }
 
 function latencyOf(seen: Map<string, number>, sentAt: Map<string, number>, achievedRate: number): Latency {
@@ -235,68 +252,87 @@ function latencyOf(seen: Map<string, number>, sentAt: Map<string, number>, achie
   return { p50: pct(all, 0.5), p99: pct(all, 0.99), max: Math.max(...all), count: xs.length, sent: sentAt.size, achievedRate };
 }
 
-async function benchLatency(mode: 'worker' | 'alerts'): Promise<Latency> {
+type LatencyMode = 'worker' | 'alerts' | 'alerts-before';
+
+async function benchLatency(mode: LatencyMode): Promise<Latency & { cpuMicros: number }> {
   const topic = `bench.alerts.lat.${mode}.${randomUUID().slice(0, 8)}`;
   const alertsTopic = `${topic}.out`;
   await topics({ topic, partitions: PARTITIONS }, { topic: `${topic}.dlq`, partitions: 1 }, { topic: alertsTopic, partitions: 1 });
-  const sentAt = new Map<string, number>();
   const seen = new Map<string, number>();
-  const stops: Array<() => Promise<void>> = [];
+  let stop: () => Promise<void>;
   if (mode === 'worker') {
-    const h = await workerRound(topic, Number.MAX_SAFE_INTEGER, (e) => e.node_id === 'probe' && seen.set(String(e.correlation_id), performance.now()));
-    stops.push(h.stop);
+    const h = await workerRound(topic, Number.MAX_SAFE_INTEGER, (e) => e.node_id === 'probe' && seen.set(String(e.correlation_id), now()));
+    stop = h.stop;
   } else {
     const all = [...rules, ...loadRules(PROBE_RULE).rules];
-    const h = await processorRound(topic, Number.MAX_SAFE_INTEGER, createAlertEngine(all, { name: 'alerts', output: alertRecords(encode, alertsTopic) }), { intervalMs: 1_000, idleAfterMs: 2_000 });
-    stops.push(h.stop);
-    const reader = kafka.consumer({ groupId: `bench-alerts-reader-${randomUUID()}`, maxWaitTimeInMs: 20, readUncommitted: false });
-    await reader.connect();
-    await reader.subscribe({ topics: [alertsTopic], fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        const { event } = await codec.decode<{ metadata: { untyped: { rule: string; correlation_ids: string[] } } }>(message.value!, '2.0.0');
-        const m = event.metadata.untyped;
-        if (m.rule === 'probe') for (const c of m.correlation_ids) if (!seen.has(c)) seen.set(c, performance.now());
-      },
-    });
-    stops.push(() => reader.disconnect());
+    const h = await processorRound(topic, Number.MAX_SAFE_INTEGER, createAlertEngine(all, { name: 'alerts', output: alertRecords(encode, alertsTopic) }), { intervalMs: 1_000, idleAfterMs: 2_000 }, mode === 'alerts-before' ? beforeRuntime : undefined);
+    stop = h.stop;
   }
   await new Promise((r) => setTimeout(r, 3_000)); // group joins before the load starts
-  say(`${mode}: ${fmt(RATE)} events/s for ${SECONDS} s, a probe every ${PROBE_EVERY}`);
-  const rate = await emitSteadily(topic, sentAt);
+  say(`${mode}: ${fmt(RATE)} events/s for ${SECONDS} s from a child process, a probe every ${PROBE_EVERY}`);
+  const cpu0 = process.cpuUsage();
+  const child = await loadInChild(topic, mode === 'worker' ? undefined : alertsTopic);
+  const cpu = process.cpuUsage(cpu0);
+  const sentAt = new Map(Object.entries(child.sentAt));
+  for (const [c, at] of Object.entries(child.seen)) seen.set(c, at);
   const until = Date.now() + DRAIN_SECONDS * 1000;
   while (seen.size < sentAt.size && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  for (const s of stops.reverse()) await s();
-  return latencyOf(seen, sentAt, rate);
+  await stop();
+  // CPU of this process (the consumer under test) per event emitted, over the load and its drain in the child.
+  return { ...latencyOf(seen, sentAt, child.rate), cpuMicros: (cpu.user + cpu.system) / (RATE * SECONDS) };
 }
 
 try {
-  const t = await benchThroughput();
-  const latWorker = await benchLatency('worker');
-  const latAlerts = await benchLatency('alerts');
+  const t = PARTS.has('throughput') ? await benchThroughput() : undefined;
+  // Latency rounds alternate the consumers (plain worker, alert processor, the runtime before if asked); medians.
+  const modes: LatencyMode[] = ['worker', 'alerts', ...(beforeRuntime ? (['alerts-before'] as const) : [])];
+  const lat: Record<LatencyMode, Array<Latency & { cpuMicros: number }>> = { worker: [], alerts: [], 'alerts-before': [] };
+  if (PARTS.has('latency')) {
+    for (let i = 0; i < LATENCY_ROUNDS; i++) {
+      for (const m of modes) lat[m].push(await benchLatency(m));
+      const ms1 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}` : 'inf');
+      say(`latency round ${i + 1}: ${modes.map((m) => { const l = lat[m].at(-1)!; return `${m} p50 ${ms1(l.p50)} p99 ${ms1(l.p99)} ms (${l.count}/${l.sent}, ${l.cpuMicros.toFixed(1)} µs CPU/event)`; }).join(', ')} (load ${loadavg()[0]!.toFixed(1)})`);
+    }
+  }
+  const latMedian = (m: LatencyMode): Latency & { cpuMicros: number } => {
+    const xs = lat[m];
+    return { p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), max: median(xs.map((x) => x.max)), count: median(xs.map((x) => x.count)), sent: median(xs.map((x) => x.sent)), achievedRate: median(xs.map((x) => x.achievedRate)), cpuMicros: median(xs.map((x) => x.cpuMicros)) };
+  };
   const load = loadavg().map((l) => l.toFixed(1)).join(' / ');
   const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'not arrived');
   const row = (name: string, s: { rate: number; cpu: number; ratio: number }, target = '') => `| ${name} | ${fmt(s.rate)} | ${s.ratio.toFixed(2)}x | ${s.cpu.toFixed(1)} | ${target} |`;
-  const lrow = (name: string, l: Latency, target = '') => `| ${name} | ${fmt(l.achievedRate)}/s | ${fmt(l.count)} of ${fmt(l.sent)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${target} |`;
+  const lrow = (name: string, l: Latency & { cpuMicros: number }, target = '') => `| ${name} | ${fmt(l.achievedRate)}/s | ${fmt(l.count)} of ${fmt(l.sent)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${l.cpuMicros.toFixed(1)} | ${target} |`;
+  const alerts = PARTS.has('latency') ? latMedian('alerts') : undefined;
   process.stdout.write(
     [
-      `Alerts: ${fmt(EVENTS)} events of ~1 KB (1.0.0, mixed types, increasing timestamps) per round, ${PARTITIONS} partitions, ${ROUNDS} rounds (medians; ratios are medians of per-round ratios); 100 rules, 20 of each kind, ${fmt(t.transitionsPerRound)} transitions per round; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load} (end), broker ${brokers}`,
-      '',
-      '| consumer | events/s | vs plain worker | CPU µs/event | target |',
-      '|---|---|---|---|---|',
-      row('plain worker: decode, upcast 1.0.0 -> 2.0.0, strict validation, no-op handler (baseline)', t.worker),
-      row('processor runtime, no-op definition (transactions, offsets in them)', t.runtime),
-      ...(t.before ? [row(`alert processor, 100 rules, engine of ${BEFORE} (before)`, t.before)] : []),
-      row('alert processor, 100 rules, onex.alerts.prefilter off (every rule\'s CEL on every event)', t.unfiltered),
-      row('alert processor, 100 rules', t.alerts, `>= 0.5x ${t.alerts.ratio >= 0.5 ? 'met' : 'NOT met'}`),
-      '',
-      `Event-to-alert latency at ${fmt(RATE)} events/s for ${SECONDS} s (probes after the first ${WARMUP_SECONDS} s, one event in ${PROBE_EVERY}; a probe not arrived ${DRAIN_SECONDS} s after the load ends counts as infinitely late); producer, consumer and reader in one process:`,
-      '',
-      '| path | rate | probes arrived | p50 | p99 | max | target |',
-      '|---|---|---|---|---|---|---|',
-      lrow('probe sent -> plain worker handler (baseline)', latWorker),
-      lrow('probe sent -> its ALERT_TRIGGERED read committed (100 rules + probe rule)', latAlerts, `p99 < 100 ms ${latAlerts.p99 < 100 ? 'met' : 'NOT met'}`),
-      '',
+      ...(t
+        ? [
+            `Alerts: ${fmt(EVENTS)} events of ~1 KB (1.0.0, mixed types, increasing timestamps) per round, ${PARTITIONS} partitions, ${ROUNDS} rounds (medians; ratios are medians of per-round ratios); 100 rules, 20 of each kind, ${fmt(t.transitionsPerRound)} transitions per round; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load} (end), broker ${brokers}`,
+            '',
+            '| consumer | events/s | vs plain worker | CPU µs/event | target |',
+            '|---|---|---|---|---|',
+            row('plain worker: decode, upcast 1.0.0 -> 2.0.0, strict validation, no-op handler (baseline)', t.worker),
+            row('processor runtime, no-op definition (transactions, offsets in them)', t.runtime),
+            ...(t.runtimeBefore ? [row(`processor runtime of ${RUNTIME_BEFORE} (before), no-op definition`, t.runtimeBefore)] : []),
+            ...(t.before ? [row(`alert processor, 100 rules, engine of ${BEFORE} (before)`, t.before)] : []),
+            row('alert processor, 100 rules, onex.alerts.prefilter off (every rule\'s CEL on every event)', t.unfiltered),
+            ...(t.alertsBefore ? [row(`alert processor, 100 rules, on the runtime of ${RUNTIME_BEFORE} (before)`, t.alertsBefore)] : []),
+            row('alert processor, 100 rules', t.alerts, `>= 0.5x ${t.alerts.ratio >= 0.5 ? 'met' : 'NOT met'}`),
+            '',
+          ]
+        : []),
+      ...(alerts
+        ? [
+            `Event-to-alert latency at ${fmt(RATE)} events/s for ${SECONDS} s (probes after the first ${WARMUP_SECONDS} s, one event in ${PROBE_EVERY}; a probe not arrived ${DRAIN_SECONDS} s after the load ends counts as infinitely late), ${LATENCY_ROUNDS} round(s), medians; the load generator (and the ALERT reader) in a child process, the consumer under test alone in this one (CPU µs per event emitted is this process's); load average ${loadAtStart} (start) and ${load} (end):`,
+            '',
+            '| path | rate | probes arrived | p50 | p99 | max | CPU µs/event | target |',
+            '|---|---|---|---|---|---|---|---|',
+            lrow('probe sent -> plain worker handler (baseline)', latMedian('worker')),
+            ...(beforeRuntime ? [lrow(`probe sent -> its ALERT_TRIGGERED read committed, runtime of ${RUNTIME_BEFORE} (before)`, latMedian('alerts-before'))] : []),
+            lrow('probe sent -> its ALERT_TRIGGERED read committed (100 rules + probe rule)', alerts, `p99 < 100 ms ${alerts.p99 < 100 ? 'met' : 'NOT met'}`),
+            '',
+          ]
+        : []),
     ].join('\n'),
   );
 } finally {
