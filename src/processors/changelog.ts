@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
 import { asOnexError, onexError } from '../event/index.js';
+import { FAST_RECORD } from '../kafka/index.js';
 import type { Entry, StateChange } from './partition-state.js';
 
 /**
@@ -9,11 +10,13 @@ import type { Entry, StateChange } from './partition-state.js';
  * key). Only the owner of an input partition writes its changelog partition, and only inside its transactions.
  */
 
-export function changelogMessage(change: StateChange, partition: number): Message {
+/** A changelog record; FAST_RECORD: encoded by src/kafka/record-batch.ts (one pass, native CRC), not by kafkajs. */
+export function changelogMessage(change: StateChange, partition: number): Message & { [FAST_RECORD]: true } {
   return {
     key: JSON.stringify([change.store, change.key]),
     value: change.entry === undefined ? null : JSON.stringify(change.entry),
     partition,
+    [FAST_RECORD]: true,
   };
 }
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { asOnexError, isOnexError, onexError } from '../event/index.js';
-import { ensureTopics } from '../kafka/index.js';
+import { ensureTopics, installFetchDecoder, withFastFetch } from '../kafka/index.js';
 import { logger as rootLogger } from '../logging/index.js';
 import { retryWhileRetriable, WorkerMetrics, type ProcessControl } from '../worker/index.js';
 import { ConsumerReadiness, runningCheck } from '../health/internal.js';
@@ -177,7 +177,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
       );
       await consumer.connect();
       await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.concurrency, eachBatch });
+      // The input is fetched through the one-pass Fetch decoder (src/kafka/fetch-decoder.ts), as the worker's is; the
+      // restore consumers, started from inside this consumer's fetch loop, inherit it.
+      await withFastFetch(() => consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.concurrency, eachBatch }), installFetchDecoder());
       if (o.tick !== false) {
         ticker = setInterval(tick, o.tick.intervalMs);
         ticker.unref();

@@ -1,5 +1,6 @@
 import type { Batch, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { onexError, type OnexError } from '../event/index.js';
+import { FAST_RECORD, installRecordBatchEncoder } from '../kafka/index.js';
 import { BACKOFFS } from '../retry/index.js';
 import type { Logger } from '../telemetry/types.js';
 import { activeTracer, traceRecord } from '../telemetry/internal.js';
@@ -102,6 +103,9 @@ export class PartitionTask {
 
   /** Connects the transactional producer: this fences the partition's previous owner and aborts its open transaction. */
   async open(): Promise<void> {
+    // The transaction's records (output and changelog) carry FAST_RECORD: kafkajs's Produce requests of them are
+    // encoded in one pass with a native CRC-32C (src/kafka/record-batch.ts), the same bytes as kafkajs's encoder.
+    installRecordBatchEncoder();
     this.producer = this.d.kafka.producer({
       transactionalId: this.transactionalId,
       idempotent: true,
@@ -201,7 +205,7 @@ export class PartitionTask {
     for (const r of output) {
       let list = byTopic.get(r.topic);
       if (!list) byTopic.set(r.topic, (list = []));
-      list.push({ key: r.key ?? null, value: r.value, ...(r.headers ? { headers: r.headers } : {}), ...(r.partition !== undefined ? { partition: r.partition } : {}) });
+      list.push({ key: r.key ?? null, value: r.value, ...(r.headers ? { headers: r.headers } : {}), ...(r.partition !== undefined ? { partition: r.partition } : {}), [FAST_RECORD]: true } as Message);
     }
     const changes = this.state.pendingChanges();
     if (changes.length) byTopic.set(o.changelogTopic, changes.map((c) => changelogMessage(c, this.partition)));
