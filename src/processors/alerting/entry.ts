@@ -101,8 +101,10 @@ export class Win {
     return new Win(this.tb, this.tl, this.th, this.hb, this.hl, this.hh, this.sb, this.sl, this.sh, this.cb, this.cl, this.ch, this.tp);
   }
 
-  get size(): number {
-    return this.th - this.tl;
+  /** Whether the two hold the same views (and traceparent). */
+  same(o: Win): boolean {
+    return this.tb === o.tb && this.tl === o.tl && this.th === o.th && this.hb === o.hb && this.hl === o.hl && this.hh === o.hh &&
+      this.sb === o.sb && this.sl === o.sl && this.sh === o.sh && this.cb === o.cb && this.cl === o.cl && this.ch === o.ch && this.tp === o.tp;
   }
 
   /** Appends a time (and for ratio its hit); `at` shares an array another window of the key wrote `t` into at that index. */
@@ -298,6 +300,58 @@ export class LiveEntry implements GroupEntry {
   }
 }
 
+/** The text of a list's differences (see deltas), as last made for an array's view [lo, hi). */
+interface Deltas {
+  lo: number;
+  hi: number;
+  text: string;
+}
+
+/**
+ * The last differences text made per array. An array only ever grows, so the text of a later view of it is the
+ * remembered one with its first differences cut off (the view's lo moved on) and the new ones appended: an entry
+ * written once per event turns only its new elements into text, not its whole windows.
+ */
+const deltaTexts = new WeakMap<unknown[], Deltas>();
+
+/** The number a list element is written as: a time as it is, a hit as 1 or 0. */
+const num = (v: number | boolean): number => (typeof v === 'number' ? v : v ? 1 : 0);
+
+/** `a[lo+1]-a[lo],a[lo+2]-a[lo+1],...` up to hi - 1 (the list's text after its first element); hi > lo + 1. */
+function deltas(a: number[] | boolean[], lo: number, hi: number): string {
+  const c = deltaTexts.get(a);
+  let text: string;
+  let from: number;
+  if (c !== undefined && c.lo <= lo && lo < c.hi && c.hi <= hi) {
+    // Cut the differences of the elements before lo: the k-th comma ends the k-th difference.
+    text = c.text;
+    let at = -1;
+    for (let k = lo - c.lo; k > 0 && text !== ''; k--) {
+      at = text.indexOf(',', at + 1);
+      if (at < 0) {
+        text = '';
+        at = -1;
+      }
+    }
+    if (at >= 0) text = text.slice(at + 1);
+    from = Math.max(c.hi, lo + 1);
+  } else {
+    text = '';
+    from = lo + 1;
+  }
+  for (let i = from; i < hi; i++) {
+    const d = num(a[i]!) - num(a[i - 1]!);
+    text = text === '' ? String(d) : `${text},${d}`;
+  }
+  if (c === undefined) deltaTexts.set(a, { lo, hi, text });
+  else {
+    c.lo = lo;
+    c.hi = hi;
+    c.text = text;
+  }
+  return text;
+}
+
 /**
  * Encodes entries one at a time (one encoder reused: its maps are cleared per entry). Each list is written once: the
  * same view (array, lo, hi) is looked up first, then the same text.
@@ -315,12 +369,20 @@ class Encoder {
     this.c = [];
     this.x = [];
     this.b = b;
-    this.ids.clear();
-    this.lists.clear();
-    this.seen.clear();
+    if (this.ids.size > 0) this.ids.clear();
+    if (this.lists.size > 0) this.lists.clear();
+    if (this.seen.size > 0) this.seen.clear();
   }
 
   private list(text: string): Ref {
+    // Few lists: compared in place (a Map would hash every new text, which is most of the work here); many: the Map.
+    const x = this.x;
+    if (x.length < 32) {
+      for (let j = 0; j < x.length; j++) if (x[j]!.length === text.length && x[j] === text) return j;
+      x.push(text);
+      return x.length - 1;
+    }
+    if (this.lists.size === 0) for (let j = 0; j < x.length; j++) if (!this.lists.has(x[j]!)) this.lists.set(x[j]!, j);
     let i = this.lists.get(text);
     if (i === undefined) {
       i = this.x.length;
@@ -347,13 +409,7 @@ class Encoder {
     if (ts === undefined) return -1;
     const r = this.known(ts, lo, hi);
     if (r >= 0) return r;
-    let text = '';
-    let prev = this.b;
-    for (let i = lo; i < hi; i++) {
-      const t = ts[i]!;
-      text += i === lo ? String(t - prev) : `,${t - prev}`;
-      prev = t;
-    }
+    const text = hi === lo ? '' : hi === lo + 1 ? String(ts[lo]! - this.b) : `${ts[lo]! - this.b},${deltas(ts, lo, hi)}`;
     return this.remember(ts, lo, hi, this.list(text));
   }
 
@@ -361,13 +417,8 @@ class Encoder {
     if (hs === undefined) return -1;
     const r = this.known(hs, lo, hi);
     if (r >= 0) return r;
-    let text = '';
-    let prev = 0;
-    for (let i = lo; i < hi; i++) {
-      const h = hs[i] ? 1 : 0;
-      text += i === lo ? String(h) : `,${h - prev}`;
-      prev = h;
-    }
+    const first = hs[lo] ? '1' : '0';
+    const text = hi === lo ? '' : hi === lo + 1 ? first : `${first},${deltas(hs, lo, hi)}`;
     return this.remember(hs, lo, hi, this.list(text));
   }
 
@@ -424,9 +475,7 @@ export function encodeEntry(e: GroupEntry): CompactEntry {
       : null;
     r[name] = [en.times(w.tb, w.tl, w.th), en.hits(w.hb, w.hl, w.hh), en.times(w.sb, w.sl, w.sh), en.corr(w.cb, w.cl, w.ch), rel(s.d, b), alert, w.tp ?? null];
   }
-  const out: CompactEntry = { f: COMPACT, k: e.k, b, c: en.c, x: en.x, r };
-  en.start(0);
-  return out;
+  return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, r };
 }
 
 function ints(text: string | undefined, start: number): number[] {
