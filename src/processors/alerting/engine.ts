@@ -447,12 +447,26 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
 
   /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
   function copyEntry(g: RuleGroup, e: GroupEntry): LiveEntry {
+    // One this engine made for the group, with no slot dropped: every slot is kept, so the object is copied whole.
+    if (e instanceof LiveEntry && e.g === g && e.holes === 0) return entryOf(g, e.k, { ...e.r });
     const r: Record<string, Slot | undefined> = {};
     for (const name in e.r) {
       const s = e.r[name];
       if (s && g.index.has(name)) r[name] = s;
     }
-    return new LiveEntry(e.k, r);
+    return entryOf(g, e.k, r);
+  }
+
+  function entryOf(g: RuleGroup, k: Record<string, string>, r: Record<string, Slot | undefined>): LiveEntry {
+    const e = new LiveEntry(k, r);
+    e.g = g;
+    return e;
+  }
+
+  /** Lets a rule's slot of an entry copy go. */
+  function drop(e: LiveEntry, r: AlertRule): void {
+    e.r[r.name] = undefined;
+    e.holes++;
   }
 
   /** A rule's slot in the entry copy, itself a copy (its window copied) the caller may change. */
@@ -482,7 +496,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   }
 
   /** One relevant event into one rule's slot of the key; false when it changed nothing (a `then` with no open `first`). */
-  function observe(r: AlertRule, what: Relevance, e: GroupEntry, ctx: RecordContext, corr: string | undefined): boolean {
+  function observe(r: AlertRule, what: Relevance, e: LiveEntry, ctx: RecordContext, corr: string | undefined): boolean {
     const now = ctx.eventTime;
     const existing = e.r[r.name]?.w;
     if (r.kind === 'sequence') {
@@ -530,7 +544,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     if (corr !== undefined) w.pushC(corr, MAX_CAUSES, shared);
     const tp = eventTraceparent();
     if (tp) w.tp = tp;
-    if (!evaluate(ctx, r, e.k, s, now)) e.r[r.name] = undefined;
+    if (!evaluate(ctx, r, e.k, s, now)) drop(e, r);
     // A stored window is never changed (ownSlot copies it first), so rules whose windows came out the same for this
     // event (rules fed by the same events) can hold one object: fewer objects live in the state.
     else if (lastWin !== undefined && lastWin.same(s.w)) s.w = lastWin;
@@ -571,7 +585,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       const s = e.r[r.name];
       if (!s) continue;
       const own = ownSlot(r, e);
-      if (!evaluate(ctx, r, e.k, own, only ? at : s.d!)) e.r[r.name] = undefined;
+      if (!evaluate(ctx, r, e.k, own, only ? at : s.d!)) drop(e, r);
     }
     finish(ctx, g, id, e);
   }
@@ -643,7 +657,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       const corr = typeof ev.correlation_id === 'string' ? ev.correlation_id : undefined;
       for (const plan of prefilter ? plansFor(ev.event_type) : allRules) {
         let key: { id: string; values: Record<string, string> } | undefined | null = null;
-        let e: GroupEntry | undefined;
+        let e: LiveEntry | undefined;
         let changed = false;
         const { rules: list, relevant } = plan;
         for (let i = 0; i < list.length; i++) {
@@ -655,7 +669,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
             key = keyOf(plan.g, ev);
             if (key === undefined) break;
             const stored = readEntry(ctx.store(plan.g.store).get(key.id));
-            e = stored ? copyEntry(plan.g, stored) : new LiveEntry(key.values, {});
+            e = stored ? copyEntry(plan.g, stored) : entryOf(plan.g, key.values, {});
           }
           if (observe(r, what, e!, ctx, corr)) changed = true;
         }

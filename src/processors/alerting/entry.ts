@@ -290,6 +290,11 @@ export interface CompactEntry {
 
 /** What the engine stores: an entry that writes itself to the changelog in the compact form. */
 export class LiveEntry implements GroupEntry {
+  /** The rule group the engine made it for (its slots are all of the group's rules), or undefined. */
+  g: object | undefined = undefined;
+  /** Slots set to undefined since it was made (a rule with nothing left to watch for the key). */
+  holes = 0;
+
   constructor(
     readonly k: Record<string, string>,
     readonly r: Record<string, Slot | undefined>,
