@@ -470,6 +470,12 @@ export function encodeEntry(e: GroupEntry): CompactEntry {
   en.start(baseOf(e));
   const b = en.b;
   const r: Record<string, SlotCode> = {};
+  // Slots often hold one window object (rules fed by the same events): its references are looked up once.
+  let lastW: Win | undefined;
+  let t = -1;
+  let h = -1;
+  let st = -1;
+  let wc = -1;
   for (const name in e.r) {
     const s = e.r[name];
     if (!s) continue;
@@ -478,7 +484,14 @@ export function encodeEntry(e: GroupEntry): CompactEntry {
     const alert: AlertCode | null = a
       ? [a.state === 'firing' ? 1 : 0, a.activeAt - b, rel(a.falseSince, b), a.count, a.value, en.corr(a.cb, a.cl, a.ch), a.tp ?? null]
       : null;
-    r[name] = [en.times(w.tb, w.tl, w.th), en.hits(w.hb, w.hl, w.hh), en.times(w.sb, w.sl, w.sh), en.corr(w.cb, w.cl, w.ch), rel(s.d, b), alert, w.tp ?? null];
+    if (w !== lastW) {
+      t = en.times(w.tb, w.tl, w.th);
+      h = en.hits(w.hb, w.hl, w.hh);
+      st = en.times(w.sb, w.sl, w.sh);
+      wc = en.corr(w.cb, w.cl, w.ch);
+      lastW = w;
+    }
+    r[name] = [t, h, st, wc, rel(s.d, b), alert, w.tp ?? null];
   }
   return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, r };
 }
