@@ -18,7 +18,8 @@
  *    epoch milliseconds from performance.timeOrigin + now(), one clock for both processes. BENCH_LATENCY_ROUNDS
  *    rounds alternate the consumers; medians.
  *
- * BENCH_PARTS=throughput or =latency runs one part; BENCH_KINDS=runtime,alerts limits the throughput consumers (the
+ * BENCH_PARTS=throughput or =latency runs one part (=transactions: back-to-back transactions with the client's and the
+ * runtime's retry, see benchTransactions); BENCH_KINDS=runtime,alerts limits the throughput consumers (the
  * plain worker always runs); BENCH_RUNTIME_BEFORE=<dir> adds another checkout's processor runtime (see below).
  *
  * Targets (issue): with 100 rules at least 0.5x the plain worker's events/s; event-to-alert p99 under 100 ms at 5,000/s.
@@ -42,6 +43,7 @@ import { startEphemeralBroker } from '../src/dev/index.js';
 import { createKafka, ensureTopics } from '../src/kafka/index.js';
 import { alertRecords, createAlertEngine, loadRules } from '../src/processors/alerting/index.js';
 import { createProcessor, type ProcessorDefinition } from '../src/processors/index.js';
+import { TRANSACTION_RETRY } from '../src/processors/task.js';
 import { createRegistryServer, MemoryStore } from '../src/registry/index.js';
 import { createWorker } from '../src/worker/index.js';
 import { generateEvent, rng } from '../test/fixtures/events/generate.js';
@@ -282,7 +284,37 @@ async function benchLatency(mode: LatencyMode): Promise<Latency & { cpuMicros: n
   return { ...latencyOf(seen, sentAt, child.rate), cpuMicros: (cpu.user + cpu.system) / (RATE * SECONDS) };
 }
 
+type TxnRound = { mode: 'client retry' | 'runtime retry'; count: number; p50: number; p90: number; p99: number };
+
+/**
+ * BENCH_PARTS=transactions: back-to-back transactions (one record, commit) of one transactional producer for 5 s, with
+ * the client's retry (first retry after 300 ms) and with the runtime's (TRANSACTION_RETRY), alternating, 2 rounds.
+ */
+async function benchTransactions(): Promise<TxnRound[]> {
+  const topic = `bench.alerts.txn.${randomUUID().slice(0, 8)}`;
+  await topics({ topic, partitions: 1 });
+  const out: TxnRound[] = [];
+  for (const mode of ['client retry', 'runtime retry', 'client retry', 'runtime retry'] as const) {
+    const p = kafka.producer({ transactionalId: `bench-alerts-txn-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1, ...(mode === 'runtime retry' ? { retry: TRANSACTION_RETRY } : {}) });
+    await p.connect();
+    const xs: number[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < 5_000) {
+      const s = performance.now();
+      const txn = await p.transaction();
+      await txn.send({ topic, messages: [{ value: 'x' }] });
+      await txn.commit();
+      xs.push(performance.now() - s);
+    }
+    await p.disconnect();
+    out.push({ mode, count: xs.length, p50: pct(xs, 0.5), p90: pct(xs, 0.9), p99: pct(xs, 0.99) });
+    say(`transactions, ${mode}: ${xs.length} in 5 s, p50 ${pct(xs, 0.5).toFixed(1)} p90 ${pct(xs, 0.9).toFixed(1)} p99 ${pct(xs, 0.99).toFixed(1)} ms (load ${loadavg()[0]!.toFixed(1)})`);
+  }
+  return out;
+}
+
 try {
+  const txns = PARTS.has('transactions') ? await benchTransactions() : undefined;
   const t = PARTS.has('throughput') ? await benchThroughput() : undefined;
   // Latency rounds alternate the consumers (plain worker, alert processor, the runtime before if asked); medians.
   const modes: LatencyMode[] = ['worker', 'alerts', ...(beforeRuntime ? (['alerts-before'] as const) : [])];
@@ -305,6 +337,16 @@ try {
   const alerts = PARTS.has('latency') ? latMedian('alerts') : undefined;
   process.stdout.write(
     [
+      ...(txns
+        ? [
+            'Back-to-back transactions of one transactional producer (one record each), 5 s per round:',
+            '',
+            '| retry | transactions | p50 | p90 | p99 |',
+            '|---|---|---|---|---|',
+            ...txns.map((x) => `| ${x.mode} | ${fmt(x.count)} | ${x.p50.toFixed(1)} ms | ${x.p90.toFixed(1)} ms | ${x.p99.toFixed(1)} ms |`),
+            '',
+          ]
+        : []),
       ...(t
         ? [
             `Alerts: ${fmt(EVENTS)} events of ~1 KB (1.0.0, mixed types, increasing timestamps) per round, ${PARTITIONS} partitions, ${ROUNDS} rounds (medians; ratios are medians of per-round ratios); 100 rules, 20 of each kind, ${fmt(t.transitionsPerRound)} transitions per round; node ${process.version}, ${cpus().length} CPUs, load average ${loadAtStart} (start) and ${load} (end), broker ${brokers}`,

@@ -43,6 +43,15 @@ function isFenced(err: unknown): boolean {
   return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED' || type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED';
 }
 
+/**
+ * The retries of the transactional producer's sends. A transaction's first AddPartitionsToTxn is refused with
+ * CONCURRENT_TRANSACTIONS while the broker still writes the markers of the partition's previous transaction (a few
+ * milliseconds after its commit returned), and kafkajs retries it after the client's initial 300 ms. The Java
+ * producer retries that case after 20 ms; so do these sends. Retries stay unbounded (kafkajs's default for an
+ * idempotent producer) and back off exponentially to the client's maximum, as before; only the first waits are shorter.
+ */
+export const TRANSACTION_RETRY = { initialRetryTime: 20, retries: Number.MAX_SAFE_INTEGER };
+
 export class PartitionTask {
   readonly state: PartitionState;
   readonly runner: PartitionRunner;
@@ -112,6 +121,7 @@ export class PartitionTask {
       maxInFlightRequests: 1,
       transactionTimeout: this.d.o.transactionTimeoutMs,
       allowAutoTopicCreation: false,
+      retry: TRANSACTION_RETRY,
     });
     await this.producer.connect();
   }
