@@ -104,6 +104,8 @@ interface RuleGroup {
   by: readonly string[];
   paths: string[][];
   rules: AlertRule[];
+  /** The rules' names, in the order of `rules` (an entry's slots name their rule by its place here). */
+  names: string[];
   /** Each rule's place in `rules` by name: an entry's slots are walked (a key has state for few of the group's rules), not the rules. */
   index: Map<string, number>;
 }
@@ -226,6 +228,8 @@ function relevanceOf(r: AlertRule, test: (p: Predicate) => (event: Record<string
 interface Plan {
   g: RuleGroup;
   rules: AlertRule[];
+  /** Each rule's place in its group. */
+  places: number[];
   relevant: Relevant[];
 }
 
@@ -241,8 +245,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   for (const r of rules) {
     const store = `g#${JSON.stringify(r.by)}`;
     let g = groups.get(store);
-    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [], index: new Map() }));
+    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [], names: [], index: new Map() }));
     g.index.set(r.name, g.rules.length);
+    g.names.push(r.name);
     g.rules.push(r);
     groupOf.set(r, g);
   }
@@ -259,7 +264,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     const order = [...groups.values()];
     return [...plans]
       .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
-      .map(([g, rs]) => ({ g, rules: rs, relevant: rs.map((r) => tests.get(r)!.relevant) }));
+      .map(([g, rs]) => ({ g, rules: rs, places: rs.map((r) => g.index.get(r.name)!), relevant: rs.map((r) => tests.get(r)!.relevant) }));
   };
   /** The rules (in file order, by group) an event of a type can concern; rules without a type condition are in every list. */
   const allRules = planOf(rules);
@@ -447,42 +452,61 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
 
   /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
   function copyEntry(g: RuleGroup, e: GroupEntry): LiveEntry {
-    // One this engine made for the group, with no slot dropped: every slot is kept, so the object is copied whole.
-    if (e instanceof LiveEntry && e.g === g && e.holes === 0) return entryOf(g, e.k, { ...e.r });
-    const r: Record<string, Slot | undefined> = {};
-    for (const name in e.r) {
-      const s = e.r[name];
-      if (s && g.index.has(name)) r[name] = s;
-    }
-    return entryOf(g, e.k, r);
+    // One this engine made for the group, with no slot dropped: every slot is kept, so its two arrays are copied whole.
+    if (e instanceof LiveEntry && e.g === g && e.holes === 0) return entryOf(g, e.k, e.ids.slice(), e.slots.slice());
+    const ids: number[] = [];
+    const slots: Slot[] = [];
+    const add = (name: string, s: Slot | undefined) => {
+      const place = g.index.get(name);
+      if (s && place !== undefined) {
+        ids.push(place);
+        slots.push(s);
+      }
+    };
+    if (e instanceof LiveEntry) for (let j = 0; j < e.slots.length; j++) add(e.names[e.ids[j]!]!, e.slots[j]);
+    else for (const name in e.r) add(name, e.r[name]);
+    return entryOf(g, e.k, ids, slots);
   }
 
-  function entryOf(g: RuleGroup, k: Record<string, string>, r: Record<string, Slot | undefined>): LiveEntry {
-    const e = new LiveEntry(k, r);
+  function entryOf(g: RuleGroup, k: Record<string, string>, ids: number[], slots: Array<Slot | undefined>): LiveEntry {
+    const e = new LiveEntry(k, ids, slots, g.names);
     e.g = g;
     return e;
   }
 
-  /** Lets a rule's slot of an entry copy go. */
-  function drop(e: LiveEntry, r: AlertRule): void {
-    e.r[r.name] = undefined;
+  /** Where the slot of the rule at `place` of the group is in the entry, or -1. */
+  function slotAt(e: LiveEntry, place: number): number {
+    const ids = e.ids;
+    for (let j = 0; j < ids.length; j++) if (ids[j] === place) return j;
+    return -1;
+  }
+
+  /** Lets the slot at j of an entry copy go. */
+  function drop(e: LiveEntry, j: number): void {
+    e.slots[j] = undefined;
     e.holes++;
   }
 
-  /** A rule's slot in the entry copy, itself a copy (its window copied) the caller may change. */
-  function ownSlot(r: AlertRule, e: GroupEntry): Slot {
-    const s = e.r[r.name];
+  /** The rule's slot in the entry copy (at j, or a new one at the end when j is -1), itself a copy (its window copied) the caller may change; returns where it is. */
+  function ownSlot(r: AlertRule, place: number, e: LiveEntry, j: number): number {
+    const s = j >= 0 ? e.slots[j] : undefined;
     const own: Slot = s ? { w: s.w.copy(), a: s.a, d: s.d } : { w: freshWin(r), a: undefined, d: undefined };
-    e.r[r.name] = own;
-    return own;
+    if (j >= 0) {
+      if (!s) e.holes--;
+      e.slots[j] = own;
+      return j;
+    }
+    e.ids.push(place);
+    e.slots.push(own);
+    return e.slots.length - 1;
   }
 
   /** Writes a changed entry back (or lets the key go when no rule has state left) and sets its one timer. */
-  function finish(ctx: TaskContext, g: RuleGroup, id: string, e: GroupEntry): void {
+  function finish(ctx: TaskContext, g: RuleGroup, id: string, e: LiveEntry): void {
     let next: number | undefined;
     let any = false;
-    for (const name in e.r) {
-      const s = e.r[name];
+    for (let j = 0; j < e.slots.length; j++) {
+      const s = e.slots[j];
       if (!s) continue;
       any = true;
       if (s.d !== undefined && (next === undefined || s.d < next)) next = s.d;
@@ -496,9 +520,10 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   }
 
   /** One relevant event into one rule's slot of the key; false when it changed nothing (a `then` with no open `first`). */
-  function observe(r: AlertRule, what: Relevance, e: LiveEntry, ctx: RecordContext, corr: string | undefined): boolean {
+  function observe(r: AlertRule, place: number, what: Relevance, e: LiveEntry, ctx: RecordContext, corr: string | undefined): boolean {
     const now = ctx.eventTime;
-    const existing = e.r[r.name]?.w;
+    const at = slotAt(e, place);
+    const existing = at >= 0 ? e.slots[at]?.w : undefined;
     if (r.kind === 'sequence') {
       const isFirst = what === 'first' || what === 'both';
       const isThen = what === 'then' || what === 'both';
@@ -506,7 +531,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       if (!isFirst && !(isThen && existing !== undefined && existing.sh > existing.sl)) return false;
       if (!isFirst && !r.absent && !openStart(existing!, now - r.withinMs, now)) return false;
     }
-    const s = ownSlot(r, e);
+    const j = ownSlot(r, place, e, at);
+    const s = e.slots[j]!;
     const w = s.w;
     switch (r.kind) {
       case 'threshold':
@@ -544,7 +570,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     if (corr !== undefined) w.pushC(corr, MAX_CAUSES, shared);
     const tp = eventTraceparent();
     if (tp) w.tp = tp;
-    if (!evaluate(ctx, r, e.k, s, now)) drop(e, r);
+    if (!evaluate(ctx, r, e.k, s, now)) drop(e, j);
     // A stored window is never changed (ownSlot copies it first), so rules whose windows came out the same for this
     // event (rules fed by the same events) can hold one object: fewer objects live in the state.
     else if (lastWin !== undefined && lastWin.same(s.w)) s.w = lastWin;
@@ -570,22 +596,24 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     const stored = readEntry(ctx.store(g.store).get(id));
     if (!stored) return;
     const e = copyEntry(g, stored);
-    let list: AlertRule[];
-    if (only) list = [only];
+    let places: number[];
+    if (only) places = [g.index.get(only.name)!];
     else {
       // The due slots, evaluated in the group's rule order (the order their transitions are emitted in).
-      const at_: number[] = [];
-      for (const name in e.r) {
-        const d = e.r[name]!.d;
-        if (d !== undefined && d <= at) at_.push(g.index.get(name)!);
+      places = [];
+      for (let j = 0; j < e.slots.length; j++) {
+        const d = e.slots[j]?.d;
+        if (d !== undefined && d <= at) places.push(e.ids[j]!);
       }
-      list = at_.sort((x, y) => x - y).map((i) => g.rules[i]!);
+      places.sort((x, y) => x - y);
     }
-    for (const r of list) {
-      const s = e.r[r.name];
+    for (const place of places) {
+      const r = g.rules[place]!;
+      const j = slotAt(e, place);
+      const s = j >= 0 ? e.slots[j] : undefined;
       if (!s) continue;
-      const own = ownSlot(r, e);
-      if (!evaluate(ctx, r, e.k, own, only ? at : s.d!)) drop(e, r);
+      ownSlot(r, place, e, j);
+      if (!evaluate(ctx, r, e.k, e.slots[j]!, only ? at : s.d!)) drop(e, j);
     }
     finish(ctx, g, id, e);
   }
@@ -599,7 +627,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   function migrate(ctx: TaskContext): void {
     const meta = ctx.store<number>(META_STORE);
     if (meta.get('format') === FORMAT) return;
-    const touched = new Map<RuleGroup, Map<string, GroupEntry>>();
+    const touched = new Map<RuleGroup, Map<string, LiveEntry>>();
     for (const r of rules) {
       const wins = ctx.store<PlainWin & { key?: Record<string, string> }>(`w:${r.name}`);
       if (wins.size === 0) continue;
@@ -620,10 +648,19 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         let e = entries.get(id);
         if (!e) {
           const current = readEntry(ctx.store(g.store).get(id));
-          e = current ? copyEntry(g, current) : new LiveEntry(key ?? {}, {});
+          e = current ? copyEntry(g, current) : entryOf(g, key ?? {}, [], []);
           entries.set(id, e);
         }
-        e.r[r.name] = { w: winOf(w), a, d };
+        const place = g.index.get(r.name)!;
+        const slot: Slot = { w: winOf(w), a, d };
+        const j = slotAt(e, place);
+        if (j >= 0) {
+          if (!e.slots[j]) e.holes--;
+          e.slots[j] = slot;
+        } else {
+          e.ids.push(place);
+          e.slots.push(slot);
+        }
         wins.delete(id);
         alerts.delete(id);
         ctx.cancelTimer(timerId);
@@ -659,7 +696,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         let key: { id: string; values: Record<string, string> } | undefined | null = null;
         let e: LiveEntry | undefined;
         let changed = false;
-        const { rules: list, relevant } = plan;
+        const { rules: list, places, relevant } = plan;
         for (let i = 0; i < list.length; i++) {
           const r = list[i]!;
           if (!enabled(r.name)) continue;
@@ -669,9 +706,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
             key = keyOf(plan.g, ev);
             if (key === undefined) break;
             const stored = readEntry(ctx.store(plan.g.store).get(key.id));
-            e = stored ? copyEntry(plan.g, stored) : entryOf(plan.g, key.values, {});
+            e = stored ? copyEntry(plan.g, stored) : entryOf(plan.g, key.values, [], []);
           }
-          if (observe(r, what, e!, ctx, corr)) changed = true;
+          if (observe(r, places[i]!, what, e!, ctx, corr)) changed = true;
         }
         if (changed) finish(ctx, plan.g, key!.id, e!);
       }

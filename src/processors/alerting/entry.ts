@@ -266,6 +266,21 @@ export interface GroupEntry {
   r: Record<string, Slot | undefined>;
 }
 
+/** A live entry of slots by rule name (no group: the engine places them in its group when it copies the entry). */
+export function liveOf(k: Record<string, string>, r: Record<string, Slot | undefined>): LiveEntry {
+  const names: string[] = [];
+  const ids: number[] = [];
+  const slots: Slot[] = [];
+  for (const name of Object.keys(r)) {
+    const s = r[name];
+    if (!s) continue;
+    ids.push(names.length);
+    names.push(name);
+    slots.push(s);
+  }
+  return new LiveEntry(k, ids, slots, names);
+}
+
 /** The compact form's version mark (format 2 of the engine's layout wrote entries as plain GroupEntry JSON). */
 const COMPACT = 3;
 
@@ -290,15 +305,32 @@ export interface CompactEntry {
 
 /** What the engine stores: an entry that writes itself to the changelog in the compact form. */
 export class LiveEntry implements GroupEntry {
-  /** The rule group the engine made it for (its slots are all of the group's rules), or undefined. */
+  /** The rule group the engine made it for (`names` is its rule names, every slot one of its rules), or undefined. */
   g: object | undefined = undefined;
   /** Slots set to undefined since it was made (a rule with nothing left to watch for the key). */
   holes = 0;
 
+  /**
+   * The slots in the order they were first made (the order the changelog writes them in), each with its rule's place
+   * in `names`: an array walk and a copy of two short arrays where an object keyed by rule name would be a hash lookup
+   * (or a megamorphic one) per rule and event.
+   */
   constructor(
     readonly k: Record<string, string>,
-    readonly r: Record<string, Slot | undefined>,
+    readonly ids: number[],
+    readonly slots: Array<Slot | undefined>,
+    readonly names: readonly string[],
   ) {}
+
+  /** The slots by rule name (the plain form's `r`). */
+  get r(): Record<string, Slot | undefined> {
+    const r: Record<string, Slot | undefined> = {};
+    for (let j = 0; j < this.slots.length; j++) {
+      const s = this.slots[j];
+      if (s) r[this.names[this.ids[j]!]!] = s;
+    }
+    return r;
+  }
 
   toJSON(): CompactEntry {
     return encodeEntry(this);
@@ -452,9 +484,9 @@ const encoder = new Encoder();
 /** A time relative to the base, or null. */
 const rel = (t: number | undefined, b: number): number | null => (t === undefined ? null : t - b);
 
-function baseOf(e: GroupEntry): number {
-  for (const name in e.r) {
-    const s = e.r[name];
+function baseOf(e: LiveEntry): number {
+  for (let j = 0; j < e.slots.length; j++) {
+    const s = e.slots[j];
     if (!s) continue;
     const w = s.w;
     if (w.th > w.tl) return w.tb[w.tl]!;
@@ -465,7 +497,8 @@ function baseOf(e: GroupEntry): number {
   return 0;
 }
 
-export function encodeEntry(e: GroupEntry): CompactEntry {
+export function encodeEntry(entry: GroupEntry): CompactEntry {
+  const e = entry instanceof LiveEntry ? entry : liveOf(entry.k, entry.r);
   const en = encoder;
   en.start(baseOf(e));
   const b = en.b;
@@ -476,9 +509,10 @@ export function encodeEntry(e: GroupEntry): CompactEntry {
   let h = -1;
   let st = -1;
   let wc = -1;
-  for (const name in e.r) {
-    const s = e.r[name];
+  for (let j = 0; j < e.slots.length; j++) {
+    const s = e.slots[j];
     if (!s) continue;
+    const name = e.names[e.ids[j]!]!;
     const w = s.w;
     const a = s.a;
     const alert: AlertCode | null = a
@@ -555,7 +589,7 @@ export function decodeEntry(c: CompactEntry): LiveEntry {
     }
     r[name] = { w, a, d: d === null ? undefined : d + b };
   }
-  return new LiveEntry(c.k, r);
+  return liveOf(c.k, r);
 }
 
 /** An entry of the plain form (format 2: the JSON of a GroupEntry of plain windows and alerts) as a live one. */
@@ -566,7 +600,7 @@ function plainEntry(o: { k: Record<string, string>; r: Record<string, { w: Plain
     if (!s) continue;
     r[name] = { w: winOf(s.w), a: s.a ? alertOf(s.a) : undefined, d: s.d ?? undefined };
   }
-  return new LiveEntry(o.k, r);
+  return liveOf(o.k, r);
 }
 
 /** Restored entries, decoded once each (until the engine writes a live one over them). */
