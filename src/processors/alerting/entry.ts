@@ -393,13 +393,19 @@ function deltas(a: number[] | boolean[], lo: number, hi: number): string {
  * Encodes entries one at a time (one encoder reused: its maps are cleared per entry). Each list is written once: the
  * same view (array, lo, hi) is looked up first, then the same text.
  */
+/** Views an encoder compares in place before it keeps the rest in a Map. */
+const SEEN_LINEAR = 32;
+
 class Encoder {
   c: string[] = [];
   x: string[] = [];
   b = 0;
   private readonly ids = new Map<string, number>();
   private readonly lists = new Map<string, number>();
-  /** Views already encoded: per array, [lo, hi, ref] triples. */
+  /** Views already encoded: their arrays, and [lo, hi, ref] for each (compared in place: an entry has few). */
+  private readonly seenA: unknown[][] = [];
+  private readonly seenV: number[] = [];
+  /** Past SEEN_LINEAR views, per array its [lo, hi, ref] triples. */
   private readonly seen = new Map<unknown[], number[]>();
 
   start(b: number): void {
@@ -408,6 +414,8 @@ class Encoder {
     this.b = b;
     if (this.ids.size > 0) this.ids.clear();
     if (this.lists.size > 0) this.lists.clear();
+    this.seenA.length = 0;
+    this.seenV.length = 0;
     if (this.seen.size > 0) this.seen.clear();
   }
 
@@ -430,15 +438,23 @@ class Encoder {
   }
 
   private known(a: unknown[], lo: number, hi: number): Ref {
-    const v = this.seen.get(a);
-    if (v !== undefined) for (let i = 0; i < v.length; i += 3) if (v[i] === lo && v[i + 1] === hi) return v[i + 2]!;
+    const as = this.seenA;
+    const v = this.seenV;
+    for (let i = 0; i < as.length; i++) if (as[i] === a && v[3 * i] === lo && v[3 * i + 1] === hi) return v[3 * i + 2]!;
+    const m = this.seen.get(a);
+    if (m !== undefined) for (let i = 0; i < m.length; i += 3) if (m[i] === lo && m[i + 1] === hi) return m[i + 2]!;
     return -1;
   }
 
   private remember(a: unknown[], lo: number, hi: number, r: Ref): Ref {
-    const v = this.seen.get(a);
-    if (v === undefined) this.seen.set(a, [lo, hi, r]);
-    else v.push(lo, hi, r);
+    if (this.seenA.length < SEEN_LINEAR) {
+      this.seenA.push(a);
+      this.seenV.push(lo, hi, r);
+      return r;
+    }
+    const m = this.seen.get(a);
+    if (m === undefined) this.seen.set(a, [lo, hi, r]);
+    else m.push(lo, hi, r);
     return r;
   }
 
