@@ -108,6 +108,8 @@ interface RuleGroup {
   names: string[];
   /** Each rule's place in `rules` by name: an entry's slots are walked (a key has state for few of the group's rules), not the rules. */
   index: Map<string, number>;
+  /** Each rule's condition (see conditionOf), in the order of `rules`. */
+  conds: Condition[];
 }
 
 /** The store of the layout's version (`format`); a partition whose state has no version 2 yet is migrated first. */
@@ -183,6 +185,9 @@ function typesOf(r: AlertRule, prefilter: boolean): ReadonlySet<string> | undefi
   return explicit ? new Set([...read].filter((t) => explicit.has(t))) : read;
 }
 
+/** A rule's condition at `now` (see conditionOf in createAlertEngine). */
+type Condition = (w: Win, now: number) => { on: boolean; count: number; value: number; next: number | undefined };
+
 /** Distinct event types whose rule lists are kept; past it the cache starts again (a stream of made-up types). */
 const MAX_TYPE_LISTS = 10_000;
 
@@ -245,7 +250,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   for (const r of rules) {
     const store = `g#${JSON.stringify(r.by)}`;
     let g = groups.get(store);
-    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [], names: [], index: new Map() }));
+    if (!g) groups.set(store, (g = { store, by: r.by, paths: r.by.map((b) => b.split('.')), rules: [], names: [], index: new Map(), conds: [] }));
     g.index.set(r.name, g.rules.length);
     g.names.push(r.name);
     g.rules.push(r);
@@ -284,7 +289,8 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     return list;
   };
   const output = o.output ?? ((t: AlertTransition) => [{ topic: 'onex.alerts', key: t.alertId, value: JSON.stringify(t) }]);
-  const enabled = o.enabled ?? (() => true);
+  /** Undefined: every rule is on (no call per rule and event). */
+  const enabled = o.enabled;
   const maxKeys = o.maxKeys ?? 100_000;
 
   /** The result of a condition (one object, reused: evaluate reads it at once). */
@@ -357,6 +363,9 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     }
   }
   const conditions = new Map(rules.map((r) => [r, conditionOf(r)]));
+  for (const g of groups.values()) g.conds = g.rules.map((r) => conditions.get(r)!);
+  /** Each rule's label and annotation templates as lists, read once. */
+  const templatesOf = new Map(rules.map((r) => [r, { labelList: Object.entries(r.labels), annotationList: Object.entries(r.annotations) }]));
 
   /**
    * The fingerprint and alert id of an alert, remembered: an alert's transitions (pending and firing often in one call,
@@ -380,7 +389,14 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     const keyText = JSON.stringify(key);
     const { fingerprint, alertId } = idsOf(r, keyText, a.activeAt, ctx.partition);
     const values = { rule: r.name, key, count: a.count, value: a.value, labels: r.labels };
-    const labels = Object.fromEntries(Object.entries(r.labels).map(([k, v]) => [k, renderTemplate(v, values)]));
+    const { labelList, annotationList } = templatesOf.get(r)!;
+    // Made as before (fromEntries: a label named __proto__ stays a label), skipped when the rule has none.
+    const labels: Record<string, string> = labelList.length === 0 ? {} : Object.fromEntries(labelList.map(([k, v]) => [k, renderTemplate(v, values)]));
+    let annotations: Record<string, string> = {};
+    if (annotationList.length > 0) {
+      const withLabels = { ...values, labels };
+      annotations = Object.fromEntries(annotationList.map(([k, v]) => [k, renderTemplate(v, withLabels)]));
+    }
     const t: AlertTransition = {
       rule: r.name,
       kind: r.kind,
@@ -394,7 +410,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       count: a.count,
       value: a.value,
       labels,
-      annotations: Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, renderTemplate(v, { ...values, labels })])),
+      annotations,
       correlationIds: a.corr(),
       ...(a.tp ? { traceparent: a.tp } : {}),
     };
@@ -407,11 +423,11 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
    * then the slot's next deadline. Returns false when the rule has nothing left to watch for the key (an absence key
    * stays: its next event resolves or re-arms it).
    */
-  function evaluate(ctx: TaskContext, r: AlertRule, key: Record<string, string>, s: Slot, now: number): boolean {
+  function evaluate(ctx: TaskContext, r: AlertRule, cond: Condition, key: Record<string, string>, s: Slot, now: number): boolean {
     const w = s.w;
     // The stored alert is copied before it changes: the state's undo log keeps the old entry, and so this object.
     let a: Alert | undefined = s.a && s.a.copy();
-    const { on, count, value, next } = conditions.get(r)!(w, now);
+    const { on, count, value, next } = cond(w, now);
     let deadline: number | undefined = next;
     if (on) {
       if (!a) {
@@ -520,7 +536,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   }
 
   /** One relevant event into one rule's slot of the key; false when it changed nothing (a `then` with no open `first`). */
-  function observe(r: AlertRule, place: number, what: Relevance, e: LiveEntry, ctx: RecordContext, corr: string | undefined): boolean {
+  function observe(r: AlertRule, place: number, cond: Condition, what: Relevance, e: LiveEntry, ctx: RecordContext, corr: string | undefined): boolean {
     const now = ctx.eventTime;
     const at = slotAt(e, place);
     const existing = at >= 0 ? e.slots[at]?.w : undefined;
@@ -570,7 +586,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     if (corr !== undefined) w.pushC(corr, MAX_CAUSES, shared);
     const tp = eventTraceparent();
     if (tp) w.tp = tp;
-    if (!evaluate(ctx, r, e.k, s, now)) drop(e, j);
+    if (!evaluate(ctx, r, cond, e.k, s, now)) drop(e, j);
     // A stored window is never changed (ownSlot copies it first), so rules whose windows came out the same for this
     // event (rules fed by the same events) can hold one object: fewer objects live in the state.
     else if (lastWin !== undefined && lastWin.same(s.w)) s.w = lastWin;
@@ -613,7 +629,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       const s = j >= 0 ? e.slots[j] : undefined;
       if (!s) continue;
       ownSlot(r, place, e, j);
-      if (!evaluate(ctx, r, e.k, e.slots[j]!, only ? at : s.d!)) drop(e, j);
+      if (!evaluate(ctx, r, g.conds[place]!, e.k, e.slots[j]!, only ? at : s.d!)) drop(e, j);
     }
     finish(ctx, g, id, e);
   }
@@ -699,7 +715,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         const { rules: list, places, relevant } = plan;
         for (let i = 0; i < list.length; i++) {
           const r = list[i]!;
-          if (!enabled(r.name)) continue;
+          if (enabled !== undefined && !enabled(r.name)) continue;
           const what = relevant[i]!(ev, ctx);
           if (what === false) continue;
           if (key === null) {
@@ -708,7 +724,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
             const stored = readEntry(ctx.store(plan.g.store).get(key.id));
             e = stored ? copyEntry(plan.g, stored) : entryOf(plan.g, key.values, [], []);
           }
-          if (observe(r, places[i]!, what, e!, ctx, corr)) changed = true;
+          if (observe(r, places[i]!, plan.g.conds[places[i]!]!, what, e!, ctx, corr)) changed = true;
         }
         if (changed) finish(ctx, plan.g, key!.id, e!);
       }
