@@ -15,8 +15,10 @@
  *    the same run: the same load read by the plain worker, latency = probe sent -> handler. The load generator and the
  *    ALERT reader run in a child process (bench/alerts-load.ts, `node --import tsx`), so the consumer under test has
  *    this process and its event loop to itself, as in deployment (no processor generates its own load); times are
- *    epoch milliseconds from performance.timeOrigin + now(), one clock for both processes. BENCH_LATENCY_ROUNDS
- *    rounds alternate the consumers; medians.
+ *    epoch milliseconds from performance.timeOrigin + now(), one clock for both processes. Also timed: probe sent ->
+ *    the definition's process() (before the commit), for the alert processor and for the runtime with a no-op
+ *    definition, which splits the latency into what comes before a record is processed and what its transaction,
+ *    the markers and the reader add. BENCH_LATENCY_ROUNDS rounds alternate the consumers; medians.
  *
  * BENCH_PARTS=throughput or =latency runs one part (=transactions: back-to-back transactions with the client's and the
  * runtime's retry, see benchTransactions); BENCH_KINDS=runtime,alerts limits the throughput consumers (the
@@ -254,26 +256,48 @@ function latencyOf(seen: Map<string, number>, sentAt: Map<string, number>, achie
   return { p50: pct(all, 0.5), p99: pct(all, 0.99), max: Math.max(...all), count: xs.length, sent: sentAt.size, achievedRate };
 }
 
-type LatencyMode = 'worker' | 'alerts' | 'alerts-before';
+type LatencyMode = 'worker' | 'runtime' | 'alerts' | 'alerts-before';
+type LatencyRound = Latency & { cpuMicros: number; atProcess?: Latency };
 
-async function benchLatency(mode: LatencyMode): Promise<Latency & { cpuMicros: number }> {
+/** Wraps a definition so that the first time it processes each probe is noted (before its transaction commits). */
+function noting(def: ProcessorDefinition, at: Map<string, number>): ProcessorDefinition {
+  return {
+    ...def,
+    process: (e, ctx) => {
+      if (e.node_id === 'probe' && !at.has(String(e.correlation_id))) at.set(String(e.correlation_id), now());
+      def.process(e, ctx);
+    },
+  };
+}
+
+/**
+ * One latency round of a consumer: the plain worker (probe -> handler), the processor runtime with a no-op definition
+ * (probe -> process(), no output), or the alert processor (probe -> its ALERT read committed, and probe -> process()).
+ */
+async function benchLatency(mode: LatencyMode): Promise<LatencyRound> {
   const topic = `bench.alerts.lat.${mode}.${randomUUID().slice(0, 8)}`;
   const alertsTopic = `${topic}.out`;
   await topics({ topic, partitions: PARTITIONS }, { topic: `${topic}.dlq`, partitions: 1 }, { topic: alertsTopic, partitions: 1 });
   const seen = new Map<string, number>();
+  const processed = new Map<string, number>();
   let stop: () => Promise<void>;
   if (mode === 'worker') {
     const h = await workerRound(topic, Number.MAX_SAFE_INTEGER, (e) => e.node_id === 'probe' && seen.set(String(e.correlation_id), now()));
     stop = h.stop;
+  } else if (mode === 'runtime') {
+    const h = await processorRound(topic, Number.MAX_SAFE_INTEGER, noting(NOOP, seen), { intervalMs: 1_000, idleAfterMs: 2_000 });
+    stop = h.stop;
   } else {
     const all = [...rules, ...loadRules(PROBE_RULE).rules];
-    const h = await processorRound(topic, Number.MAX_SAFE_INTEGER, createAlertEngine(all, { name: 'alerts', output: alertRecords(encode, alertsTopic) }), { intervalMs: 1_000, idleAfterMs: 2_000 }, mode === 'alerts-before' ? beforeRuntime : undefined);
+    const engine = createAlertEngine(all, { name: 'alerts', output: alertRecords(encode, alertsTopic) });
+    const h = await processorRound(topic, Number.MAX_SAFE_INTEGER, noting(engine, processed), { intervalMs: 1_000, idleAfterMs: 2_000 }, mode === 'alerts-before' ? beforeRuntime : undefined);
     stop = h.stop;
   }
   await new Promise((r) => setTimeout(r, 3_000)); // group joins before the load starts
   say(`${mode}: ${fmt(RATE)} events/s for ${SECONDS} s from a child process, a probe every ${PROBE_EVERY}`);
   const cpu0 = process.cpuUsage();
-  const child = await loadInChild(topic, mode === 'worker' ? undefined : alertsTopic);
+  const reads = mode === 'alerts' || mode === 'alerts-before';
+  const child = await loadInChild(topic, reads ? alertsTopic : undefined);
   const cpu = process.cpuUsage(cpu0);
   const sentAt = new Map(Object.entries(child.sentAt));
   for (const [c, at] of Object.entries(child.seen)) seen.set(c, at);
@@ -281,7 +305,11 @@ async function benchLatency(mode: LatencyMode): Promise<Latency & { cpuMicros: n
   while (seen.size < sentAt.size && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   await stop();
   // CPU of this process (the consumer under test) per event emitted, over the load and its drain in the child.
-  return { ...latencyOf(seen, sentAt, child.rate), cpuMicros: (cpu.user + cpu.system) / (RATE * SECONDS) };
+  return {
+    ...latencyOf(seen, sentAt, child.rate),
+    cpuMicros: (cpu.user + cpu.system) / (RATE * SECONDS),
+    ...(reads ? { atProcess: latencyOf(processed, sentAt, child.rate) } : {}),
+  };
 }
 
 type TxnRound = { mode: 'client retry' | 'runtime retry'; count: number; p50: number; p90: number; p99: number };
@@ -317,19 +345,21 @@ try {
   const txns = PARTS.has('transactions') ? await benchTransactions() : undefined;
   const t = PARTS.has('throughput') ? await benchThroughput() : undefined;
   // Latency rounds alternate the consumers (plain worker, alert processor, the runtime before if asked); medians.
-  const modes: LatencyMode[] = ['worker', 'alerts', ...(beforeRuntime ? (['alerts-before'] as const) : [])];
-  const lat: Record<LatencyMode, Array<Latency & { cpuMicros: number }>> = { worker: [], alerts: [], 'alerts-before': [] };
+  const modes: LatencyMode[] = ['worker', 'runtime', 'alerts', ...(beforeRuntime ? (['alerts-before'] as const) : [])];
+  const lat: Record<LatencyMode, LatencyRound[]> = { worker: [], runtime: [], alerts: [], 'alerts-before': [] };
   if (PARTS.has('latency')) {
     for (let i = 0; i < LATENCY_ROUNDS; i++) {
       for (const m of modes) lat[m].push(await benchLatency(m));
       const ms1 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}` : 'inf');
-      say(`latency round ${i + 1}: ${modes.map((m) => { const l = lat[m].at(-1)!; return `${m} p50 ${ms1(l.p50)} p99 ${ms1(l.p99)} ms (${l.count}/${l.sent}, ${l.cpuMicros.toFixed(1)} µs CPU/event)`; }).join(', ')} (load ${loadavg()[0]!.toFixed(1)})`);
+      say(`latency round ${i + 1}: ${modes.map((m) => { const l = lat[m].at(-1)!; return `${m} p50 ${ms1(l.p50)} p99 ${ms1(l.p99)} ms (${l.count}/${l.sent}, ${l.cpuMicros.toFixed(1)} µs CPU/event${l.atProcess ? `; at process() p50 ${ms1(l.atProcess.p50)} p99 ${ms1(l.atProcess.p99)}` : ''})`; }).join(', ')} (load ${loadavg()[0]!.toFixed(1)})`);
     }
   }
-  const latMedian = (m: LatencyMode): Latency & { cpuMicros: number } => {
-    const xs = lat[m];
-    return { p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), max: median(xs.map((x) => x.max)), count: median(xs.map((x) => x.count)), sent: median(xs.map((x) => x.sent)), achievedRate: median(xs.map((x) => x.achievedRate)), cpuMicros: median(xs.map((x) => x.cpuMicros)) };
-  };
+  const medianOf = (xs: Array<Latency & { cpuMicros?: number }>): Latency & { cpuMicros: number } => ({
+    p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), max: median(xs.map((x) => x.max)), count: median(xs.map((x) => x.count)),
+    sent: median(xs.map((x) => x.sent)), achievedRate: median(xs.map((x) => x.achievedRate)), cpuMicros: median(xs.map((x) => x.cpuMicros ?? Number.NaN)),
+  });
+  const latMedian = (m: LatencyMode) => medianOf(lat[m]);
+  const atProcess = (m: LatencyMode) => medianOf(lat[m].map((x) => ({ ...x.atProcess!, cpuMicros: x.cpuMicros })));
   const load = loadavg().map((l) => l.toFixed(1)).join(' / ');
   const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'not arrived');
   const row = (name: string, s: { rate: number; cpu: number; ratio: number }, target = '') => `| ${name} | ${fmt(s.rate)} | ${s.ratio.toFixed(2)}x | ${s.cpu.toFixed(1)} | ${target} |`;
@@ -370,6 +400,8 @@ try {
             '| path | rate | probes arrived | p50 | p99 | max | CPU µs/event | target |',
             '|---|---|---|---|---|---|---|---|',
             lrow('probe sent -> plain worker handler (baseline)', latMedian('worker')),
+            lrow('probe sent -> process() of the processor runtime, no-op definition (before its commit)', latMedian('runtime')),
+            lrow('probe sent -> process() of the alert processor (before its commit)', atProcess('alerts')),
             ...(beforeRuntime ? [lrow(`probe sent -> its ALERT_TRIGGERED read committed, runtime of ${RUNTIME_BEFORE} (before)`, latMedian('alerts-before'))] : []),
             lrow('probe sent -> its ALERT_TRIGGERED read committed (100 rules + probe rule)', alerts, `p99 < 100 ms ${alerts.p99 < 100 ? 'met' : 'NOT met'}`),
             '',
