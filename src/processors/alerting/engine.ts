@@ -241,8 +241,30 @@ interface Plan {
 export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOptions = {}): ProcessorDefinition {
   const byName = new Map(rules.map((r) => [r.name, r]));
   const prefilter = o.prefilter ?? true;
-  /** Each rule's predicates, with or without their guards. */
-  const test = (p: Predicate) => (prefilter ? p : p.unfiltered);
+  /** Counts process() calls: a memoised predicate's result holds for the event of the call it was computed in. */
+  let eventNo = 0;
+  /** One memoised predicate per expression text: rules sharing a condition evaluate it once per event. */
+  const memo = new Map<string, (event: Record<string, unknown>) => boolean>();
+  /** Each rule's predicates, with or without their guards; those of one text (see Predicate.source) share one result per event. */
+  const test = (p: Predicate): ((event: Record<string, unknown>) => boolean) => {
+    const fn = prefilter ? p : p.unfiltered;
+    const src = p.source;
+    if (src === undefined) return fn;
+    let m = memo.get(src);
+    if (!m) {
+      let at = -1;
+      let value = false;
+      m = (event) => {
+        if (at !== eventNo) {
+          value = fn(event);
+          at = eventNo;
+        }
+        return value;
+      };
+      memo.set(src, m);
+    }
+    return m;
+  };
   const tests = new Map(rules.map((r) => [r, { types: typesOf(r, prefilter), relevant: relevanceOf(r, test) }]));
   /** The rule groups (rules with the same `by`, in order of their first rule) and each rule's group. */
   const groups = new Map<string, RuleGroup>();
@@ -702,6 +724,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     process(event: AnyOnexEvent, ctx: RecordContext) {
       migrate(ctx);
       const ev = event as unknown as Record<string, unknown>;
+      eventNo++;
       traceparentOfEvent = null;
       lastWin = undefined;
       shared.tb = undefined;

@@ -27,6 +27,11 @@ export interface Predicate {
   readonly eventTypes?: ReadonlySet<string>;
   /** The CEL program alone, without the pre-filter (the onex.alerts.prefilter flag off). */
   readonly unfiltered: (event: Record<string, unknown>) => boolean;
+  /**
+   * The expression's text, set by the rule loader (whose predicates depend on the event alone): the engine evaluates
+   * the predicates of one text once per event. A predicate made otherwise has none and is called for every rule.
+   */
+  readonly source?: string;
 }
 
 interface RuleBase {
@@ -150,7 +155,7 @@ function compile(source: string): { fn: Predicate } | { error: string } {
     };
     const { types, guard, exact } = preFilterOf(expr.ast);
     const fn = guard ? (exact ? guard : (event: Record<string, unknown>) => guard(event) && unfiltered(event)) : unfiltered;
-    return { fn: Object.assign(fn, { unfiltered, ...(types ? { eventTypes: types } : {}) }) };
+    return { fn: Object.assign(fn, { unfiltered, source, ...(types ? { eventTypes: types } : {}) }) };
   } catch (e) {
     // cel-js puts the offending position on err.node.pos (0-based, in the expression).
     const err = e as Error & { node?: { pos?: number } };

@@ -180,6 +180,64 @@ describe('alert engine with pre-filters', () => {
     expect(calls).toEqual(['a:A', 'b:A', 'a:B', 'b:B', 'a:C', 'b:C', 'a:D', 'b:D']);
   });
 
+  it('rules sharing an expression text evaluate it once per event, and each rule gets the transitions it gets alone', () => {
+    const SHARED = `rules:
+  - name: t
+    kind: threshold
+    match: 'event.node_id.startsWith("n")'
+    by: [node_id]
+    window: 10s
+    count: 3
+  - name: q
+    kind: ratio
+    match: 'event.event_type == "NODE_FAILURE"'
+    of: 'event.node_id.startsWith("n")'
+    above: 0.3
+    min_count: 4
+    window: 20s
+    by: [node_id]
+  - name: s
+    kind: sequence
+    first: 'event.event_type == "NODE_FAILURE"'
+    then: 'event.node_id.startsWith("n")'
+    within: 1s
+    absent: true
+  - name: d
+    kind: deprecated_schema
+    versions: ["1.0.0"]
+    match: 'event.event_type == "NODE_FAILURE"'
+    window: 10s
+    count: 2
+`;
+    const r = rng(9);
+    const events = Array.from({ length: 1_000 }, (_, i) => ({
+      event_type: pick(r, ['NODE_FAILURE', 'NODE_START', 'OTHER']), node_id: pick(r, ['n1', 'n2', 'm1']), timestamp: iso(T0 + i * 300),
+    }) as unknown as AnyOnexEvent);
+    const rules = loadRules(SHARED).rules;
+    for (const prefilter of [true, false]) {
+      const all = transitions(rules, events, prefilter, T0 + 600_000);
+      for (const rule of rules) {
+        const alone = transitions([rule], events, prefilter, T0 + 600_000);
+        expect(alone.length, rule.name).toBeGreaterThan(0);
+        expect(all.filter((l) => l.startsWith(`${rule.name} `))).toEqual(alone);
+      }
+    }
+    // Predicates of one source text: called once per event however many rules hold them; without a text, per rule.
+    let calls = 0;
+    const counted = (source?: string) =>
+      Object.assign((e: Record<string, unknown>) => (calls++, e.event_type === 'A'), { unfiltered: (e: Record<string, unknown>) => (calls++, e.event_type === 'A'), ...(source ? { source } : {}) });
+    const base = rules[0] as Extract<AlertRule, { kind: 'threshold' }>;
+    const evs = ['A', 'B', 'A'].map((t, i) => ({ event_type: t, node_id: 'n1', timestamp: iso(T0 + i) }) as unknown as AnyOnexEvent);
+    for (const prefilter of [true, false]) {
+      calls = 0;
+      runLocally(createAlertEngine([{ ...base, name: 'x', match: counted('same') }, { ...base, name: 'y', match: counted('same') }], { prefilter }), evs);
+      expect(calls).toBe(3);
+      calls = 0;
+      runLocally(createAlertEngine([{ ...base, name: 'x', match: counted() }, { ...base, name: 'y', match: counted() }], { prefilter }), evs);
+      expect(calls).toBe(6);
+    }
+  });
+
   it('an expression that fails on an event (a missing field) is no match for its rule, and the other rules still see the event', () => {
     const rules = loadRules("rules:\n  - name: bad\n    kind: threshold\n    match: 'event.nope == 1 || event.node_id.size() > 100'\n    window: 1s\n    count: 1\n  - name: good\n    kind: threshold\n    match: 'event.event_type == \"A\"'\n    window: 1s\n    count: 1\n").rules;
     const evs = [{ event_type: 'A', node_id: null, timestamp: iso(T0) }] as unknown as AnyOnexEvent[];
