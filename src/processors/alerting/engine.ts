@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { AnyOnexEvent } from '../../event/index.js';
 import type { OutputRecord, ProcessorDefinition, RecordContext, TaskContext } from '../types.js';
 import { activeSpanContext, formatTraceparent } from '../../telemetry/internal.js';
@@ -93,8 +93,13 @@ function fieldOf(event: Record<string, unknown>, path: readonly string[]): strin
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+/** Hex sha256 of a text: crypto.hash where Node has it (20.12 on: one call, no Hash object), else createHash. */
+const sha256Hex: (text: string) => string = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'hex')
+  : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
 function sha(...parts: string[]): string {
-  return createHash('sha256').update(parts.join(SEP)).digest('hex').slice(0, 32);
+  return sha256Hex(parts.join(SEP)).slice(0, 32);
 }
 
 /** The rules that share `by` fields, their store and how the key is read. */
@@ -394,6 +399,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
    * resolved later) need the same two sha256 digests. Past MAX_IDS alerts the memory starts again.
    */
   const ids = new Map<string, { fingerprint: string; alertId: string }>();
+  const fingerprints = new Map<string, string>();
   const idsOf = (r: AlertRule, keyText: string, activeAt: number, partition: number) => {
     const k = `${partition}${SEP}${r.name}${SEP}${keyText}${SEP}${activeAt}`;
     let v = ids.get(k);
@@ -402,7 +408,14 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       // The partition too: state is per input partition, so two partitions can hold an alert of the same rule and key
       // (a key that is not the record key) that became active at the same millisecond; their ids and events differ.
       const alertId = partition === 0 ? sha(r.name, keyText, String(activeAt)) : sha(r.name, keyText, String(activeAt), `p${partition}`);
-      ids.set(k, (v = { fingerprint: sha(r.name, keyText), alertId }));
+      // The fingerprint is per rule and key: remembered apart, for the key's later alerts.
+      const fk = `${r.name}${SEP}${keyText}`;
+      let fingerprint = fingerprints.get(fk);
+      if (fingerprint === undefined) {
+        if (fingerprints.size >= MAX_IDS) fingerprints.clear();
+        fingerprints.set(fk, (fingerprint = sha(r.name, keyText)));
+      }
+      ids.set(k, (v = { fingerprint, alertId }));
     }
     return v;
   };
