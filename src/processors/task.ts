@@ -1,7 +1,7 @@
 import type { Batch, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { onexError, type OnexError } from '../event/index.js';
 import { FAST_RECORD, installRecordBatchEncoder } from '../kafka/index.js';
-import { BACKOFFS } from '../retry/index.js';
+import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
 import type { Logger } from '../telemetry/types.js';
 import { activeTracer, traceRecord } from '../telemetry/internal.js';
 import { HandlerRouter, RecordProcessor, type ProcessControl, type WorkerMetrics } from '../worker/index.js';
@@ -51,6 +51,27 @@ function isFenced(err: unknown): boolean {
  * idempotent producer) and back off exponentially to the client's maximum, as before; only the first waits are shorter.
  */
 export const TRANSACTION_RETRY = { initialRetryTime: 20, retries: Number.MAX_SAFE_INTEGER };
+
+/**
+ * kafkajs sends a transaction's AddOffsetsToTxn once, without the retries its AddPartitionsToTxn gets: when it is the
+ * transaction's first request to the coordinator (a batch with no output and no state change sends only its offsets),
+ * the broker can refuse it with CONCURRENT_TRANSACTIONS while it writes the previous transaction's markers, and the
+ * batch was aborted and fetched again. Nothing was added then, so the offsets are sent again (10 retries, about 5 s,
+ * then the transaction aborts as before).
+ */
+const CONCURRENT_TRANSACTIONS_RETRIES = 10;
+
+async function whileConcurrentTransactions(send: () => Promise<void>): Promise<void> {
+  for (let retry = 1; ; retry++) {
+    try {
+      return await send();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type !== 'CONCURRENT_TRANSACTIONS' || retry > CONCURRENT_TRANSACTIONS_RETRIES) throw err;
+      await sleep(backoffDelay(BACKOFFS.transactionRequest, retry));
+    }
+  }
+}
 
 export class PartitionTask {
   readonly state: PartitionState;
@@ -225,7 +246,8 @@ export class PartitionTask {
     try {
       if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
       if (nextOffset !== undefined) {
-        await txn.sendOffsets({ consumerGroupId: o.groupId, topics: [{ topic: o.topic, partitions: [{ partition: this.partition, offset: String(nextOffset) }] }] });
+        const offsets = { consumerGroupId: o.groupId, topics: [{ topic: o.topic, partitions: [{ partition: this.partition, offset: String(nextOffset) }] }] };
+        await whileConcurrentTransactions(() => txn.sendOffsets(offsets));
       }
       await txn.commit();
     } catch (err) {

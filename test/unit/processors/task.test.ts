@@ -13,6 +13,11 @@ import { encodeFake, eventV2, FakeControl, FakeDecoder } from '../worker/fakes.j
 /** A transactional producer whose sends fail while `failSends` > 0 (as a send to a topic that does not exist yet). */
 class FakeTransactions {
   failSends = 0;
+  /** sendOffsets is refused with CONCURRENT_TRANSACTIONS this many times (the previous transaction's markers). */
+  refuseOffsets = 0;
+  offsetSends = 0;
+  /** What the transaction saw, in order. */
+  readonly log: string[] = [];
   committed: TopicMessages[][] = [];
   aborts = 0;
   readonly kafka = {
@@ -30,9 +35,16 @@ class FakeTransactions {
             }
             sent = topicMessages;
           },
-          sendOffsets: async () => undefined,
-          commit: async () => void this.committed.push(sent),
-          abort: async () => void this.aborts++,
+          sendOffsets: async () => {
+            this.offsetSends++;
+            if (this.refuseOffsets > 0) {
+              this.refuseOffsets--;
+              throw Object.assign(new Error('The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing'), { type: 'CONCURRENT_TRANSACTIONS' });
+            }
+            this.log.push('offsets');
+          },
+          commit: async () => void (this.log.push('commit'), this.committed.push(sent)),
+          abort: async () => void (this.log.push('abort'), this.aborts++),
         };
       },
     }),
@@ -71,6 +83,21 @@ describe('PartitionTask', () => {
     await task.tick(Date.now() + 60_000);
     const idle = fake.committed.flat().filter((t) => t.topic === 'out').flatMap((t) => t.messages.map((m) => JSON.parse(String(m.value)) as { idle?: boolean }));
     expect(idle.filter((m) => m.idle)).toHaveLength(1);
+    await task.close();
+  });
+
+  it('offsets refused while the previous transaction ends are sent again, and the batch commits without an abort', async () => {
+    const fake = new FakeTransactions();
+    const o = resolveProcessorOptions({ kafka: fake.kafka, groupId: 'g', topic: 'in', decoder: new FakeDecoder(), definition: runningCount('out', 1_000), allowedLatenessMs: 0 });
+    const registry = new Registry();
+    const task = new PartitionTask(0, { kafka: fake.kafka, o, metrics: new ProcessorMetrics('t', registry), workerMetrics: new WorkerMetrics(registry), log: logger('task-test') });
+    await task.open();
+    fake.refuseOffsets = 2;
+    expect(await task.runBatch(batchOf([eventV2({ node_id: 'n1', timestamp: formatTimestamp(Date.now() * 1000) })]), new FakeControl())).toBe('0');
+    expect(fake.offsetSends).toBe(3);
+    expect(fake.log).toEqual(['offsets', 'commit']);
+    expect(task.stats).toMatchObject({ commits: 1, aborts: 0, recordsOut: 1 });
+    expect(task.committedOffset).toBe(1);
     await task.close();
   });
 });
