@@ -46,17 +46,18 @@ function isFenced(err: unknown): boolean {
 /**
  * The retries of the transactional producer's sends. A transaction's first AddPartitionsToTxn is refused with
  * CONCURRENT_TRANSACTIONS while the broker still writes the markers of the partition's previous transaction (a few
- * milliseconds after its commit returned), and kafkajs retries it after the client's initial 300 ms. The Java
- * producer retries that case after 20 ms; so do these sends. Retries stay unbounded (kafkajs's default for an
- * idempotent producer) and back off exponentially to the client's maximum, as before; only the first waits are shorter.
+ * milliseconds after its commit returned), and kafkajs retries it after the client's initial 300 ms. These sends
+ * retry from 5 ms (the Java producer waits 20 ms; back-to-back transactions had a p90 of 28 ms from 20 ms, 10-12 ms
+ * from 5). Retries stay unbounded (kafkajs's default for an idempotent producer) and back off
+ * exponentially to the client's maximum, as before; only the first waits are shorter.
  */
-export const TRANSACTION_RETRY = { initialRetryTime: 20, retries: Number.MAX_SAFE_INTEGER };
+export const TRANSACTION_RETRY = { initialRetryTime: 5, retries: Number.MAX_SAFE_INTEGER };
 
 /**
  * kafkajs sends a transaction's AddOffsetsToTxn once, without the retries its AddPartitionsToTxn gets: when it is the
  * transaction's first request to the coordinator (a batch with no output and no state change sends only its offsets),
  * the broker can refuse it with CONCURRENT_TRANSACTIONS while it writes the previous transaction's markers, and the
- * batch was aborted and fetched again. Nothing was added then, so the offsets are sent again (10 retries, about 5 s,
+ * batch was aborted and fetched again. Nothing was added then, so the offsets are sent again (10 retries, about 3 s,
  * then the transaction aborts as before).
  */
 const CONCURRENT_TRANSACTIONS_RETRIES = 10;

@@ -44,8 +44,8 @@ export const BACKOFFS = Object.freeze({
   deadLetterWrite: Object.freeze({ initialMs: 200, multiplier: 2, maxMs: 10_000, jitter: 0.2 }),
   /** An alert posted to an Alertmanager webhook (connection failures, 5xx, 429), a few attempts. */
   alertWebhook: Object.freeze({ initialMs: 200, multiplier: 2, maxMs: 5_000, jitter: 0.3 }),
-  /** A processor transaction's request the broker refused while it ends the previous transaction (20 ms, as the Java producer). */
-  transactionRequest: Object.freeze({ initialMs: 20, multiplier: 2, maxMs: 1_000, jitter: 0.2 }),
+  /** A processor transaction's request the broker refused while it ends the previous transaction (from 5 ms: it takes a few). */
+  transactionRequest: Object.freeze({ initialMs: 5, multiplier: 2, maxMs: 1_000, jitter: 0.2 }),
   /** A start-up step (topic creation, metadata) on a broker that is still settling. */
   startup: Object.freeze({ initialMs: 500, multiplier: 2, maxMs: 4_000, jitter: 0.2 }),
 } satisfies Record<string, Backoff>);
