@@ -1,7 +1,7 @@
 import type { Batch, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { onexError, type OnexError } from '../event/index.js';
 import { FAST_RECORD, installRecordBatchEncoder } from '../kafka/index.js';
-import { BACKOFFS, backoffDelay, sleep } from '../retry/index.js';
+import { BACKOFFS, retryWhile } from '../retry/index.js';
 import type { Logger } from '../telemetry/types.js';
 import { activeTracer, traceRecord } from '../telemetry/internal.js';
 import { HandlerRouter, RecordProcessor, type ProcessControl, type WorkerMetrics } from '../worker/index.js';
@@ -51,7 +51,7 @@ function isFenced(err: unknown): boolean {
  * from 5). Retries stay unbounded (kafkajs's default for an idempotent producer) and back off
  * exponentially to the client's maximum, as before; only the first waits are shorter.
  */
-export const TRANSACTION_RETRY = { initialRetryTime: 5, retries: Number.MAX_SAFE_INTEGER };
+export const TRANSACTION_RETRY = { initialRetryTime: BACKOFFS.transactionRequest.initialMs, retries: Number.MAX_SAFE_INTEGER };
 
 /**
  * kafkajs sends a transaction's AddOffsetsToTxn once, without the retries its AddPartitionsToTxn gets: when it is the
@@ -62,17 +62,7 @@ export const TRANSACTION_RETRY = { initialRetryTime: 5, retries: Number.MAX_SAFE
  */
 const CONCURRENT_TRANSACTIONS_RETRIES = 10;
 
-async function whileConcurrentTransactions(send: () => Promise<void>): Promise<void> {
-  for (let retry = 1; ; retry++) {
-    try {
-      return await send();
-    } catch (err) {
-      const type = (err as { type?: string }).type;
-      if (type !== 'CONCURRENT_TRANSACTIONS' || retry > CONCURRENT_TRANSACTIONS_RETRIES) throw err;
-      await sleep(backoffDelay(BACKOFFS.transactionRequest, retry));
-    }
-  }
-}
+const isConcurrentTransactions = (err: unknown): boolean => (err as { type?: string }).type === 'CONCURRENT_TRANSACTIONS';
 
 export class PartitionTask {
   readonly state: PartitionState;
@@ -248,7 +238,7 @@ export class PartitionTask {
       if (topicMessages.length) await txn.sendBatch({ topicMessages, acks: -1 });
       if (nextOffset !== undefined) {
         const offsets = { consumerGroupId: o.groupId, topics: [{ topic: o.topic, partitions: [{ partition: this.partition, offset: String(nextOffset) }] }] };
-        await whileConcurrentTransactions(() => txn.sendOffsets(offsets));
+        await retryWhile(() => txn.sendOffsets(offsets), isConcurrentTransactions, CONCURRENT_TRANSACTIONS_RETRIES + 1, BACKOFFS.transactionRequest);
       }
       await txn.commit();
     } catch (err) {

@@ -56,11 +56,16 @@ export const BACKOFFS = Object.freeze({
  * retries gave up. Any other failure, or the last attempt's, is thrown as it is.
  */
 export async function retryWhileRetriable<T>(step: () => Promise<T>, attempts = 5, backoff: Backoff = BACKOFFS.startup): Promise<T> {
+  return retryWhile(step, (err) => isOnexError(err) && err.retriable, attempts, backoff);
+}
+
+/** `step` again after each failure `retriable` says is worth it, up to `attempts` in all, backing off between them. */
+export async function retryWhile<T>(step: () => Promise<T>, retriable: (err: unknown) => boolean, attempts: number, backoff: Backoff): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();
     } catch (err) {
-      if (attempt >= attempts || !isOnexError(err) || !err.retriable) throw err;
+      if (attempt >= attempts || !retriable(err)) throw err;
       await sleep(backoffDelay(backoff, attempt));
     }
   }
