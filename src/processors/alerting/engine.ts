@@ -541,14 +541,18 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   /** The rule's slot in the entry copy (at j, or a new one at the end when j is -1), itself a copy (its window copied) the caller may change; returns where it is. */
   function ownSlot(r: AlertRule, place: number, e: LiveEntry, j: number): number {
     const s = j >= 0 ? e.slots[j] : undefined;
-    const own: Slot = s ? { w: s.w.copy(), a: s.a, d: s.d } : { w: freshWin(r), a: undefined, d: undefined };
+    return putSlot(e, place, j, s ? { w: s.w.copy(), a: s.a, d: s.d } : { w: freshWin(r), a: undefined, d: undefined });
+  }
+
+  /** Sets the slot of the rule at `place` in an entry copy: at j (where slotAt found it), or at the end when j is -1; returns where it is. */
+  function putSlot(e: LiveEntry, place: number, j: number, slot: Slot): number {
     if (j >= 0) {
-      if (!s) e.holes--;
-      e.slots[j] = own;
+      if (!e.slots[j]) e.holes--;
+      e.slots[j] = slot;
       return j;
     }
     e.ids.push(place);
-    e.slots.push(own);
+    e.slots.push(slot);
     return e.slots.length - 1;
   }
 
@@ -703,15 +707,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
           entries.set(id, e);
         }
         const place = g.index.get(r.name)!;
-        const slot: Slot = { w: winOf(w), a, d };
-        const j = slotAt(e, place);
-        if (j >= 0) {
-          if (!e.slots[j]) e.holes--;
-          e.slots[j] = slot;
-        } else {
-          e.ids.push(place);
-          e.slots.push(slot);
-        }
+        putSlot(e, place, slotAt(e, place), { w: winOf(w), a, d });
         wins.delete(id);
         alerts.delete(id);
         ctx.cancelTimer(timerId);
