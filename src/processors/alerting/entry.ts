@@ -389,13 +389,13 @@ function deltas(a: number[] | boolean[], lo: number, hi: number): string {
   return text;
 }
 
+/** Views, and list texts, an encoder compares in place before it keeps the rest in a Map. */
+const SEEN_LINEAR = 32;
+
 /**
  * Encodes entries one at a time (one encoder reused: its maps are cleared per entry). Each list is written once: the
  * same view (array, lo, hi) is looked up first, then the same text.
  */
-/** Views an encoder compares in place before it keeps the rest in a Map. */
-const SEEN_LINEAR = 32;
-
 class Encoder {
   c: string[] = [];
   x: string[] = [];
@@ -422,7 +422,7 @@ class Encoder {
   private list(text: string): Ref {
     // Few lists: compared in place (a Map would hash every new text, which is most of the work here); many: the Map.
     const x = this.x;
-    if (x.length < 32) {
+    if (x.length < SEEN_LINEAR) {
       for (let j = 0; j < x.length; j++) if (x[j]!.length === text.length && x[j] === text) return j;
       x.push(text);
       return x.length - 1;
@@ -561,34 +561,28 @@ function ints(text: string | undefined, start: number): number[] {
   return out;
 }
 
+/** `decode`, remembered per list reference: each list is decoded once per entry. */
+function decodedOnce<T>(decode: (ref: Ref) => T): (ref: Ref) => T {
+  const lists = new Map<Ref, T>();
+  return (ref) => {
+    let l = lists.get(ref);
+    if (l === undefined) lists.set(ref, (l = decode(ref)));
+    return l;
+  };
+}
+
 export function decodeEntry(c: CompactEntry): LiveEntry {
   const { b, x } = c;
   // A list the entry refers to more than once is decoded once, into one array its views share (as they did live).
-  const timeLists = new Map<Ref, number[]>();
-  const hitLists = new Map<Ref, boolean[]>();
-  const corrLists = new Map<Ref, string[]>();
-  const times = (ref: Ref): number[] => {
-    let l = timeLists.get(ref);
-    if (!l) timeLists.set(ref, (l = ints(x[ref], b)));
-    return l;
-  };
-  const hits = (ref: Ref): boolean[] => {
-    let l = hitLists.get(ref);
-    if (!l) hitLists.set(ref, (l = ints(x[ref], 0).map((h) => h === 1)));
-    return l;
-  };
-  const corr = (ref: Ref): string[] => {
-    let l = corrLists.get(ref);
-    if (!l) {
-      l = ints(x[ref], 0).map((n) => {
-        const id = c.c[n];
-        if (id === undefined) throw new Error('a correlation id reference is outside the entry');
-        return id;
-      });
-      corrLists.set(ref, l);
-    }
-    return l;
-  };
+  const times = decodedOnce((ref) => ints(x[ref], b));
+  const hits = decodedOnce((ref) => ints(x[ref], 0).map((h) => h === 1));
+  const corr = decodedOnce((ref) =>
+    ints(x[ref], 0).map((n) => {
+      const id = c.c[n];
+      if (id === undefined) throw new Error('a correlation id reference is outside the entry');
+      return id;
+    }),
+  );
   const r: Record<string, Slot | undefined> = {};
   for (const name of Object.keys(c.r)) {
     const [t, hit, starts, wc, d, alert, tp] = c.r[name]!;
