@@ -4,11 +4,12 @@
  * In memory an entry holds, per rule with state for the key, the rule's window, its alert and its next deadline, as
  * plain arrays the engine reads fast. On the changelog the same entry is much shorter: the rules of a group see
  * mostly the same events, so their windows repeat the same event times and correlation ids many times over, and an
- * alert repeats its window's correlation ids. The compact form (CompactEntry) keeps each correlation id once, writes
- * every list of numbers once (times as differences from the one before, so a window is a short string), and lets the
- * slots point at them. A live entry (a LiveEntry, what the engine writes) turns itself into that form when the
- * changelog serialises it (toJSON); readEntry turns a restored one back. Entries written before the compact form (a
- * plain {k, r}) still restore as they are.
+ * alert repeats its window's correlation ids, and rules of one kind fed by the same events hold the very same slot.
+ * The compact form (CompactEntry) keeps each correlation id once, writes every list of numbers once (times as
+ * differences from the one before, so a window is a short string), and every distinct slot once, which the rules'
+ * names point at. A live entry (a LiveEntry, what the engine writes) turns itself into that form when the
+ * changelog serialises it (toJSON); readEntry turns a restored one back. Entries of the earlier forms (format 3, a slot per rule name;
+ * before it a plain {k, r}) still restore as they are.
  */
 
 /**
@@ -281,8 +282,9 @@ export function liveOf(k: Record<string, string>, r: Record<string, Slot | undef
   return new LiveEntry(k, ids, slots, names);
 }
 
-/** The compact form's version mark (format 2 of the engine's layout wrote entries as plain GroupEntry JSON). */
-const COMPACT = 3;
+/** The compact form's version mark: 4 writes each distinct slot once; 3 wrote a slot per rule name (still read). */
+const COMPACT = 4;
+const COMPACT_BY_NAME = 3;
 
 /** A list reference: an index into `x`, or -1 for a list that is absent. */
 type Ref = number;
@@ -299,6 +301,21 @@ export interface CompactEntry {
   /** Correlation ids, each once; corr lists hold their indices. */
   c: string[];
   /** Lists of integers, each once: comma-separated, every element the difference from the one before (the first from 0). */
+  x: string[];
+  /** The rule names with a slot, space-separated (a rule name has no space), in the entry's slot order. */
+  n: string;
+  /** Per name, its slot's index in `s`. */
+  i: number[];
+  /** The distinct slots. */
+  s: SlotCode[];
+}
+
+/** Format 3: the same, with a slot per rule name. */
+interface CompactByName {
+  f: typeof COMPACT_BY_NAME;
+  k: Record<string, string>;
+  b: number;
+  c: string[];
   x: string[];
   r: Record<string, SlotCode>;
 }
@@ -399,6 +416,8 @@ const SEEN_LINEAR = 32;
 class Encoder {
   c: string[] = [];
   x: string[] = [];
+  /** The distinct slots. */
+  s: SlotCode[] = [];
   b = 0;
   private readonly ids = new Map<string, number>();
   private readonly lists = new Map<string, number>();
@@ -411,6 +430,7 @@ class Encoder {
   start(b: number): void {
     this.c = [];
     this.x = [];
+    this.s = [];
     this.b = b;
     if (this.ids.size > 0) this.ids.clear();
     if (this.lists.size > 0) this.lists.clear();
@@ -435,6 +455,17 @@ class Encoder {
       this.lists.set(text, i);
     }
     return i;
+  }
+
+  /**
+   * A slot's index in `s`, added if new. Compared field by field with the slots kept so far (an entry has a few
+   * distinct ones; rules of a kind fed by the same events have equal slots).
+   */
+  slot(code: SlotCode): number {
+    const s = this.s;
+    for (let j = 0; j < s.length; j++) if (sameSlot(s[j]!, code)) return j;
+    s.push(code);
+    return s.length - 1;
   }
 
   private known(a: unknown[], lo: number, hi: number): Ref {
@@ -500,6 +531,16 @@ const encoder = new Encoder();
 /** A time relative to the base, or null. */
 const rel = (t: number | undefined, b: number): number | null => (t === undefined ? null : t - b);
 
+function sameAlert(a: AlertCode | null, b: AlertCode | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6];
+}
+
+function sameSlot(a: SlotCode, b: SlotCode): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[6] === b[6] && sameAlert(a[5], b[5]);
+}
+
 function baseOf(e: LiveEntry): number {
   for (let j = 0; j < e.slots.length; j++) {
     const s = e.slots[j];
@@ -518,7 +559,8 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
   const en = encoder;
   en.start(baseOf(e));
   const b = en.b;
-  const r: Record<string, SlotCode> = {};
+  let n = '';
+  const i: number[] = [];
   // Slots often hold one window object (rules fed by the same events): its references are looked up once.
   let lastW: Win | undefined;
   let t = -1;
@@ -528,7 +570,6 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
   for (let j = 0; j < e.slots.length; j++) {
     const s = e.slots[j];
     if (!s) continue;
-    const name = e.names[e.ids[j]!]!;
     const w = s.w;
     const a = s.a;
     const alert: AlertCode | null = a
@@ -541,9 +582,11 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
       wc = en.corr(w.cb, w.cl, w.ch);
       lastW = w;
     }
-    r[name] = [t, h, st, wc, rel(s.d, b), alert, w.tp ?? null];
+    const name = e.names[e.ids[j]!]!;
+    n = n === '' ? name : `${n} ${name}`;
+    i.push(en.slot([t, h, st, wc, rel(s.d, b), alert, w.tp ?? null]));
   }
-  return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, r };
+  return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, n, i, s: en.s };
 }
 
 function ints(text: string | undefined, start: number): number[] {
@@ -571,7 +614,19 @@ function decodedOnce<T>(decode: (ref: Ref) => T): (ref: Ref) => T {
   };
 }
 
-export function decodeEntry(c: CompactEntry): LiveEntry {
+/** The [rule name, slot] pairs of a compact entry, in its slot order. */
+function slotsOf(c: CompactEntry | CompactByName): Array<[string, SlotCode]> {
+  if (c.f === COMPACT_BY_NAME) return Object.keys(c.r).map((name) => [name, c.r[name]!]);
+  const names = c.n === '' ? [] : c.n.split(' ');
+  if (names.length !== c.i.length) throw new Error('an entry has not one slot index per rule name');
+  return names.map((name, j) => {
+    const slot = c.s[c.i[j]!];
+    if (slot === undefined) throw new Error('a slot reference is outside the entry');
+    return [name, slot];
+  });
+}
+
+export function decodeEntry(c: CompactEntry | CompactByName): LiveEntry {
   const { b, x } = c;
   // A list the entry refers to more than once is decoded once, into one array its views share (as they did live).
   const times = decodedOnce((ref) => ints(x[ref], b));
@@ -584,8 +639,7 @@ export function decodeEntry(c: CompactEntry): LiveEntry {
     }),
   );
   const r: Record<string, Slot | undefined> = {};
-  for (const name of Object.keys(c.r)) {
-    const [t, hit, starts, wc, d, alert, tp] = c.r[name]!;
+  for (const [name, [t, hit, starts, wc, d, alert, tp]] of slotsOf(c)) {
     const tl = times(t);
     const hl = hit >= 0 ? hits(hit) : undefined;
     const sl = starts >= 0 ? times(starts) : undefined;
@@ -620,8 +674,8 @@ const decoded = new WeakMap<object, GroupEntry>();
 export function readEntry(v: unknown): GroupEntry | undefined {
   if (v === undefined || v === null) return undefined;
   if (v instanceof LiveEntry) return v;
-  const o = v as Partial<CompactEntry> & Partial<GroupEntry>;
+  const o = v as { f?: number };
   let e = decoded.get(o);
-  if (!e) decoded.set(o, (e = o.f === COMPACT ? decodeEntry(o as CompactEntry) : plainEntry(o as never)));
+  if (!e) decoded.set(o, (e = o.f === COMPACT || o.f === COMPACT_BY_NAME ? decodeEntry(o as CompactEntry | CompactByName) : plainEntry(o as never)));
   return e;
 }

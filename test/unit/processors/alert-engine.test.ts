@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyOnexEvent } from '../../../src/event/index.js';
+import { changelogMessage } from '../../../src/processors/changelog.js';
 import { PartitionRunner, PartitionState, runLocally } from '../../../src/processors/index.js';
 import { createAlertEngine, loadRules, type AlertTransition } from '../../../src/processors/alerting/index.js';
 import { readEntry } from '../../../src/processors/alerting/entry.js';
@@ -166,12 +167,20 @@ describe('alert engine state layout (one entry per rule group and key)', () => {
     const a = fresh();
     a.feed(events.slice(0, 4));
     a.runner.endBatch();
-    const entry = a.state.pendingChanges().find((c) => c.store.startsWith('g#') && c.key === '["n1"]')!.entry!;
-    const wire = JSON.parse(JSON.stringify(entry)) as { v: { f: number; c: string[]; x: string[] } };
-    expect(wire.v.f).toBe(3);
+    const changes = a.state.pendingChanges();
+    const entry = changes.find((c) => c.store.startsWith('g#') && c.key === '["n1"]')!.entry!;
+    type Wire = { v: { f: number; c: string[]; x: string[]; n: string; i: number[]; s: unknown[] } };
+    const wire = JSON.parse(String(changelogMessage({ store: 'g', key: 'n1', entry }, 0).value)) as Wire;
+    expect(wire.v.f).toBe(4);
     // burst and fails saw the same three events: one list of times, the ids c1 c2 c4 once.
     expect(wire.v.c).toEqual(['c1', 'c2', 'c4']);
     expect(wire.v.x).toContain('0,1000,2000');
+    expect(wire.v.n).toBe('burst fails silent');
+    // n2 saw one event: burst's and fails's slots are the same, and written once.
+    const n2 = changes.find((c) => c.store.startsWith('g#') && c.key === '["n2"]')!.entry!;
+    const wire2 = JSON.parse(String(changelogMessage({ store: 'g', key: 'n2', entry: n2 }, 0).value)) as Wire;
+    expect(wire2.v.i).toEqual([0, 0, 1]);
+    expect(wire2.v.s).toHaveLength(2);
     // Decoded, it is the entry the engine holds.
     const b = fresh();
     b.state.apply({ store: 'g#["node_id"]', key: '["n1"]', entry: wire as never });
@@ -179,6 +188,38 @@ describe('alert engine state layout (one entry per rule group and key)', () => {
     // Compared as lists: a live window's lists are views of arrays it may share, a decoded one's are arrays of their own.
     const lists = (e: unknown) => { const g = readEntry(e)!; return JSON.parse(JSON.stringify({ k: g.k, r: g.r })); };
     expect(lists(b.state.store('g#["node_id"]').get('["n1"]'))).toEqual(lists(entry.v));
+  });
+
+  it('an entry of format 3 (a slot per rule name, written before distinct slots were written once) restores and goes on the same', () => {
+    // The changelog of a processor of format 3 after the first four events (as it wrote them).
+    const b = fresh();
+    const put = (store: string, key: string, v: unknown, t: number) => b.state.apply({ store, key, entry: { v, t } });
+    put('__clock', 'max_event_time', 1767225604000, 1767225603000);
+    put('alerts#meta', 'format', 2, 1767225601000);
+    put('g#["node_id"]', '["n1"]', {
+      f: 3, k: { node_id: 'n1' }, b: 1767225601000, c: ['c1', 'c2', 'c4'], x: ['0,1,1', '0,1000,2000', '3000', '2'],
+      r: { burst: [1, -1, -1, 0, 11000, [1, 1000, null, 3, 3, 0, null], null], fails: [1, -1, -1, 0, 10000, [1, 3000, null, 3, 3, 0, null], null], silent: [2, -1, -1, 3, 23000, null, null] },
+    }, 1767225604000);
+    put('g#["node_id"]', '["n2"]', {
+      f: 3, k: { node_id: 'n2' }, b: 1767225603000, c: ['c3'], x: ['0'],
+      r: { burst: [0, -1, -1, 0, null, null, null], fails: [0, -1, -1, 0, null, null, null], silent: [0, -1, -1, 0, 20000, null, null] },
+    }, 1767225603000);
+    put('__timers', 'g#["node_id"]\u001f["n1"]', 1767225611000, 1767225602000);
+    put('__timers', 'g#["node_id"]\u001f["n2"]', 1767225623000, 1767225603000);
+    expect(T0).toBe(1767225600000); // the recorded times are the test's
+    // Decoded, each entry is the one the live processor held (compared as lists, see above).
+    const live = fresh();
+    live.feed(events.slice(0, 4));
+    const lists = (e: unknown) => { const g = readEntry(e)!; return JSON.parse(JSON.stringify({ k: g.k, r: g.r })); };
+    for (const key of ['["n1"]', '["n2"]']) expect(lists(b.state.store('g#["node_id"]').get(key))).toEqual(lists(live.state.store('g#["node_id"]').get(key)));
+    b.feed(events.slice(4));
+    b.runner.advanceTo(T0 + 100_000);
+    const whole = fresh();
+    whole.feed(events);
+    whole.runner.advanceTo(T0 + 100_000);
+    const after = whole.seen.filter((s) => Number(s.split('@')[1]!.split(':')[0]) > 4);
+    expect(after.length).toBeGreaterThan(0);
+    expect(b.seen).toEqual(after);
   });
 
   it('an entry written before the compact form (plain JSON of the group entry) restores and goes on the same', () => {
