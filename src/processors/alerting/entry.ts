@@ -306,7 +306,7 @@ export interface CompactEntry {
   n: string;
   /** Per name, its slot's index in `s`. */
   i: number[];
-  /** The distinct slots. */
+  /** The distinct slots, each (and its alert) without its trailing nulls. */
   s: SlotCode[];
 }
 
@@ -586,6 +586,12 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
     n = n === '' ? name : `${n} ${name}`;
     i.push(en.slot([t, h, st, wc, rel(s.d, b), alert, w.tp ?? null]));
   }
+  // Trailing nulls say nothing (a reader takes a missing element as null): most slots end in two or three.
+  for (const code of en.s) {
+    while (code.length > 4 && code[code.length - 1] === null) code.pop();
+    const a = code[5];
+    if (a) while (a.length > 6 && a[a.length - 1] === null) a.pop();
+  }
   return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, n, i, s: en.s };
 }
 
@@ -649,9 +655,9 @@ export function decodeEntry(c: CompactEntry | CompactByName): LiveEntry {
     if (alert) {
       const [state, activeAt, falseSince, count, value, ac, atp] = alert;
       const al = corr(ac);
-      a = new Alert(state === 1 ? 'firing' : 'pending', activeAt + b, falseSince === null ? undefined : falseSince + b, count, value, al, 0, al.length, atp ?? undefined);
+      a = new Alert(state === 1 ? 'firing' : 'pending', activeAt + b, falseSince === null || falseSince === undefined ? undefined : falseSince + b, count, value, al, 0, al.length, atp ?? undefined);
     }
-    r[name] = { w, a, d: d === null ? undefined : d + b };
+    r[name] = { w, a, d: d === null || d === undefined ? undefined : d + b };
   }
   return liveOf(c.k, r);
 }
