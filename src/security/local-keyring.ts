@@ -12,6 +12,7 @@ import {
   verify as edVerify,
   type KeyObject,
 } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EventError, OnexRuntimeError } from '../errors/index.js';
 import type { KeyInfo, KeyProvider, SignatureAlgorithm } from './key-provider.js';
@@ -41,7 +42,7 @@ interface LoadedKey {
   readonly info: KeyInfo;
   /** KeyObjects, imported once: createHmac or createCipheriv with a raw Buffer imports the key on every call. */
   readonly kek: KeyObject;
-  readonly hmacKey: KeyObject;
+  readonly hmac: HmacSha256;
   readonly edPrivate: KeyObject;
   readonly edPublic: KeyObject;
 }
@@ -52,6 +53,54 @@ function invalid(message: string): OnexRuntimeError {
 
 function derive(secret: Buffer, label: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `onex ${label}`, 32));
+}
+
+/** crypto.hash, a one-shot digest (Node 20.12 and later); undefined before. */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, outputEncoding: 'binary') => string }).hash;
+/** Messages up to this size are hashed from a scratch buffer kept per key; longer ones (rare) through createHmac. */
+const SCRATCH_MAX = 64 * 1024;
+
+/**
+ * HMAC-SHA256 (RFC 2104: SHA-256 of the outer pad and SHA-256 of the inner pad and the message) as two one-shot
+ * digests, with the pads made once per key. createHmac builds an Hmac object and digest() a native Buffer per call:
+ * for a 1 KB event that cost more than the hashing (2.7 against 1.5 us). The digests come back as binary strings,
+ * written into scratch buffers, so nothing native is allocated per call. Without crypto.hash, createHmac.
+ */
+class HmacSha256 {
+  readonly #key: KeyObject;
+  #inner: Buffer | undefined;
+  readonly #outer: Buffer | undefined;
+  readonly #mac = Buffer.alloc(32);
+
+  constructor(key: Buffer) {
+    this.#key = createSecretKey(key);
+    if (oneShotHash === undefined) return;
+    // A 32-byte key is shorter than SHA-256's 64-byte block: the pads are the key, zero-filled, XOR 0x36 and 0x5c.
+    const inner = Buffer.alloc(64 + 1024, 0x36);
+    const outer = Buffer.alloc(64 + 32, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      inner[i] = 0x36 ^ key[i]!;
+      outer[i] = 0x5c ^ key[i]!;
+    }
+    this.#inner = inner;
+    this.#outer = outer;
+  }
+
+  /** The MAC of `data`, in a buffer valid until the next call on this key. */
+  macOf(data: Uint8Array): Buffer {
+    const outer = this.#outer;
+    if (oneShotHash === undefined || outer === undefined || data.length > SCRATCH_MAX) return createHmac('sha256', this.#key).update(data).digest();
+    let inner = this.#inner!;
+    if (inner.length < 64 + data.length) {
+      const grown = Buffer.allocUnsafe(64 + Math.min(SCRATCH_MAX, Math.max(data.length, 2 * (inner.length - 64))));
+      inner.copy(grown, 0, 0, 64);
+      this.#inner = inner = grown;
+    }
+    inner.set(data, 64);
+    outer.write(oneShotHash('sha256', inner.subarray(0, 64 + data.length), 'binary'), 64, 'latin1');
+    this.#mac.write(oneShotHash('sha256', outer, 'binary'), 0, 'latin1');
+    return this.#mac;
+  }
 }
 
 export class LocalKeyringProvider implements KeyProvider {
@@ -86,7 +135,7 @@ export class LocalKeyringProvider implements KeyProvider {
       const loaded: LoadedKey = {
         info: { id: entry.id, activeFrom, supersededAt: next?.activeFrom },
         kek: createSecretKey(derive(secret, 'kek')),
-        hmacKey: createSecretKey(derive(secret, 'hmac')),
+        hmac: new HmacSha256(derive(secret, 'hmac')),
         edPrivate,
         edPublic: createPublicKey(edPrivate),
       };
@@ -163,13 +212,13 @@ export class LocalKeyringProvider implements KeyProvider {
   /** The keys are in the process, so signing and verifying never wait. */
   signSync(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Uint8Array {
     const key = this.#key(keyId);
-    return algorithm === 'ed25519' ? edSign(null, data, key.edPrivate) : createHmac('sha256', key.hmacKey).update(data).digest();
+    return algorithm === 'ed25519' ? edSign(null, data, key.edPrivate) : Buffer.from(key.hmac.macOf(data));
   }
 
   verifySync(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): boolean {
     const key = this.#key(keyId);
     if (algorithm === 'ed25519') return signature.length === 64 && edVerify(null, data, key.edPublic, signature);
-    const expected = createHmac('sha256', key.hmacKey).update(data).digest();
+    const expected = key.hmac.macOf(data);
     return signature.length === expected.length && timingSafeEqual(expected, signature);
   }
 

@@ -129,13 +129,20 @@ describe('signing', () => {
   it('hmac-sha256 is HMAC-SHA256 under the key derived from the keyring secret (HKDF, "onex hmac"): the bytes signatures already written carry', () => {
     const provider = new LocalKeyringProvider(keyring);
     const key = Buffer.from(hkdfSync('sha256', Buffer.from(keyring.keys[0]!.secret, 'base64'), Buffer.alloc(0), 'onex hmac', 32));
-    for (const length of [0, 1, 64, 450, 5000]) {
+    // Longer and shorter messages in turn (the scratch the digests use grows, and past 64 KiB is not used).
+    const signatures: Uint8Array[] = [];
+    for (const length of [0, 1, 64, 450, 5000, 3, 70_000, 2000]) {
       const data = Buffer.alloc(length, length % 251);
       const expected = createHmac('sha256', key).update(data).digest();
-      expect(Buffer.from(provider.signSync('k1', 'hmac-sha256', data))).toEqual(expected);
+      const signature = provider.signSync('k1', 'hmac-sha256', data);
+      signatures.push(signature);
+      expect(Buffer.from(signature)).toEqual(expected);
       expect(provider.verifySync('k1', 'hmac-sha256', data, expected)).toBe(true);
       expect(provider.verifySync('k1', 'hmac-sha256', Buffer.concat([data, Buffer.from([1])]), expected)).toBe(false);
+      expect(provider.verifySync('k1', 'hmac-sha256', data, expected.subarray(0, 31))).toBe(false);
     }
+    // Each signature is its own buffer, not overwritten by the next.
+    expect(Buffer.from(signatures[0]!)).toEqual(createHmac('sha256', key).update(Buffer.alloc(0)).digest());
   });
 
   it('verifies under the previous key inside the rotation window and refuses it after (ONEX_EVENT_631)', async () => {
