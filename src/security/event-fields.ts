@@ -177,6 +177,9 @@ interface FoundEnvelope {
   /** The path's field names under metadata (the union branch of untyped metadata left out). */
   parts: string[];
   envelope: CiphertextEnvelope;
+  /** The object that holds the envelope, and its field name there: where an in-place decryption puts the value. */
+  parent: Record<string, unknown>;
+  key: string;
 }
 
 /** Walks an object for envelopes, building a path only where one is found. */
@@ -197,7 +200,7 @@ function walk(value: Record<string, unknown>, parts: string[], found: FoundEnvel
     }
     if (envelope !== undefined) {
       const at = [...parts, key];
-      found.push({ path: `metadata.${at.join('.')}`, parts: at, envelope });
+      found.push({ path: `metadata.${at.join('.')}`, parts: at, envelope, parent: value, key });
     }
   }
 }
@@ -214,64 +217,82 @@ export function findEnvelopes(event: EventLike): { path: string; envelope: Ciphe
   return envelopesOf(event).map(({ path, envelope }) => ({ path, envelope }));
 }
 
-/** One event's decryption in progress (as FieldSealing). */
+/**
+ * One event's decryption in progress (as FieldSealing). The values are put in only once every field has opened, so
+ * a field that does not leaves the event as it was, in place or not.
+ */
 class FieldOpening<E extends EventLike> {
-  readonly whole: Record<string, unknown>;
-  readonly metadata: Record<string, unknown>;
-  readonly copied: object[];
+  readonly values: unknown[] = [];
   constructor(
     readonly event: E,
     readonly found: readonly FoundEnvelope[],
     readonly cipher: FieldCipher,
     readonly v2: boolean,
-  ) {
-    this.whole = { ...(event.metadata as Record<string, unknown>) };
-    this.metadata = this.whole;
-    this.copied = [this.whole];
-    if (untypedBranch(event.metadata) !== event.metadata) {
-      this.metadata = { ...(this.whole.untyped as Record<string, unknown>) };
-      this.copied.push(this.metadata);
-      this.whole.untyped = this.metadata;
-    }
-  }
+    readonly inPlace: boolean,
+  ) {}
 
   from(first: number): E | Promise<E> {
-    const { event, found, cipher } = this;
+    const { event, found, cipher, values } = this;
     for (let i = first; i < found.length; i++) {
-      const { path, parts, envelope } = found[i]!;
+      const { path, envelope } = found[i]!;
       const binding = { eventId: event.event_id, eventType: event.event_type, path: boundPath(path, this.v2, event.metadata) };
       const opened = cipher.decryptSync(envelope, binding);
       if (opened === undefined) {
         return cipher.decrypt(envelope, binding).then((value) => {
-          this.#put(parts, value);
+          values.push(value);
           return this.from(i + 1);
         });
       }
-      this.#put(parts, opened.value);
+      values.push(opened.value);
     }
-    const out = { ...event, metadata: this.whole } as unknown as Record<string, unknown>;
+    return this.inPlace ? this.#into() : this.#copy();
+  }
+
+  /** The values put where the envelopes were, in the event itself: no object is copied. */
+  #into(): E {
+    const { event, found, values } = this;
+    for (let i = 0; i < found.length; i++) found[i]!.parent[found[i]!.key] = values[i];
+    const security = event.security;
+    if (isObject(security) && Array.isArray(security.encrypted_fields)) security.encrypted_fields = [];
+    return event;
+  }
+
+  /** A copy of the event with the values in, the copy made along the paths only (parentOnCopy). */
+  #copy(): E {
+    const { event, found, values } = this;
+    const whole = { ...(event.metadata as Record<string, unknown>) };
+    const copied: object[] = [whole];
+    let metadata = whole;
+    if (untypedBranch(event.metadata) !== event.metadata) {
+      metadata = { ...(whole.untyped as Record<string, unknown>) };
+      copied.push(metadata);
+      whole.untyped = metadata;
+    }
+    for (let i = 0; i < found.length; i++) {
+      const parts = found[i]!.parts;
+      const parent = parentOnCopy(metadata, parts, copied) as Record<string, unknown>;
+      parent[parts[parts.length - 1] as string] = values[i];
+    }
+    const out = { ...event, metadata: whole } as unknown as Record<string, unknown>;
     if (isObject(event.security) && Array.isArray(event.security.encrypted_fields)) {
       out.security = { ...event.security, encrypted_fields: [] };
     }
     return out as unknown as E;
   }
-
-  #put(parts: readonly string[], value: unknown): void {
-    const parent = parentOnCopy(this.metadata, parts, this.copied) as Record<string, unknown>;
-    parent[parts[parts.length - 1] as string] = value;
-  }
 }
 
 /**
  * A copy of `event` with every ciphertext envelope in its metadata decrypted (whatever version the event was
- * upcast or downcast to since). Throws the cipher's ONEX error on the first field that does not decrypt.
- * Synchronous while the key's facts and the data key are cached (FieldCipher.decryptSync), else a promise.
+ * upcast or downcast to since). Throws the cipher's ONEX error on the first field that does not decrypt, the event
+ * unchanged. Synchronous while the key's facts and the data key are cached (FieldCipher.decryptSync), else a promise.
+ * `inPlace`: the caller owns the event (the worker's freshly decoded one) and the values are put into it, so that no
+ * copy of the event and its metadata is made per record (and the handlers see the objects the decoder made).
  */
-export function decryptEventFieldsNow<E extends EventLike>(event: E, cipher: FieldCipher): E | Promise<E> {
+export function decryptEventFieldsNow<E extends EventLike>(event: E, cipher: FieldCipher, options?: { readonly inPlace?: boolean }): E | Promise<E> {
   const found = envelopesOf(event);
   if (found.length === 0) return event;
   const version = (event as { schema_version?: unknown }).schema_version;
-  return new FieldOpening(event, found, cipher, typeof version === 'string' && majorOf(version as SchemaVersion) >= 2).from(0);
+  return new FieldOpening(event, found, cipher, typeof version === 'string' && majorOf(version as SchemaVersion) >= 2, options?.inPlace === true).from(0);
 }
 
 /** decryptEventFieldsNow, always as a promise. */

@@ -74,15 +74,18 @@ export class RecordSecurity {
 
   /**
    * The event the handlers see: the record verified (when signed, or when a signature is required) and its fields
-   * decrypted. Throws the ONEX security error that sends the record to the dead-letter topic.
+   * decrypted. Throws the ONEX security error that sends the record to the dead-letter topic. `inPlace`: the caller
+   * owns `event` (decoded for this record) and the fields are decrypted into it rather than into a copy
+   * (decryptEventFieldsNow).
    */
   async check<E extends { event_id: string; event_type: string; node_id?: string }>(
     value: Uint8Array,
     headers: Record<string, HeaderValue> | undefined,
     event: E,
     schemaVersion: string,
+    options?: { readonly inPlace?: boolean },
   ): Promise<E> {
-    return this.checkNow(value, headers, event, schemaVersion);
+    return this.checkNow(value, headers, event, schemaVersion, options);
   }
 
   /** check() without a promise while the keys it needs are cached and the provider answers synchronously. */
@@ -91,6 +94,7 @@ export class RecordSecurity {
     headers: Record<string, HeaderValue> | undefined,
     event: E,
     schemaVersion: string,
+    options?: { readonly inPlace?: boolean },
   ): E | Promise<E> {
     const o = this.#o;
     if (this.#flags.isEnabled('onex.security.signing', true)) {
@@ -101,15 +105,15 @@ export class RecordSecurity {
         const verifier = o.verifier;
         if (verifier === undefined) throw new EventError('ONEX_EVENT_630', 'the record is signed but the worker has no verification keys.');
         if (verifier.verifySync(value, signature, required) === undefined) {
-          return verifier.verify(value, signature, required).then(() => this.#decrypted(event));
+          return verifier.verify(value, signature, required).then(() => this.#decrypted(event, options));
         }
       }
     }
-    return this.#decrypted(event);
+    return this.#decrypted(event, options);
   }
 
-  #decrypted<E extends { event_id: string; event_type: string }>(event: E): E | Promise<E> {
+  #decrypted<E extends { event_id: string; event_type: string }>(event: E, options: { readonly inPlace?: boolean } | undefined): E | Promise<E> {
     const cipher = this.#o.cipher;
-    return cipher !== undefined && this.#flags.isEnabled('onex.security.encryption', true) ? decryptEventFieldsNow(event, cipher) : event;
+    return cipher !== undefined && this.#flags.isEnabled('onex.security.encryption', true) ? decryptEventFieldsNow(event, cipher, options) : event;
   }
 }

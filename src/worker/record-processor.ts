@@ -81,6 +81,12 @@ const DONE = -1;
 /** Where a failure of a stage is counted when the stage does not say: route and commit fail only through a bug. */
 const FAILS_AS: Record<string, FailureStage> = { decode: 'decode', verify: 'verify', validate: 'validate', route: 'handle', handle: 'handle', commit: 'handle' };
 
+/**
+ * The verify stage decrypts into the decoded event: it was made for this record by the decoder and nothing else holds
+ * it, so copying it and its metadata per record would only make garbage.
+ */
+const IN_PLACE = { inPlace: true } as const;
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }
@@ -231,7 +237,7 @@ export class RecordProcessor {
    * worker's path without a promise.
    */
   private verify(r: InFlight, security: RecordSecurity): void | Promise<void> {
-    const checked = security.checkNow(r.record.value!, r.record.headers, r.decoded!.event as AnyOnexEvent, r.decoded!.writerVersion);
+    const checked = security.checkNow(r.record.value!, r.record.headers, r.decoded!.event as AnyOnexEvent, r.decoded!.writerVersion, IN_PLACE);
     if (checked instanceof Promise) return checked.then((event) => this.verified(r, event));
     this.verified(r, checked);
   }
@@ -240,7 +246,7 @@ export class RecordProcessor {
     const d = r.decoded!;
     r.failAs = 'decode';
     const event = r.written && d.writerVersion !== this.o.targetVersion ? transformEvent(checked, this.o.targetVersion) : checked;
-    r.decoded = { ...d, event };
+    if (event !== d.event) r.decoded = { ...d, event };
     r.written = false;
   }
 

@@ -34,6 +34,34 @@ describe('synchronous security paths (no promise once the keys are cached)', () 
     expect(() => decryptEventFieldsNow({ ...(again as ReturnType<typeof event>), event_id: 'e-2' }, reader)).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_607' }));
   });
 
+  it('inPlace decrypts into the event itself (a promise or not), and a field that does not open leaves it unchanged', async () => {
+    const cipher = new FieldCipher({ provider });
+    const twoFields = ['metadata.input_state.card', 'metadata.error'];
+    const sealed = (await encryptEventFieldsNow(event(), twoFields, cipher, '1.3.0')) as ReturnType<typeof event>;
+    // Without inPlace the caller's event is left as it was.
+    const copy = structuredClone(sealed);
+    expect(await decryptEventFieldsNow(copy, cipher)).toEqual(event());
+    expect(copy).toEqual(sealed);
+    const owned = structuredClone(sealed);
+    const inner = owned.metadata.input_state;
+    expect(decryptEventFieldsNow(owned, cipher, { inPlace: true })).toBe(owned);
+    expect(owned).toEqual(event());
+    expect(owned.metadata.input_state).toBe(inner);
+    // The first time a reader sees the data key it takes a promise; the result is the same.
+    const later = structuredClone(sealed);
+    const opened = decryptEventFieldsNow(later, new FieldCipher({ provider }), { inPlace: true });
+    expect(opened).toBeInstanceOf(Promise);
+    expect(await opened).toBe(later);
+    expect(later).toEqual(event());
+    // The second field moved from another event: nothing is put in, not even the first field's value.
+    const other = (await encryptEventFieldsNow({ ...event(), event_id: 'e-2' }, twoFields, cipher, '1.3.0')) as ReturnType<typeof event>;
+    const mixed = structuredClone(sealed);
+    mixed.metadata.error = other.metadata.error;
+    const before = structuredClone(mixed);
+    expect(() => decryptEventFieldsNow(mixed, cipher, { inPlace: true })).toThrow(expect.objectContaining({ code: 'ONEX_EVENT_607' }));
+    expect(mixed).toEqual(before);
+  });
+
   it('signSync/verifySync agree with sign/verify; bad, missing and unknown-key signatures throw their codes', async () => {
     const body = Buffer.from('body bytes');
     for (const algorithm of ['ed25519', 'hmac-sha256'] as const) {
