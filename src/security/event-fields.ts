@@ -182,9 +182,13 @@ interface FoundEnvelope {
   key: string;
 }
 
-/** Walks an object for envelopes, building a path only where one is found. */
+/**
+ * Walks an object for envelopes, building a path only where one is found. for-in over own keys rather than
+ * Object.keys: the same keys in the same order, without an array made per object on every record.
+ */
 function walk(value: Record<string, unknown>, parts: string[], found: FoundEnvelope[]): void {
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     const child = value[key];
     let envelope: CiphertextEnvelope | undefined;
     if (typeof child === 'string') {

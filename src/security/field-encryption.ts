@@ -92,21 +92,21 @@ interface AdParts {
 }
 const adParts = new Map<string, AdParts[]>();
 const PLAIN_ID = /^[A-Za-z0-9._:-]*$/;
-function adPartsOf(binding: FieldBinding, pid: string, kid: string): AdParts {
-  let list = adParts.get(binding.eventType);
+function adPartsOf(eventType: string, path: string, schemaVersion: string, pid: string, kid: string): AdParts {
+  let list = adParts.get(eventType);
   if (list !== undefined) {
     for (const parts of list) {
-      if (parts.path === binding.path && parts.schemaVersion === binding.schemaVersion && parts.kid === kid && parts.pid === pid) return parts;
+      if (parts.path === path && parts.schemaVersion === schemaVersion && parts.kid === kid && parts.pid === pid) return parts;
     }
   } else {
     if (adParts.size >= 1024) adParts.clear();
-    adParts.set(binding.eventType, (list = []));
+    adParts.set(eventType, (list = []));
   }
-  const whole = JSON.stringify(['onex-field-1', '\u0000', binding.eventType, binding.path, binding.schemaVersion, pid, kid]);
+  const whole = JSON.stringify(['onex-field-1', '\u0000', eventType, path, schemaVersion, pid, kid]);
   const at = whole.indexOf('"\\u0000"');
   const parts: AdParts = {
-    path: binding.path,
-    schemaVersion: binding.schemaVersion,
+    path,
+    schemaVersion,
     pid,
     kid,
     head: Buffer.from(whole.slice(0, at), 'utf8'),
@@ -117,10 +117,14 @@ function adPartsOf(binding: FieldBinding, pid: string, kid: string): AdParts {
   list.push(parts);
   return parts;
 }
-/** The associated data of one field, valid until the next call (setAAD consumes it at once). */
-function associatedData(binding: FieldBinding, pid: string, kid: string): Buffer {
-  const parts = adPartsOf(binding, pid, kid);
-  const id = binding.eventId;
+/**
+ * The associated data of one field, valid until the next call (setAAD consumes it at once). The binding's facts as
+ * arguments: decryption takes the schema version from the envelope, and a binding object made for it per field was
+ * garbage.
+ */
+function associatedData(eventId: string, eventType: string, path: string, schemaVersion: string, pid: string, kid: string): Buffer {
+  const parts = adPartsOf(eventType, path, schemaVersion, pid, kid);
+  const id = eventId;
   const { head, tail } = parts;
   if (!PLAIN_ID.test(id)) return Buffer.concat([head, Buffer.from(JSON.stringify(id), 'utf8'), tail]);
   // A plain id is ASCII: its JSON is the id in quotes, one byte per character.
@@ -301,7 +305,7 @@ export class FieldCipher {
     iv.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 4);
     iv.writeUInt32BE(n % 0x1_0000_0000, 8);
     const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv);
-    cipher.setAAD(associatedData(binding, this.#provider.id, dataKey.kid));
+    cipher.setAAD(associatedData(binding.eventId, binding.eventType, binding.path, binding.schemaVersion, this.#provider.id, dataKey.kid));
     // GCM is a stream mode: update() returns every ciphertext byte and final() none, so no concat is needed.
     const ct = cipher.update(JSON.stringify(value) ?? 'null', 'utf8');
     cipher.final();
@@ -359,7 +363,7 @@ export class FieldCipher {
       const usual = envelope.iv.length === 16 && envelope.tag.length === 24;
       const iv = usual && NONCE.write(envelope.iv, 'base64') === 12 ? NONCE : Buffer.from(envelope.iv, 'base64');
       const decipher = createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAAD(associatedData({ eventId: binding.eventId, eventType: binding.eventType, path: binding.path, schemaVersion: envelope.sv }, envelope.pid, envelope.kid));
+      decipher.setAAD(associatedData(binding.eventId, binding.eventType, binding.path, envelope.sv, envelope.pid, envelope.kid));
       decipher.setAuthTag(usual && TAG.write(envelope.tag, 'base64') === 16 ? TAG : Buffer.from(envelope.tag, 'base64'));
       // The ciphertext goes in as its base64 text: the decipher decodes it, without a Buffer made for it here.
       const plain = decipher.update(envelope.ct, 'base64');

@@ -41,6 +41,9 @@ export interface KeyProvider {
    * that signs remotely leaves it out, or returns undefined when it cannot answer now). Saves a promise per event.
    */
   signSync?(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array): Uint8Array | undefined;
-  /** Optional: verify() without a promise (as signSync); undefined when it cannot answer now. */
+  /**
+   * Optional: verify() without a promise (as signSync); undefined when it cannot answer now. `data` and `signature`
+   * are valid only for the call: the verifier reuses their buffers for the next record.
+   */
   verifySync?(keyId: string, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): boolean | undefined;
 }

@@ -52,8 +52,10 @@ export class KeyInfoCache {
 
   /** The usable facts of `keyId`, synchronously when cached (undefined: ask usable()). Throws 630/631. */
   usableSync(keyId: string): KeyInfo | undefined {
-    if (!this.#infos.has(keyId)) return undefined;
-    return checkUsable(this.#provider, keyId, this.#infos.get(keyId), this.#clock());
+    // One lookup, not has() and then get(): this runs for every signature and every encrypted field.
+    const entry = this.#infos.entry(keyId);
+    if (entry === undefined) return undefined;
+    return checkUsable(this.#provider, keyId, entry.value, this.#clock());
   }
 
   async usable(keyId: string): Promise<KeyInfo> {

@@ -16,11 +16,40 @@ export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', '
 /** The bytes signed: a length-prefixed sequence, so no two different inputs give the same bytes. */
 export function canonicalForm(body: Uint8Array, facts: SignedFacts): Buffer {
   const head = canonicalHead(facts);
-  const out = Buffer.allocUnsafe(head.length + 4 + body.length);
+  return canonicalInto(Buffer.allocUnsafe(head.length + 4 + body.length), head, body);
+}
+
+function canonicalInto(out: Buffer, head: Buffer, body: Uint8Array): Buffer {
   head.copy(out, 0);
   out.writeUInt32BE(body.length, head.length);
   out.set(body, head.length + 4);
   return out;
+}
+
+/**
+ * The canonical form in a buffer reused from call to call (valid until the next), for verifySync: the provider
+ * answers before it returns, and a new buffer per record (a slice of Node's pool, a new 8 KiB pool every few
+ * records) was garbage. Bodies past 64 KiB get their own buffer.
+ */
+let scratch = Buffer.allocUnsafe(4096);
+function canonicalScratch(body: Uint8Array, facts: SignedFacts): Buffer {
+  const head = canonicalHead(facts);
+  const length = head.length + 4 + body.length;
+  if (length > 64 * 1024) return canonicalForm(body, facts);
+  if (scratch.length < length) scratch = Buffer.allocUnsafe(Math.min(64 * 1024, 2 * length));
+  return canonicalInto(scratch, head, body).subarray(0, length);
+}
+
+/** Scratch for a 32-byte MAC (HMAC-SHA256) decoded from its base64 text, for verifySync as the canonical form. */
+const MAC32 = Buffer.alloc(32);
+
+/**
+ * The signature's bytes. The 44 characters of a 32-byte MAC (43 and one `=`, so no more than 32 bytes) decode into
+ * MAC32 when they are all base64; anything else is decoded as before, by Buffer.from.
+ */
+function signatureBytes(text: string): Buffer {
+  if (text.length === 44 && text.charCodeAt(43) === 0x3d && text.charCodeAt(42) !== 0x3d && MAC32.write(text, 'base64') === 32) return MAC32;
+  return Buffer.from(text, 'base64');
 }
 
 /**
@@ -144,7 +173,7 @@ export class EventVerifier {
   verifySync(body: Uint8Array, signature: EventSignature | undefined, required: boolean): boolean | undefined {
     if (!this.#present(signature, required)) return false;
     if (this.#provider.verifySync === undefined || this.#keys.usableSync(signature.keyId) === undefined) return undefined;
-    const ok = this.#provider.verifySync(signature.keyId, signature.algorithm, canonicalForm(body, signature), Buffer.from(signature.signature, 'base64'));
+    const ok = this.#provider.verifySync(signature.keyId, signature.algorithm, canonicalScratch(body, signature), signatureBytes(signature.signature));
     return ok === undefined ? undefined : this.#checked(ok, signature);
   }
 

@@ -81,6 +81,31 @@ describe('synchronous security paths (no promise once the keys are cached)', () 
     }
   });
 
+  it('verifySync reads a signature text as verify does: padded or not, altered or not, a body that changes between calls', async () => {
+    const signer = new EventSigner({ provider, algorithm: 'hmac-sha256' });
+    const verifier = new EventVerifier({ provider });
+    const long = Buffer.alloc(9000, 7); // past the scratch the canonical form starts in
+    const signed = await signer.sign(long, facts);
+    await verifier.verify(long, signed, true);
+    const text = signed.signature;
+    const flipped = (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
+    const variants = [text, text.slice(0, 43), `${text.slice(0, 43)}==`, flipped, `${text.slice(0, 42)}!=`, `${text} `, text.slice(0, 40), `${text}AAAA`, text.replace(/\+/g, '-').replace(/\//g, '_')];
+    const outcome = async (run: () => unknown) => {
+      try {
+        return await run();
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+    };
+    for (const body of [long, Buffer.from('short body'), Buffer.alloc(70_000, 3), long]) {
+      for (const signature of variants) {
+        const s = { ...signed, signature };
+        expect(await outcome(() => verifier.verifySync(body, s, true)), signature).toBe(await outcome(() => verifier.verify(body, s, true)));
+      }
+    }
+    expect(verifier.verifySync(long, signed, true)).toBe(true);
+  });
+
   it('RecordSecurity.checkNow: synchronous once warm, and the same errors as check()', async () => {
     const cipher = new FieldCipher({ provider });
     const signer = new EventSigner({ provider, algorithm: 'hmac-sha256' });
