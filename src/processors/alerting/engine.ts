@@ -504,7 +504,12 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
   /** A copy of a key's entry to change (the stored one stays as the undo log has it); slots of rules no longer in the group go. */
   function copyEntry(g: RuleGroup, e: GroupEntry): LiveEntry {
     // One this engine made for the group, with no slot dropped: every slot is kept, so its two arrays are copied whole.
-    if (e instanceof LiveEntry && e.g === g && e.holes === 0) return entryOf(g, e.k, e.ids.slice(), e.slots.slice());
+    // Its slot order is shared until the copy adds a slot (LiveEntry.addSlot).
+    if (e instanceof LiveEntry && e.g === g && e.holes === 0) {
+      const c = entryOf(g, e.k, e.ids, e.slots.slice());
+      c.idsShared = true;
+      return c;
+    }
     const ids: number[] = [];
     const slots: Slot[] = [];
     const add = (name: string, s: Slot | undefined) => {
@@ -551,9 +556,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       e.slots[j] = slot;
       return j;
     }
-    e.ids.push(place);
-    e.slots.push(slot);
-    return e.slots.length - 1;
+    return e.addSlot(place, slot);
   }
 
   /** Writes a changed entry back (or lets the key go when no rule has state left) and sets its one timer. */

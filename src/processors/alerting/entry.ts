@@ -326,6 +326,8 @@ export class LiveEntry implements GroupEntry {
   g: object | undefined = undefined;
   /** Slots set to undefined since it was made (a rule with nothing left to watch for the key). */
   holes = 0;
+  /** Whether `ids` is another version's too (a copy shares it until it adds a slot: see addSlot). */
+  idsShared = false;
 
   /**
    * The slots in the order they were first made (the order the changelog writes them in), each with its rule's place
@@ -334,10 +336,21 @@ export class LiveEntry implements GroupEntry {
    */
   constructor(
     readonly k: Record<string, string>,
-    readonly ids: number[],
+    public ids: number[],
     readonly slots: Array<Slot | undefined>,
     readonly names: readonly string[],
   ) {}
+
+  /** Appends a slot of the rule at `place` in `names` (taking an `ids` of its own first if it shares one). */
+  addSlot(place: number, slot: Slot): number {
+    if (this.idsShared) {
+      this.ids = this.ids.slice();
+      this.idsShared = false;
+    }
+    this.ids.push(place);
+    this.slots.push(slot);
+    return this.slots.length - 1;
+  }
 
   /** The slots by rule name (the plain form's `r`). */
   get r(): Record<string, Slot | undefined> {
@@ -424,6 +437,8 @@ class Encoder {
   /** Views already encoded: their arrays, and [lo, hi, ref] for each (compared in place: an entry has few). */
   private readonly seenA: unknown[][] = [];
   private readonly seenV: number[] = [];
+  /** How many of seenA are this entry's (the arrays are overwritten, not emptied: emptying gives their storage back, and each entry would grow it again). */
+  private seenN = 0;
   /** Past SEEN_LINEAR views, per array its [lo, hi, ref] triples. */
   private readonly seen = new Map<unknown[], number[]>();
 
@@ -434,8 +449,7 @@ class Encoder {
     this.b = b;
     if (this.ids.size > 0) this.ids.clear();
     if (this.lists.size > 0) this.lists.clear();
-    this.seenA.length = 0;
-    this.seenV.length = 0;
+    this.seenN = 0;
     if (this.seen.size > 0) this.seen.clear();
   }
 
@@ -459,34 +473,65 @@ class Encoder {
 
   /**
    * A slot's index in `s`, added if new. Compared field by field with the slots kept so far (an entry has a few
-   * distinct ones; rules of a kind fed by the same events have equal slots).
+   * distinct ones; rules of a kind fed by the same events have equal slots), before its code is made: most slots of
+   * an entry repeat one kept already, and make no arrays. `ac` is the alert's corr list.
    */
-  slot(code: SlotCode): number {
+  slot(t: Ref, h: Ref, st: Ref, wc: Ref, d: number | null, a: Alert | undefined, ac: Ref, tp: string | null): number {
     const s = this.s;
-    for (let j = 0; j < s.length; j++) if (sameSlot(s[j]!, code)) return j;
-    s.push(code);
+    const b = this.b;
+    for (let j = 0; j < s.length; j++) {
+      const k = s[j]!;
+      if (k[0] === t && k[1] === h && k[2] === st && k[3] === wc && k[4] === d && k[6] === tp && isAlert(k[5], a, ac, b)) return j;
+    }
+    const alert: AlertCode | null = a
+      ? [a.state === 'firing' ? 1 : 0, a.activeAt - b, rel(a.falseSince, b), a.count, a.value, ac, a.tp ?? null]
+      : null;
+    s.push([t, h, st, wc, d, alert, tp]);
     return s.length - 1;
   }
 
   private known(a: unknown[], lo: number, hi: number): Ref {
     const as = this.seenA;
     const v = this.seenV;
-    for (let i = 0; i < as.length; i++) if (as[i] === a && v[3 * i] === lo && v[3 * i + 1] === hi) return v[3 * i + 2]!;
+    for (let i = 0; i < this.seenN; i++) if (as[i] === a && v[3 * i] === lo && v[3 * i + 1] === hi) return v[3 * i + 2]!;
     const m = this.seen.get(a);
     if (m !== undefined) for (let i = 0; i < m.length; i += 3) if (m[i] === lo && m[i + 1] === hi) return m[i + 2]!;
     return -1;
   }
 
   private remember(a: unknown[], lo: number, hi: number, r: Ref): Ref {
-    if (this.seenA.length < SEEN_LINEAR) {
-      this.seenA.push(a);
-      this.seenV.push(lo, hi, r);
+    const n = this.seenN;
+    if (n < SEEN_LINEAR) {
+      this.seenA[n] = a;
+      const v = this.seenV;
+      v[3 * n] = lo;
+      v[3 * n + 1] = hi;
+      v[3 * n + 2] = r;
+      this.seenN = n + 1;
       return r;
     }
     const m = this.seen.get(a);
     if (m === undefined) this.seen.set(a, [lo, hi, r]);
     else m.push(lo, hi, r);
     return r;
+  }
+
+  /** A correlation id's index in `c`, added if new: compared in place while there are few (as `list` does), else through the Map. */
+  private idOf(id: string): number {
+    const c = this.c;
+    if (c.length < SEEN_LINEAR) {
+      for (let j = 0; j < c.length; j++) if (c[j] === id) return j;
+      c.push(id);
+      return c.length - 1;
+    }
+    if (this.ids.size === 0) for (let j = 0; j < c.length; j++) if (!this.ids.has(c[j]!)) this.ids.set(c[j]!, j);
+    let n = this.ids.get(id);
+    if (n === undefined) {
+      n = c.length;
+      c.push(id);
+      this.ids.set(id, n);
+    }
+    return n;
   }
 
   times(ts: number[] | undefined, lo: number, hi: number): Ref {
@@ -512,13 +557,7 @@ class Encoder {
     let text = '';
     let prev = 0;
     for (let i = lo; i < hi; i++) {
-      const id = ids[i]!;
-      let n = this.ids.get(id);
-      if (n === undefined) {
-        n = this.c.length;
-        this.c.push(id);
-        this.ids.set(id, n);
-      }
+      const n = this.idOf(ids[i]!);
       text += i === lo ? String(n) : `,${n - prev}`;
       prev = n;
     }
@@ -531,14 +570,31 @@ const encoder = new Encoder();
 /** A time relative to the base, or null. */
 const rel = (t: number | undefined, b: number): number | null => (t === undefined ? null : t - b);
 
-function sameAlert(a: AlertCode | null, b: AlertCode | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null) return false;
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6];
+/** Whether an alert code is what `a` (its corr list at `ac`) encodes to against base b. */
+function isAlert(code: AlertCode | null, a: Alert | undefined, ac: Ref, b: number): boolean {
+  if (a === undefined) return code === null;
+  return code !== null && code[0] === (a.state === 'firing' ? 1 : 0) && code[1] === a.activeAt - b && code[2] === rel(a.falseSince, b) &&
+    code[3] === a.count && code[4] === a.value && code[5] === ac && code[6] === (a.tp ?? null);
 }
 
-function sameSlot(a: SlotCode, b: SlotCode): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[6] === b[6] && sameAlert(a[5], b[5]);
+/**
+ * The names text (`n`) last made per slot-order array. Versions of an entry share their `ids` until one adds a slot
+ * (see LiveEntry.idsShared), so an entry written once per event joins its names once, not per event.
+ */
+const namesTexts = new WeakMap<number[], { n: number; text: string }>();
+
+/** The rule names of an entry's slots, space-separated, in slot order. */
+function namesOf(e: LiveEntry): string {
+  const cached = e.holes === 0 ? namesTexts.get(e.ids) : undefined;
+  if (cached !== undefined && cached.n === e.ids.length) return cached.text;
+  let n = '';
+  for (let j = 0; j < e.slots.length; j++) {
+    if (!e.slots[j]) continue;
+    const name = e.names[e.ids[j]!]!;
+    n = n === '' ? name : `${n} ${name}`;
+  }
+  if (e.holes === 0) namesTexts.set(e.ids, { n: e.ids.length, text: n });
+  return n;
 }
 
 function baseOf(e: LiveEntry): number {
@@ -559,7 +615,6 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
   const en = encoder;
   en.start(baseOf(e));
   const b = en.b;
-  let n = '';
   const i: number[] = [];
   // Slots often hold one window object (rules fed by the same events): its references are looked up once.
   let lastW: Win | undefined;
@@ -572,9 +627,8 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
     if (!s) continue;
     const w = s.w;
     const a = s.a;
-    const alert: AlertCode | null = a
-      ? [a.state === 'firing' ? 1 : 0, a.activeAt - b, rel(a.falseSince, b), a.count, a.value, en.corr(a.cb, a.cl, a.ch), a.tp ?? null]
-      : null;
+    // The alert's list first: the order lists and ids are first met in decides their indices (as before).
+    const ac = a ? en.corr(a.cb, a.cl, a.ch) : -1;
     if (w !== lastW) {
       t = en.times(w.tb, w.tl, w.th);
       h = en.hits(w.hb, w.hl, w.hh);
@@ -582,9 +636,7 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
       wc = en.corr(w.cb, w.cl, w.ch);
       lastW = w;
     }
-    const name = e.names[e.ids[j]!]!;
-    n = n === '' ? name : `${n} ${name}`;
-    i.push(en.slot([t, h, st, wc, rel(s.d, b), alert, w.tp ?? null]));
+    i.push(en.slot(t, h, st, wc, rel(s.d, b), a, ac, w.tp ?? null));
   }
   // Trailing nulls say nothing (a reader takes a missing element as null): most slots end in two or three.
   for (const code of en.s) {
@@ -592,7 +644,7 @@ export function encodeEntry(entry: GroupEntry): CompactEntry {
     const a = code[5];
     if (a) while (a.length > 6 && a[a.length - 1] === null) a.pop();
   }
-  return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, n, i, s: en.s };
+  return { f: COMPACT, k: e.k, b, c: en.c, x: en.x, n: namesOf(e), i, s: en.s };
 }
 
 function ints(text: string | undefined, start: number): number[] {
