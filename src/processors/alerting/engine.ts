@@ -128,6 +128,29 @@ function freshWin(r: AlertRule): Win {
   return new Win([], 0, 0, r.kind === 'ratio' ? [] : undefined, 0, 0, r.kind === 'sequence' ? [] : undefined, 0, 0, [], 0, 0, undefined);
 }
 
+/** Makes w an empty window of the rule's kind (new arrays: the views of a window are appended to). */
+function clearWin(w: Win, r: AlertRule): Win {
+  w.tb = [];
+  w.tl = w.th = 0;
+  w.hb = r.kind === 'ratio' ? [] : undefined;
+  w.hl = w.hh = 0;
+  w.sb = r.kind === 'sequence' ? [] : undefined;
+  w.sl = w.sh = 0;
+  w.cb = [];
+  w.cl = w.ch = 0;
+  w.tp = undefined;
+  return w;
+}
+
+/**
+ * Scratch objects an event works on in observe and evaluate before anything is kept: the slot, its window and its
+ * alert are made (copied out of these) only when they come out different from the stored ones and, for a window,
+ * from the one the event last left in another rule's slot. The stored ones are never changed (the undo log keeps them).
+ */
+const scratchWin = new Win([], 0, 0, undefined, 0, 0, undefined, 0, 0, [], 0, 0, undefined);
+const scratchAlert = new Alert('pending', 0, undefined, 0, 0, [], 0, 0, undefined);
+const scratchSlot: Slot = { w: scratchWin, a: undefined, d: undefined };
+
 /** Drops the window's times at or before `now - W` (and their hits). */
 function prune(w: Win, cutoff: number): void {
   const tb = w.tb;
@@ -138,8 +161,45 @@ function prune(w: Win, cutoff: number): void {
 
 /** Where the current event was last appended (see Shared in entry.ts); reset per event. */
 const shared = newShared();
-/** The window the current event last left in a rule's slot (see observe); reset per event. */
-let lastWin: Win | undefined;
+/**
+ * The windows, alerts and slots the current event made so far (reset per event; at most KEPT of each, since timers
+ * between two events add to them too). Kept objects are never changed, so rules whose window (alert, slot) came out
+ * the same for the event, as rules of a kind fed by the same events do, hold one object: fewer made, fewer live.
+ */
+const KEPT = 32;
+const keptWins: Win[] = [];
+const keptAlerts: Alert[] = [];
+const keptSlots: Slot[] = [];
+const keptN = { w: 0, a: 0, s: 0 };
+
+/** A window equal to w: one kept for this event, `stored` (the slot's before it), or a new copy (kept then). */
+function keepWin(w: Win, stored: Win | undefined): Win {
+  for (let i = 0; i < keptN.w; i++) if (keptWins[i]!.same(w)) return keptWins[i]!;
+  const c = stored !== undefined && stored.same(w) ? stored : w.copy();
+  if (keptN.w < KEPT) keptWins[keptN.w++] = c;
+  return c;
+}
+
+/** An alert equal to a (the scratch alert): `prev` (the slot's before it), one kept for this event, or a new copy. */
+function keepAlert(a: Alert, prev: Alert): Alert {
+  if (a.same(prev)) return prev;
+  for (let i = 0; i < keptN.a; i++) if (keptAlerts[i]!.same(a)) return keptAlerts[i]!;
+  const c = a.copy();
+  if (keptN.a < KEPT) keptAlerts[keptN.a++] = c;
+  return c;
+}
+
+/** A slot holding w, a and d: `stored` (the rule's before), one kept for this event, or a new one. */
+function keepSlot(w: Win, a: Alert | undefined, d: number | undefined, stored: Slot | undefined): Slot {
+  if (stored !== undefined && stored.w === w && stored.a === a && stored.d === d) return stored;
+  for (let i = 0; i < keptN.s; i++) {
+    const k = keptSlots[i]!;
+    if (k.w === w && k.a === a && k.d === d) return k;
+  }
+  const s: Slot = { w, a, d };
+  if (keptN.s < KEPT) keptSlots[keptN.s++] = s;
+  return s;
+}
 
 /** Inserts an event time in order (a late event, with late: process, goes to its place in time). */
 function insertAt(w: Win, t: number, hit?: boolean): void {
@@ -460,8 +520,10 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
    */
   function evaluate(ctx: TaskContext, r: AlertRule, cond: Condition, key: Record<string, string>, s: Slot, now: number): boolean {
     const w = s.w;
-    // The stored alert is copied before it changes: the state's undo log keeps the old entry, and so this object.
-    let a: Alert | undefined = s.a && s.a.copy();
+    // The stored alert is worked on in a scratch copy (the state's undo log keeps the old entry, and so this object),
+    // kept below as a new alert only when it changed.
+    const prev = s.a;
+    let a: Alert | undefined = prev === undefined ? undefined : scratchAlert.set(prev);
     const { on, count, value, next } = cond(w, now);
     let deadline: number | undefined = next;
     if (on) {
@@ -496,6 +558,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
         }
       }
     }
+    if (a === scratchAlert) a = keepAlert(a, prev!);
     s.a = a;
     s.d = deadline !== undefined && deadline > now ? deadline : undefined;
     return !(!a && deadline === undefined && r.kind !== 'absence' && w.th === w.tl && (w.sb === undefined || w.sh === w.sl));
@@ -589,9 +652,13 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       if (!isFirst && !(isThen && existing !== undefined && existing.sh > existing.sl)) return false;
       if (!isFirst && !r.absent && !openStart(existing!, now - r.withinMs, now)) return false;
     }
-    const j = ownSlot(r, place, e, at);
-    const s = e.slots[j]!;
-    const w = s.w;
+    // The event works on scratchSlot (see there); the slot kept is made at the end.
+    const stored = at >= 0 ? e.slots[at] : undefined;
+    const w = stored !== undefined ? scratchWin.set(stored.w) : clearWin(scratchWin, r);
+    const s = scratchSlot;
+    s.a = stored?.a;
+    s.d = stored?.d;
+    const j = putSlot(e, place, at, s);
     switch (r.kind) {
       case 'threshold':
       case 'deprecated_schema':
@@ -628,11 +695,12 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
     if (corr !== undefined) w.pushC(corr, MAX_CAUSES, shared);
     const tp = eventTraceparent();
     if (tp) w.tp = tp;
-    if (!evaluate(ctx, r, cond, e.k, s, now)) drop(e, j);
-    // A stored window is never changed (ownSlot copies it first), so rules whose windows came out the same for this
-    // event (rules fed by the same events) can hold one object: fewer objects live in the state.
-    else if (lastWin !== undefined && lastWin.same(s.w)) s.w = lastWin;
-    else lastWin = s.w;
+    if (!evaluate(ctx, r, cond, e.k, s, now)) {
+      drop(e, j);
+      return true;
+    }
+    e.slots[j] = keepSlot(keepWin(w, stored?.w), s.a, s.d, stored);
+    s.a = undefined;
     return true;
   }
 
@@ -738,7 +806,7 @@ export function createAlertEngine(rules: readonly AlertRule[], o: AlertEngineOpt
       const ev = event as unknown as Record<string, unknown>;
       eventNo++;
       traceparentOfEvent = null;
-      lastWin = undefined;
+      keptN.w = keptN.a = keptN.s = 0;
       shared.tb = undefined;
       shared.hb = undefined;
       shared.cb = undefined;

@@ -65,6 +65,25 @@ export class Alert {
     return new Alert(this.state, this.activeAt, this.falseSince, this.count, this.value, this.cb, this.cl, this.ch, this.tp);
   }
 
+  /** Takes o's fields (a scratch alert loaded with a stored one); returns this. */
+  set(o: Alert): this {
+    this.state = o.state;
+    this.activeAt = o.activeAt;
+    this.falseSince = o.falseSince;
+    this.count = o.count;
+    this.value = o.value;
+    this.cb = o.cb;
+    this.cl = o.cl;
+    this.ch = o.ch;
+    this.tp = o.tp;
+    return this;
+  }
+
+  same(o: Alert): boolean {
+    return this.state === o.state && this.activeAt === o.activeAt && this.falseSince === o.falseSince && this.count === o.count &&
+      this.value === o.value && this.cb === o.cb && this.cl === o.cl && this.ch === o.ch && this.tp === o.tp;
+  }
+
   corr(): string[] {
     return this.cb.slice(this.cl, this.ch);
   }
@@ -100,6 +119,24 @@ export class Win {
 
   copy(): Win {
     return new Win(this.tb, this.tl, this.th, this.hb, this.hl, this.hh, this.sb, this.sl, this.sh, this.cb, this.cl, this.ch, this.tp);
+  }
+
+  /** Takes o's views (a scratch window loaded with a stored one); returns this. */
+  set(o: Win): this {
+    this.tb = o.tb;
+    this.tl = o.tl;
+    this.th = o.th;
+    this.hb = o.hb;
+    this.hl = o.hl;
+    this.hh = o.hh;
+    this.sb = o.sb;
+    this.sl = o.sl;
+    this.sh = o.sh;
+    this.cb = o.cb;
+    this.cl = o.cl;
+    this.ch = o.ch;
+    this.tp = o.tp;
+    return this;
   }
 
   /** Whether the two hold the same views (and traceparent). */
