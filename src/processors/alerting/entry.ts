@@ -8,8 +8,8 @@
  * The compact form (CompactEntry) keeps each correlation id once, writes every list of numbers once (times as
  * differences from the one before, so a window is a short string), and every distinct slot once, which the rules'
  * names point at. A live entry (a LiveEntry, what the engine writes) turns itself into that form when the
- * changelog serialises it (toJSON); readEntry turns a restored one back. Entries of the earlier forms (format 3, a slot per rule name;
- * before it a plain {k, r}) still restore as they are.
+ * changelog serialises it (toJSON); readEntry turns a restored one back. Entries of the earlier forms (format 3, a
+ * slot per rule name; before it a plain {k, r}) still restore as they are.
  */
 
 /**
@@ -460,6 +460,26 @@ function deltas(a: number[] | boolean[], lo: number, hi: number): string {
 const SEEN_LINEAR = 32;
 
 /**
+ * The index of `text` in `texts`, appended if new. Few texts are compared in place (a Map would hash every new text,
+ * which is most of the work here); past SEEN_LINEAR through `index`, filled from `texts` on its first use.
+ */
+function intern(texts: string[], index: Map<string, number>, text: string): number {
+  if (texts.length < SEEN_LINEAR) {
+    for (let j = 0; j < texts.length; j++) if (texts[j]!.length === text.length && texts[j] === text) return j;
+    texts.push(text);
+    return texts.length - 1;
+  }
+  if (index.size === 0) for (let j = 0; j < texts.length; j++) if (!index.has(texts[j]!)) index.set(texts[j]!, j);
+  let i = index.get(text);
+  if (i === undefined) {
+    i = texts.length;
+    texts.push(text);
+    index.set(text, i);
+  }
+  return i;
+}
+
+/**
  * Encodes entries one at a time (one encoder reused: its maps are cleared per entry). Each list is written once: the
  * same view (array, lo, hi) is looked up first, then the same text.
  */
@@ -490,22 +510,9 @@ class Encoder {
     if (this.seen.size > 0) this.seen.clear();
   }
 
+  /** A list's index in `x`, added if new. */
   private list(text: string): Ref {
-    // Few lists: compared in place (a Map would hash every new text, which is most of the work here); many: the Map.
-    const x = this.x;
-    if (x.length < SEEN_LINEAR) {
-      for (let j = 0; j < x.length; j++) if (x[j]!.length === text.length && x[j] === text) return j;
-      x.push(text);
-      return x.length - 1;
-    }
-    if (this.lists.size === 0) for (let j = 0; j < x.length; j++) if (!this.lists.has(x[j]!)) this.lists.set(x[j]!, j);
-    let i = this.lists.get(text);
-    if (i === undefined) {
-      i = this.x.length;
-      this.x.push(text);
-      this.lists.set(text, i);
-    }
-    return i;
+    return intern(this.x, this.lists, text);
   }
 
   /**
@@ -553,22 +560,9 @@ class Encoder {
     return r;
   }
 
-  /** A correlation id's index in `c`, added if new: compared in place while there are few (as `list` does), else through the Map. */
+  /** A correlation id's index in `c`, added if new. */
   private idOf(id: string): number {
-    const c = this.c;
-    if (c.length < SEEN_LINEAR) {
-      for (let j = 0; j < c.length; j++) if (c[j] === id) return j;
-      c.push(id);
-      return c.length - 1;
-    }
-    if (this.ids.size === 0) for (let j = 0; j < c.length; j++) if (!this.ids.has(c[j]!)) this.ids.set(c[j]!, j);
-    let n = this.ids.get(id);
-    if (n === undefined) {
-      n = c.length;
-      c.push(id);
-      this.ids.set(id, n);
-    }
-    return n;
+    return intern(this.c, this.ids, id);
   }
 
   times(ts: number[] | undefined, lo: number, hi: number): Ref {
