@@ -122,9 +122,8 @@ function adPartsOf(eventType: string, path: string, schemaVersion: string, pid: 
  * arguments: decryption takes the schema version from the envelope, and a binding object made for it per field was
  * garbage.
  */
-function associatedData(eventId: string, eventType: string, path: string, schemaVersion: string, pid: string, kid: string): Buffer {
+function associatedData(id: string, eventType: string, path: string, schemaVersion: string, pid: string, kid: string): Buffer {
   const parts = adPartsOf(eventType, path, schemaVersion, pid, kid);
-  const id = eventId;
   const { head, tail } = parts;
   if (!PLAIN_ID.test(id)) return Buffer.concat([head, Buffer.from(JSON.stringify(id), 'utf8'), tail]);
   // A plain id is ASCII: its JSON is the id in quotes, one byte per character.
